@@ -1,0 +1,55 @@
+# The README's two commands: `make demo` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CACHE ?= $(HOME)/.cache/airflow-kaniko
+PYTHON ?= python3
+# The venv is keyed by the dependency pins, so a new pin gets a new venv and an old one stays cached.
+DEPS_KEY := $(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
+VENV := $(CACHE)/venv-$(DEPS_KEY)
+PY := $(VENV)/bin/python
+LOCALKUBE := dev/localkube
+PYTEST_ARGS ?=
+
+.PHONY: help venv test test-unit test-e2e demo cluster-up cluster-down lint bench clean-venv
+
+help:
+	@echo "make demo       bring up the local cluster if needed and run the example DAG end to end"
+	@echo "make test       run every test tier: unit, then end to end on the local cluster"
+	@echo "make test-unit  unit tests only (no cluster)"
+	@echo "make test-e2e   end-to-end tests only (starts the local cluster)"
+	@echo "make cluster-up / cluster-down   start or stop the local cluster"
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@echo "==> creating $(VENV) (first run: a few minutes)"
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet --constraint constraints.txt '.[test]'
+	touch $@
+
+# Re-pointed at this checkout on every run, since the venv is shared between clones.
+venv: $(VENV)/.installed
+	@$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e . >/dev/null
+
+test: test-unit test-e2e
+
+test-unit: venv
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-e2e: venv cluster-up
+	source "$$($(LOCALKUBE)/up --print-env)" && $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+cluster-up:
+	$(LOCALKUBE)/up
+
+cluster-down:
+	$(LOCALKUBE)/down
+
+demo: venv
+	$(PY) dev/demo.py
+
+bench: venv cluster-up
+	source "$$($(LOCALKUBE)/up --print-env)" && $(PY) dev/bench.py
+
+clean-venv:
+	rm -rf $(VENV)

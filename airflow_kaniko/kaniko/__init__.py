@@ -1,0 +1,1 @@
+"""What Kaniko needs to know, with neither Airflow nor Kubernetes imported."""

@@ -1,0 +1,84 @@
+"""Pack a local build context into one reproducible tar.gz, honouring .dockerignore.
+
+Ignored files are dropped while packing, so they never leave the worker. The
+.dockerignore matching is docker-py's, which follows moby's rules.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from docker.utils.build import exclude_paths
+
+from airflow_kaniko.kaniko.errors import KanikoSpecError
+
+# A ConfigMap object is capped at 1 MiB, and binaryData is stored base64-encoded.
+CONFIGMAP_LIMIT = 1024 * 1024
+_OBJECT_OVERHEAD = 16 * 1024
+MAX_ARCHIVE_BYTES = (CONFIGMAP_LIMIT - _OBJECT_OVERHEAD) * 3 // 4
+
+
+@dataclass(frozen=True)
+class ContextArchive:
+    """A packed context: the gzip bytes, and what went into them."""
+
+    data: bytes
+    members: tuple[str, ...]
+    ignored: int
+
+    def describe(self) -> str:
+        return f"{len(self.members)} entries, {len(self.data)} bytes gzipped, {self.ignored} ignored by .dockerignore"
+
+
+def pack_context(directory: str | os.PathLike[str], dockerfile: str = "Dockerfile") -> ContextArchive:
+    """Pack ``directory`` for ``--context=tar://``; raise :class:`KanikoSpecError` if it can't be."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise KanikoSpecError("context", str(directory), "is not a directory on this worker")
+    dockerfile_path = root / dockerfile
+    if not dockerfile_path.is_file():
+        raise KanikoSpecError("dockerfile", dockerfile, f"does not exist in the context {str(root)!r}")
+    if not dockerfile_path.resolve().is_relative_to(root.resolve()):
+        raise KanikoSpecError("dockerfile", dockerfile, "must stay inside the context directory")
+
+    patterns = _read_dockerignore(root)
+    kept = sorted(exclude_paths(str(root), patterns, dockerfile=dockerfile))
+    every = sum(len(dirs) + len(files) for _, dirs, files in os.walk(root))
+
+    buffer = io.BytesIO()
+    # mtime=0 in the gzip header and fixed tar metadata make the archive reproducible.
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in kept:
+            info = tar.gettarinfo(str(root / name), arcname=name)
+            if info is None:  # sockets and the like
+                continue
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.mtime = 0
+            if info.isfile():
+                with open(root / name, "rb") as fh:
+                    tar.addfile(info, fh)
+            else:
+                tar.addfile(info)
+    data = buffer.getvalue()
+    if len(data) > MAX_ARCHIVE_BYTES:
+        raise KanikoSpecError(
+            "context",
+            str(directory),
+            f"packs to {len(data)} bytes, over the {MAX_ARCHIVE_BYTES} bytes a ConfigMap can carry; "
+            "trim it with .dockerignore or use a git://, s3:// or gs:// context",
+        )
+    return ContextArchive(data=data, members=tuple(kept), ignored=every - len(kept))
+
+
+def _read_dockerignore(root: Path) -> list[str]:
+    path = root / ".dockerignore"
+    if not path.is_file():
+        return []
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("#")]

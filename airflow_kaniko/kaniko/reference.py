@@ -1,0 +1,55 @@
+"""Image references, checked against the OCI distribution reference grammar.
+
+The grammar is the one in distribution/reference (regexp.go); it is small and
+stable, so it is spelled out here rather than pulled in from a Docker SDK.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ALNUM = r"[a-z0-9]+"
+_SEPARATOR = r"(?:[._]|__|[-]+)"
+_PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_IPV6 = r"\[(?:[a-fA-F0-9:]+)\]"
+_HOST = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|{_IPV6})"
+_DOMAIN = rf"{_HOST}(?::[0-9]+)?"
+_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+
+_REFERENCE_RE = re.compile(rf"(?P<name>{_NAME})(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?")
+_REPOSITORY_RE = re.compile(_NAME)
+_REGISTRY_RE = re.compile(_DOMAIN)
+
+NAME_MAX_LENGTH = 255
+
+
+def is_reference(value: str) -> bool:
+    """Whether ``value`` is a valid image reference (name, optional tag, optional digest)."""
+    match = _REFERENCE_RE.fullmatch(value)
+    return bool(match) and len(match["name"]) <= NAME_MAX_LENGTH
+
+
+def has_digest(value: str) -> bool:
+    match = _REFERENCE_RE.fullmatch(value)
+    return bool(match and match["digest"])
+
+
+def is_repository(value: str) -> bool:
+    """Whether ``value`` is a repository name: no tag, no digest."""
+    return bool(_REPOSITORY_RE.fullmatch(value)) and len(value) <= NAME_MAX_LENGTH
+
+
+def is_registry(value: str) -> bool:
+    """Whether ``value`` is a registry host, with an optional port."""
+    return bool(_REGISTRY_RE.fullmatch(value))
+
+
+def registry_of(reference: str) -> str:
+    """The registry a reference points at, ``docker.io`` when it names none."""
+    first, sep, _ = reference.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
+        return first
+    return "docker.io"

@@ -1,0 +1,304 @@
+"""A typed, self-validating description of one Kaniko build, and its executor argv."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import MappingProxyType
+from urllib.parse import urlsplit
+
+from airflow_kaniko.kaniko import reference
+from airflow_kaniko.kaniko.errors import KanikoSpecError
+
+#: Where a packed local context is mounted in the executor container.
+LOCAL_CONTEXT_DIR = "/workspace"
+LOCAL_CONTEXT_ARCHIVE = f"{LOCAL_CONTEXT_DIR}/context.tar.gz"
+#: The container's termination message; Kaniko writes the bare digest there.
+TERMINATION_LOG = "/dev/termination-log"
+
+REMOTE_SCHEMES = ("dir", "git", "s3", "gs", "https", "tar")
+# Kaniko only accepts https:// contexts that are Azure Blob Storage URLs.
+_AZURE_BLOB_SUFFIXES = (
+    ".blob.core.windows.net",
+    ".blob.core.chinacloudapi.cn",
+    ".blob.core.usgovcloudapi.net",
+    ".blob.core.cloudapi.de",
+)
+
+# Flags with a parameter of their own, or that the result parsing depends on.
+OWNED_FLAGS = frozenset(
+    {
+        "build-arg",
+        "cache",
+        "cache-repo",
+        "cache-ttl",
+        "cleanup",
+        "context",
+        "destination",
+        "digest-file",
+        "dockerfile",
+        "image-name-tag-with-digest-file",
+        "image-name-with-digest-file",
+        "insecure-registry",
+        "kaniko-dir",
+        "label",
+        "log-format",
+        "no-push",
+        "registry-certificate",
+        "tar-path",
+        "target",
+    }
+)
+
+_NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?")
+_BUILD_ARG_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LABEL_KEY_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,253}[A-Za-z0-9])?")
+_TARGET_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_EXTRA_ARG_RE = re.compile(r"--(?P<flag>[a-z][a-z0-9-]*)(?:=(?P<value>.*))?", re.DOTALL)
+_GO_DURATION_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class RegistryCertificate:
+    """A CA bundle, at ``path`` inside the executor container, for ``registry``."""
+
+    registry: str
+    path: str
+
+
+@dataclass(frozen=True)
+class KanikoBuild:
+    """One image build.
+
+    Construction validates every field and raises :class:`KanikoSpecError`
+    naming the field and the value; a built instance is always renderable.
+
+    :param context: the build context: a ``dir://``, ``git://``, ``s3://``, ``gs://``,
+        Azure blob ``https://`` or ``tar://`` URL, or a local directory that the caller
+        packs and mounts at :data:`LOCAL_CONTEXT_ARCHIVE`.
+    :param destinations: one or more image references to push, tags kept.
+    :param dockerfile: path of the Dockerfile, relative to the context.
+    :param build_args: ``--build-arg`` values.
+    :param target: the multi-stage target.
+    :param labels: image labels (``--label``).
+    :param cache: use Kaniko's layer cache.
+    :param cache_repo: repository for cached layers; requires ``cache``.
+    :param cache_ttl: cache lifetime as a Go duration (``168h``) or a timedelta.
+    :param insecure_registries: registries reached over plain HTTP.
+    :param registry_certificates: CA bundles for registries with a private CA.
+    :param extra_args: any other executor flag, ``--flag`` or ``--flag=value``.
+    :param name: a short name for logs, labels and results.
+    """
+
+    context: str
+    destinations: tuple[str, ...]
+    dockerfile: str = "Dockerfile"
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    target: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    cache: bool = False
+    cache_repo: str | None = None
+    cache_ttl: str | None = None
+    insecure_registries: tuple[str, ...] = ()
+    registry_certificates: tuple[RegistryCertificate, ...] = ()
+    extra_args: tuple[str, ...] = ()
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        _set = object.__setattr__
+        _set(self, "context", _check_context(self.context))
+        _set(self, "destinations", _check_destinations(self.destinations))
+        _set(self, "dockerfile", _check_dockerfile(self.dockerfile))
+        _set(self, "build_args", _check_mapping("build_args", self.build_args, _BUILD_ARG_KEY_RE))
+        _set(self, "labels", _check_mapping("labels", self.labels, _LABEL_KEY_RE))
+        if self.target is not None and not (isinstance(self.target, str) and _TARGET_RE.fullmatch(self.target)):
+            raise KanikoSpecError("target", self.target, "must be a stage name such as 'runtime'")
+        if not isinstance(self.cache, bool):
+            raise KanikoSpecError("cache", self.cache, "must be true or false")
+        if self.cache_repo is not None:
+            if not isinstance(self.cache_repo, str) or not reference.is_repository(self.cache_repo):
+                raise KanikoSpecError("cache_repo", self.cache_repo, "must be a repository name without tag or digest")
+            if not self.cache:
+                raise KanikoSpecError("cache_repo", self.cache_repo, "is set but cache is false; set cache=True")
+        _set(self, "cache_ttl", _check_cache_ttl(self.cache_ttl))
+        if self.cache_ttl is not None and not self.cache:
+            raise KanikoSpecError("cache_ttl", self.cache_ttl, "is set but cache is false; set cache=True")
+        _set(self, "insecure_registries", _check_registries("insecure_registries", self.insecure_registries))
+        _set(self, "registry_certificates", _check_certificates(self.registry_certificates))
+        _set(self, "extra_args", _check_extra_args(self.extra_args))
+        if self.name is not None and not (isinstance(self.name, str) and _NAME_RE.fullmatch(self.name)):
+            raise KanikoSpecError(
+                "name", self.name, "must be 1-63 lowercase letters, digits, '.', '_' or '-', starting and ending alphanumeric"
+            )
+
+    @property
+    def is_local_context(self) -> bool:
+        """Whether the context is a local directory the caller must pack."""
+        return _scheme(self.context) is None
+
+    def executor_context(self, local_archive: str = LOCAL_CONTEXT_ARCHIVE) -> str:
+        """The ``--context`` value; a local context is read from its packed archive."""
+        return f"tar://{local_archive}" if self.is_local_context else self.context
+
+    def args(self, *, digest_file: str = TERMINATION_LOG, local_archive: str = LOCAL_CONTEXT_ARCHIVE) -> list[str]:
+        """The executor's argv (without the executable), one flag per item, values never split."""
+        args = [
+            f"--context={self.executor_context(local_archive)}",
+            f"--dockerfile={self.dockerfile}",
+            *(f"--destination={d}" for d in self.destinations),
+            f"--digest-file={digest_file}",
+            # Plain text keeps ANSI colour codes out of the failure message.
+            "--log-format=text",
+        ]
+        args += [f"--build-arg={k}={v}" for k, v in self.build_args.items()]
+        args += [f"--label={k}={v}" for k, v in self.labels.items()]
+        if self.target:
+            args.append(f"--target={self.target}")
+        if self.cache:
+            args.append("--cache=true")
+        if self.cache_repo:
+            args.append(f"--cache-repo={self.cache_repo}")
+        if self.cache_ttl:
+            args.append(f"--cache-ttl={self.cache_ttl}")
+        args += [f"--insecure-registry={r}" for r in self.insecure_registries]
+        args += [f"--registry-certificate={c.registry}={c.path}" for c in self.registry_certificates]
+        args += list(self.extra_args)
+        return args
+
+    def images(self, digest: str) -> list[str]:
+        """``<destination>@<digest>`` for every destination, tags kept."""
+        return [f"{d}@{digest}" for d in self.destinations]
+
+
+def _scheme(context: str) -> str | None:
+    scheme, sep, _ = context.partition("://")
+    return scheme if sep else None
+
+
+def _check_context(context: object) -> str:
+    if not isinstance(context, str) or not context.strip():
+        raise KanikoSpecError("context", context, "must be a non-empty string")
+    if _CONTROL_RE.search(context):
+        raise KanikoSpecError("context", context, "must not contain control characters")
+    scheme = _scheme(context)
+    if scheme is None:
+        if "://" in context or ":" in context.split("/", 1)[0]:
+            raise KanikoSpecError("context", context, "is neither a local directory nor a URL")
+        return context
+    if scheme not in REMOTE_SCHEMES:
+        raise KanikoSpecError(
+            "context", context, f"unknown scheme {scheme + '://'!r}; use one of {', '.join(s + '://' for s in REMOTE_SCHEMES)} or a local directory"
+        )
+    rest = context[len(scheme) + 3 :]
+    if not rest:
+        raise KanikoSpecError("context", context, f"{scheme}:// needs a location after the scheme")
+    if scheme in ("dir", "tar") and not rest.startswith("/"):
+        raise KanikoSpecError("context", context, f"{scheme}:// needs an absolute path inside the executor container")
+    if scheme in ("git", "s3", "gs", "https"):
+        host = urlsplit(context).hostname
+        if not host:
+            raise KanikoSpecError("context", context, f"{scheme}:// needs a host or bucket")
+        if scheme == "https" and not host.endswith(_AZURE_BLOB_SUFFIXES):
+            raise KanikoSpecError("context", context, "https:// contexts must be Azure Blob Storage URLs (*.blob.core.windows.net)")
+    if scheme == "git" and context.count("#") > 2:
+        raise KanikoSpecError("context", context, "git:// takes at most '#<ref>#<commit>'")
+    return context
+
+
+def _check_destinations(destinations: object) -> tuple[str, ...]:
+    if isinstance(destinations, str):
+        destinations = (destinations,)
+    if not isinstance(destinations, Iterable) or isinstance(destinations, Mapping):
+        raise KanikoSpecError("destinations", destinations, "must be a list of image references")
+    result = tuple(destinations)
+    if not result:
+        raise KanikoSpecError("destinations", destinations, "needs at least one image reference")
+    for dest in result:
+        if not isinstance(dest, str) or not reference.is_reference(dest):
+            raise KanikoSpecError("destinations", dest, "is not a valid image reference such as 'registry.example.com/team/app:1.0'")
+        if reference.has_digest(dest):
+            raise KanikoSpecError("destinations", dest, "must be a tag, not a digest; the digest is what the build produces")
+    if len(set(result)) != len(result):
+        raise KanikoSpecError("destinations", list(result), "lists the same destination twice")
+    return result
+
+
+def _check_dockerfile(dockerfile: object) -> str:
+    if not isinstance(dockerfile, str) or not dockerfile.strip() or _CONTROL_RE.search(dockerfile):
+        raise KanikoSpecError("dockerfile", dockerfile, "must be a non-empty path")
+    return dockerfile
+
+
+def _check_mapping(name: str, mapping: object, key_re: re.Pattern[str]) -> Mapping[str, str]:
+    if mapping is None:
+        return MappingProxyType({})
+    if not isinstance(mapping, Mapping):
+        raise KanikoSpecError(name, mapping, "must be a mapping of names to strings")
+    checked: dict[str, str] = {}
+    for key, value in mapping.items():
+        if not isinstance(key, str) or not key_re.fullmatch(key):
+            raise KanikoSpecError(f"{name} key", key, f"is not a valid name (pattern {key_re.pattern})")
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise KanikoSpecError(f"{name}[{key}]", value, "must be a string or a number")
+        value = str(value)
+        if "\x00" in value:
+            raise KanikoSpecError(f"{name}[{key}]", value, "must not contain a NUL byte")
+        checked[key] = value
+    return MappingProxyType(checked)
+
+
+def _check_cache_ttl(ttl: object) -> str | None:
+    if ttl is None:
+        return None
+    if isinstance(ttl, timedelta):
+        seconds = int(ttl.total_seconds())
+        if seconds <= 0:
+            raise KanikoSpecError("cache_ttl", ttl, "must be positive")
+        return f"{seconds}s"
+    if not isinstance(ttl, str) or not _GO_DURATION_RE.fullmatch(ttl):
+        raise KanikoSpecError("cache_ttl", ttl, "must be a duration such as '168h' or '30m'")
+    return ttl
+
+
+def _check_registries(name: str, registries: object) -> tuple[str, ...]:
+    if isinstance(registries, str):
+        registries = (registries,)
+    if not isinstance(registries, Iterable):
+        raise KanikoSpecError(name, registries, "must be a list of registry hosts")
+    result = tuple(registries)
+    for registry in result:
+        if not isinstance(registry, str) or not reference.is_registry(registry):
+            raise KanikoSpecError(name, registry, "is not a registry host such as 'registry.example.com:5000'")
+    return result
+
+
+def _check_certificates(certificates: object) -> tuple[RegistryCertificate, ...]:
+    result = tuple(certificates)  # type: ignore[arg-type]
+    for cert in result:
+        if not isinstance(cert, RegistryCertificate):
+            raise KanikoSpecError("registry_certificates", cert, "must be RegistryCertificate items")
+        if not reference.is_registry(cert.registry):
+            raise KanikoSpecError("registry_ca.registry", cert.registry, "is not a registry host such as 'registry.example.com:5000'")
+        if not cert.path.startswith("/") or _CONTROL_RE.search(cert.path) or "=" in cert.path:
+            raise KanikoSpecError("registry_ca.path", cert.path, "must be an absolute path without '='")
+    return result
+
+
+def _check_extra_args(extra_args: object) -> tuple[str, ...]:
+    if isinstance(extra_args, str):
+        raise KanikoSpecError("extra_args", extra_args, "must be a list of '--flag' or '--flag=value' items, not one string")
+    if not isinstance(extra_args, Iterable):
+        raise KanikoSpecError("extra_args", extra_args, "must be a list of '--flag' or '--flag=value' items")
+    result = tuple(extra_args)
+    for arg in result:
+        match = _EXTRA_ARG_RE.fullmatch(arg) if isinstance(arg, str) else None
+        if not match:
+            raise KanikoSpecError("extra_args", arg, "each item must be '--flag' or '--flag=value'")
+        if match["value"] is not None and _CONTROL_RE.search(match["value"]):
+            raise KanikoSpecError("extra_args", arg, "values must not contain newlines or control characters")
+        if match["flag"] in OWNED_FLAGS:
+            raise KanikoSpecError("extra_args", arg, f"--{match['flag']} is set by the operator; use its own parameter")
+    return result

@@ -1,0 +1,276 @@
+"""Load an image manifest (YAML) into one ``KanikoBuildOperator`` kwargs dict per image.
+
+Every error names the file, the entry and the field, with the line where YAML
+gives one. The format is documented in the README, "The image manifest".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError
+from airflow_kaniko.kaniko.spec import KanikoBuild
+from airflow_kaniko.manifest_schema import MANIFEST_SCHEMA
+
+DEFAULT_MAX_PARALLEL = 4
+DEFAULT_TAGS = ("{date}", "latest")
+_PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
+_VALIDATOR = Draft202012Validator(MANIFEST_SCHEMA)
+# Spec fields whose manifest key differs.
+_SPEC_FIELD_TO_KEY = {"destinations": "repository", "labels": "labels", "registry_ca.registry": "repository"}
+
+
+class ManifestError(KanikoError):
+    """The manifest cannot be turned into builds.
+
+    :param path: the manifest file.
+    :param reason: what is wrong.
+    :param line: 1-based line, when known.
+    :param where: the entry and field, e.g. ``images[2] (api) field 'tags'``.
+    """
+
+    def __init__(self, path: Path | str, reason: str, *, line: int | None = None, where: str | None = None) -> None:
+        self.path, self.reason, self.line, self.where = str(path), reason, line, where
+        location = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{location}: {where + ': ' if where else ''}{reason}")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated manifest: the builds to run and how many may run at once."""
+
+    path: Path
+    max_parallel: int
+    builds: list[dict[str, Any]]
+
+    @property
+    def names(self) -> list[str]:
+        return [b["image_name"] for b in self.builds]
+
+
+def load_manifest(
+    path: str | Path,
+    *,
+    build_date: datetime,
+    registry: str | None = None,
+    only: Iterable[str] | None = None,
+    max_images: int = 1024,
+) -> Manifest:
+    """Read, validate and resolve a manifest.
+
+    :param path: the YAML file.
+    :param build_date: the date that ``{date}`` and ``{datetime}`` tags take (the run's logical date).
+    :param registry: the registry host for destinations, used when the manifest names none.
+    :param only: build just these image names (all when empty).
+    :param max_images: the most builds allowed (Airflow's ``core.max_map_length``).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ManifestError(path, f"cannot be read: {err.strerror or err}") from None
+    root = _compose(path, text)
+    data = yaml.safe_load(text)
+    _validate_schema(path, root, data)
+
+    defaults = data.get("defaults") or {}
+    registry = data.get("registry") or registry
+    builds: list[dict[str, Any]] = []
+    seen_names: dict[str, int] = {}
+    seen_destinations: dict[str, int] = {}
+    for index, entry in enumerate(data["images"]):
+        where = f"images[{index}] ({entry['name']})"
+        node = _node_at(root, ["images", index])
+        if entry["name"] in seen_names:
+            raise ManifestError(path, f"duplicate image name {entry['name']!r}, first used by images[{seen_names[entry['name']]}]", line=_line(_node_at(node, ["name"])), where=where)
+        seen_names[entry["name"]] = index
+        merged = {**defaults, **entry}
+        for key in ("build_args", "labels"):  # maps merge key by key
+            merged[key] = {**defaults.get(key, {}), **entry.get(key, {})}
+        kwargs = _resolve(path, node, where, merged, registry, build_date)
+        if "registry_ca" in data:
+            kwargs["registry_ca"] = {"registry": kwargs["destinations"][0].split("/", 1)[0], **data["registry_ca"]}
+        for dest in kwargs["destinations"]:
+            if dest in seen_destinations:
+                raise ManifestError(path, f"destination {dest!r} is also pushed by images[{seen_destinations[dest]}]", line=_line(_node_at(node, ["repository"])), where=where)
+            seen_destinations[dest] = index
+        builds.append(kwargs)
+
+    wanted = [n for n in (only or []) if n]
+    if wanted:
+        unknown = sorted(set(wanted) - set(seen_names))
+        if unknown:
+            raise ManifestError(path, f"no image named {', '.join(map(repr, unknown))}; the manifest has {', '.join(seen_names)}")
+        builds = [b for b in builds if b["image_name"] in wanted]
+    if len(builds) > max_images:
+        raise ManifestError(
+            path,
+            f"{len(builds)} images exceed Airflow's core.max_map_length={max_images}; raise it "
+            "(AIRFLOW__CORE__MAX_MAP_LENGTH) or split the images over several manifests",
+            line=_line(_node_at(root, ["images"])),
+        )
+    return Manifest(path=path, max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL), builds=builds)
+
+
+def _compose(path: Path, text: str) -> yaml.Node:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        raise ManifestError(path, f"is not valid YAML: {err.problem or err.context}", line=mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as err:
+        raise ManifestError(path, f"is not valid YAML: {err}") from None
+    if root is None:
+        raise ManifestError(path, "is empty; it needs an 'images' list")
+    _reject_duplicate_keys(path, root)
+    return root
+
+
+def _reject_duplicate_keys(path: Path, node: yaml.Node) -> None:
+    if isinstance(node, yaml.MappingNode):
+        keys: set[str] = set()
+        for key_node, value_node in node.value:
+            if key_node.value in keys:
+                raise ManifestError(path, f"key {key_node.value!r} appears twice in one mapping", line=_line(key_node))
+            keys.add(key_node.value)
+            _reject_duplicate_keys(path, value_node)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _reject_duplicate_keys(path, item)
+
+
+def _validate_schema(path: Path, root: yaml.Node, data: object) -> None:
+    if not isinstance(data, Mapping):
+        raise ManifestError(path, f"must be a mapping with an 'images' list, not {type(data).__name__}", line=_line(root))
+    errors = sorted(_VALIDATOR.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    if not errors:
+        return
+    error = errors[0]
+    location = list(error.absolute_path)
+    node = _node_at(root, location)
+    reason = error.message
+    if error.validator == "additionalProperties":
+        allowed = set(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - allowed)
+        node = _node_at(node, unknown[:1], key=True)
+        reason = f"unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(allowed))}"
+    elif error.validator == "type" and location == ["images"]:
+        reason = f"'images' must be a list of images, not {type(error.instance).__name__}"
+    raise ManifestError(path, reason, line=_line(node), where=_describe(data, location))
+
+
+def _describe(data: Mapping[str, Any], location: list[Any]) -> str | None:
+    if not location:
+        return None
+    if location[0] == "images" and len(location) > 1 and isinstance(location[1], int):
+        entry = data["images"][location[1]]
+        name = entry.get("name") if isinstance(entry, Mapping) else None
+        where = f"images[{location[1]}]" + (f" ({name})" if isinstance(name, str) else "")
+        rest = location[2:]
+    else:
+        where, rest = str(location[0]), location[1:]
+    return where + (f" field {'.'.join(map(str, rest))!r}" if rest else "")
+
+
+def _resolve(path: Path, node: yaml.Node, where: str, image: dict[str, Any], registry: str | None, build_date: datetime) -> dict[str, Any]:
+    """Turn one merged manifest entry into operator kwargs, validated by the build spec."""
+    repository = image["repository"]
+    if "/" in repository and _looks_like_registry(repository.split("/", 1)[0]):
+        full_repository = repository
+    elif registry:
+        full_repository = f"{registry}/{repository}"
+    else:
+        raise ManifestError(path, "no registry: set 'registry' in the manifest or pass the registry connection", line=_line(_node_at(node, ["repository"])), where=where)
+
+    values = {"date": build_date.strftime("%Y%m%d"), "datetime": build_date.strftime("%Y%m%dT%H%M%S"), "registry": full_repository.split("/", 1)[0]}
+    tags = [_render_tag(path, node, where, t, image, values) for t in image.get("tags", DEFAULT_TAGS)]
+    context = image["context"]
+    if "://" not in context and not Path(context).is_absolute():
+        context = str((path.parent / context).resolve())
+    kwargs: dict[str, Any] = {
+        "image_name": image["name"],
+        "context": context,
+        "dockerfile": image.get("dockerfile", "Dockerfile"),
+        "destinations": [f"{full_repository}:{tag}" for tag in dict.fromkeys(tags)],
+        # {registry}, {date} and {datetime} are replaced in build args; other braces stay as written.
+        "build_args": {k: _PLACEHOLDER_RE.sub(lambda m: values.get(m[1], m[0]), str(v)) for k, v in image["build_args"].items()},
+        "image_labels": {k: str(v) for k, v in image["labels"].items()},
+    }
+    for key in ("target", "cache", "cache_repo", "cache_ttl", "extra_args"):
+        if key in image:
+            kwargs[key] = image[key]
+    if "resources" in image:
+        kwargs["container_resources"] = {k: {rk: str(rv) for rk, rv in v.items()} for k, v in image["resources"].items()}
+    try:
+        KanikoBuild(
+            name=kwargs["image_name"],
+            context=kwargs["context"],
+            dockerfile=kwargs["dockerfile"],
+            destinations=kwargs["destinations"],
+            build_args=kwargs["build_args"],
+            labels=kwargs["image_labels"],
+            target=kwargs.get("target"),
+            cache=kwargs.get("cache", False),
+            cache_repo=kwargs.get("cache_repo"),
+            cache_ttl=kwargs.get("cache_ttl"),
+            extra_args=kwargs.get("extra_args", ()),
+        )
+    except KanikoSpecError as err:
+        key = _SPEC_FIELD_TO_KEY.get(err.field, err.field.split(" ")[0].split("[")[0])
+        raise ManifestError(path, f"{err.value!r} {err.reason}", line=_line(_node_at(node, [key])), where=f"{where} field {key!r}") from None
+    return kwargs
+
+
+def _render_tag(path: Path, node: yaml.Node, where: str, template: str, image: Mapping[str, Any], values: Mapping[str, str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        key = match[1]
+        if key in ("date", "datetime"):
+            return values[key]
+        if key == "git_ref":
+            parts = image["context"].split("#")
+            if not image["context"].startswith("git://") or len(parts) < 2 or not parts[1]:
+                raise ManifestError(path, "tag '{git_ref}' needs a git:// context with '#<ref>'", line=_line(_node_at(node, ["tags"])), where=f"{where} field 'tags'")
+            return (parts[2] if len(parts) > 2 and parts[2] else parts[1].rsplit("/", 1)[-1])[:128]
+        raise ManifestError(path, f"unknown tag placeholder {{{key}}}; use {{date}}, {{datetime}} or {{git_ref}}", line=_line(_node_at(node, ["tags"])), where=f"{where} field 'tags'")
+
+    return _PLACEHOLDER_RE.sub(value, template)
+
+
+def _looks_like_registry(component: str) -> bool:
+    return "." in component or ":" in component or component == "localhost"
+
+
+def _node_at(node: yaml.Node, location: Iterable[Any], *, key: bool = False) -> yaml.Node:
+    """The deepest YAML node along ``location`` (the key node itself when ``key``)."""
+    for step in location:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == step), None)
+            if match is None:
+                return node
+            node = match[0] if key else match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            return node
+    return node
+
+
+def _line(node: yaml.Node | None) -> int | None:
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def read_max_parallel(path: str | Path, default: int = DEFAULT_MAX_PARALLEL) -> int:
+    """The manifest's ``max_parallel``, for DAG-parse time: never raises, falls back to ``default``."""
+    try:
+        value = yaml.safe_load(Path(path).read_text()).get("max_parallel", default)
+    except (OSError, yaml.YAMLError, AttributeError):
+        return default
+    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 256 else default

@@ -1,0 +1,60 @@
+"""JSON Schema of the image manifest (see README, "The image manifest")."""
+
+from __future__ import annotations
+
+_STRING_MAP = {"type": "object", "additionalProperties": {"type": ["string", "number"]}}
+_RESOURCE_MAP = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "requests": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
+        "limits": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
+    },
+}
+
+# Fields an image may set and the defaults block may give it.
+_INHERITABLE = {
+    "dockerfile": {"type": "string", "minLength": 1},
+    "tags": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+    "build_args": _STRING_MAP,
+    "labels": _STRING_MAP,
+    "target": {"type": "string", "minLength": 1},
+    "cache": {"type": "boolean"},
+    "cache_repo": {"type": "string", "minLength": 1},
+    "cache_ttl": {"type": "string", "minLength": 1},
+    "resources": _RESOURCE_MAP,
+    "extra_args": {"type": "array", "items": {"type": "string"}},
+}
+
+MANIFEST_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["images"],
+    "properties": {
+        "version": {"const": 1},
+        "registry": {"type": "string", "minLength": 1},
+        "max_parallel": {"type": "integer", "minimum": 1, "maximum": 256},
+        "registry_ca": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"config_map": {"type": "string"}, "secret": {"type": "string"}, "key": {"type": "string"}},
+            "oneOf": [{"required": ["config_map"]}, {"required": ["secret"]}],
+        },
+        "defaults": {"type": "object", "additionalProperties": False, "properties": _INHERITABLE},
+        "images": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "context", "repository"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "context": {"type": "string", "minLength": 1},
+                    "repository": {"type": "string", "minLength": 1},
+                    **_INHERITABLE,
+                },
+            },
+        },
+    },
+}

@@ -1,0 +1,155 @@
+"""The Kubernetes objects around one Kaniko build: hardened defaults, volumes, the per-build Secret and ConfigMap."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from kubernetes.client import models as k8s
+
+from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_DIR, RegistryCertificate
+
+DEFAULT_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3"
+DEFAULT_DEBUG_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3-debug"
+#: What a Dockerfile with ``COPY --chown`` and ``USER`` needs; everything else is dropped.
+KANIKO_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID")
+DOCKER_CONFIG_DIR = "/kaniko/.docker"
+REGISTRY_CA_DIR = "/kaniko/registry-ca"
+DEFAULT_ACTIVE_DEADLINE_SECONDS = 3600
+MANAGED_BY = {"app.kubernetes.io/managed-by": "airflow-kaniko"}
+
+_DNS_LABEL_RE = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_SUBDOMAIN_RE = re.compile(r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?")
+_KEY_RE = re.compile(r"[-._a-zA-Z0-9]+")
+
+
+def default_resources() -> k8s.V1ResourceRequirements:
+    return k8s.V1ResourceRequirements(requests={"cpu": "250m", "memory": "512Mi"}, limits={"memory": "2Gi"})
+
+
+def container_security_context() -> k8s.V1SecurityContext:
+    """Kaniko runs as uid 0 (it unpacks images), so the container is locked down instead."""
+    return k8s.V1SecurityContext(
+        privileged=False,
+        run_as_user=0,
+        run_as_non_root=False,
+        allow_privilege_escalation=False,
+        capabilities=k8s.V1Capabilities(drop=["ALL"], add=list(KANIKO_CAPABILITIES)),
+        seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def pod_security_context() -> k8s.V1PodSecurityContext:
+    return k8s.V1PodSecurityContext(seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"))
+
+
+def as_resources(value: object) -> k8s.V1ResourceRequirements | None:
+    """Accept resources as a dict (from a manifest or XCom) as well as the model."""
+    if value is None or isinstance(value, k8s.V1ResourceRequirements):
+        return value
+    if isinstance(value, Mapping) and set(value) <= {"requests", "limits"}:
+        return k8s.V1ResourceRequirements(requests=value.get("requests"), limits=value.get("limits"))
+    raise KanikoSpecError("container_resources", value, "must be V1ResourceRequirements or {'requests': {...}, 'limits': {...}}")
+
+
+@dataclass(frozen=True)
+class RegistryCA:
+    """A CA bundle for one registry, read from a ConfigMap or a Secret in the build's namespace."""
+
+    registry: str
+    config_map: str | None = None
+    secret: str | None = None
+    key: str = "ca.crt"
+
+    @classmethod
+    def parse_all(cls, value: object) -> list[RegistryCA]:
+        if value is None:
+            return []
+        items = [value] if isinstance(value, Mapping) or isinstance(value, RegistryCA) else value
+        if not isinstance(items, Sequence) or isinstance(items, str):
+            raise KanikoSpecError("registry_ca", value, "must be a mapping or a list of mappings")
+        return [item if isinstance(item, RegistryCA) else cls._parse(item) for item in items]
+
+    @classmethod
+    def _parse(cls, item: object) -> RegistryCA:
+        if not isinstance(item, Mapping) or set(item) - {"registry", "config_map", "secret", "key"}:
+            raise KanikoSpecError("registry_ca", item, "takes the keys registry, config_map or secret, and key")
+        if ("config_map" in item) == ("secret" in item):
+            raise KanikoSpecError("registry_ca", item, "needs exactly one of config_map and secret")
+        source = item.get("config_map") or item.get("secret")
+        if not isinstance(source, str) or not _DNS_SUBDOMAIN_RE.fullmatch(source):
+            raise KanikoSpecError("registry_ca", source, "is not a valid ConfigMap or Secret name")
+        key = item.get("key", "ca.crt")
+        if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
+            raise KanikoSpecError("registry_ca.key", key, "is not a valid ConfigMap or Secret key")
+        return cls(registry=item.get("registry", ""), config_map=item.get("config_map"), secret=item.get("secret"), key=key)
+
+    def certificate(self, index: int) -> RegistryCertificate:
+        return RegistryCertificate(registry=self.registry, path=f"{REGISTRY_CA_DIR}/{index}/{self.key}")
+
+    def volume(self, index: int) -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
+        name = f"registry-ca-{index}"
+        items = [k8s.V1KeyToPath(key=self.key, path=self.key)]
+        if self.config_map:
+            volume = k8s.V1Volume(name=name, config_map=k8s.V1ConfigMapVolumeSource(name=self.config_map, items=items))
+        else:
+            volume = k8s.V1Volume(name=name, secret=k8s.V1SecretVolumeSource(secret_name=self.secret, items=items))
+        return volume, k8s.V1VolumeMount(name=name, mount_path=f"{REGISTRY_CA_DIR}/{index}", read_only=True)
+
+
+def check_object_name(field: str, value: object) -> str:
+    if not isinstance(value, str) or not _DNS_SUBDOMAIN_RE.fullmatch(value):
+        raise KanikoSpecError(field, value, "is not a valid Kubernetes object name")
+    return value
+
+
+def docker_config_volume(secret_name: str, key: str) -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
+    """Credentials, mounted read-only where Kaniko looks for them."""
+    volume = k8s.V1Volume(
+        name="docker-config",
+        secret=k8s.V1SecretVolumeSource(secret_name=secret_name, items=[k8s.V1KeyToPath(key=key, path="config.json")]),
+    )
+    return volume, k8s.V1VolumeMount(name="docker-config", mount_path=DOCKER_CONFIG_DIR, read_only=True)
+
+
+def context_volume(config_map_name: str, keys: Sequence[str]) -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
+    """Packed contexts; one archive per key, since a ConfigMap directory of loose files breaks COPY."""
+    volume = k8s.V1Volume(
+        name="build-context",
+        config_map=k8s.V1ConfigMapVolumeSource(name=config_map_name, items=[k8s.V1KeyToPath(key=k, path=k) for k in keys]),
+    )
+    return volume, k8s.V1VolumeMount(name="build-context", mount_path=LOCAL_CONTEXT_DIR, read_only=True)
+
+
+def git_env(secret_name: str, username_key: str, password_key: str) -> list[k8s.V1EnvVar]:
+    """Kaniko reads git credentials for git:// contexts from these variables."""
+
+    def ref(key: str) -> k8s.V1EnvVarSource:
+        return k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name=secret_name, key=key))
+
+    return [k8s.V1EnvVar(name="GIT_USERNAME", value_from=ref(username_key)), k8s.V1EnvVar(name="GIT_PASSWORD", value_from=ref(password_key))]
+
+
+def build_secret(name: str, namespace: str, data: Mapping[str, bytes], labels: Mapping[str, str]) -> k8s.V1Secret:
+    return k8s.V1Secret(
+        metadata=k8s.V1ObjectMeta(name=name, namespace=namespace, labels={**MANAGED_BY, **labels}),
+        type="Opaque",
+        immutable=True,
+        data={k: base64.b64encode(v).decode() for k, v in data.items()},
+    )
+
+
+def build_config_map(name: str, namespace: str, archives: Mapping[str, bytes], labels: Mapping[str, str]) -> k8s.V1ConfigMap:
+    return k8s.V1ConfigMap(
+        metadata=k8s.V1ObjectMeta(name=name, namespace=namespace, labels={**MANAGED_BY, **labels}),
+        immutable=True,
+        binary_data={k: base64.b64encode(v).decode() for k, v in archives.items()},
+    )
+
+
+def owner_reference(pod: k8s.V1Pod) -> k8s.V1OwnerReference:
+    """Makes the garbage collector delete an object with its pod, even if the worker dies."""
+    return k8s.V1OwnerReference(api_version="v1", kind="Pod", name=pod.metadata.name, uid=pod.metadata.uid)
