@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from airflow_kaniko.kaniko.errors import KanikoSpecError, TerminationMessageError
-from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_DIR, TERMINATION_LOG, KanikoBuild
+from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_DIR, KanikoBuild
 from airflow_kaniko.kaniko.termination import DIGEST_RE
 
 SHELL = "/busybox/sh"
@@ -24,8 +24,11 @@ _RESULT_LINE_BYTES = len("999 ok sha256:") + 64 + 1
 
 # Positional parameters: $1 keep-going flag, then per build: name, argc, argv...
 # Only shell builtins run besides the executor: --cleanup may delete everything
-# outside /kaniko and the mount points.
+# outside /kaniko and the mount points. The KANIKO_* variables exist for the unit tests.
 SCRIPT = r"""set -u
+executor=${KANIKO_EXECUTOR:-/kaniko/executor}
+results=${KANIKO_RESULTS:-/kaniko/results}
+log=${KANIKO_TERMINATION_LOG:-/dev/termination-log}
 keep_going=$1
 shift
 failed=0
@@ -39,9 +42,9 @@ run_executor() {
     seen=$((seen + 1))
   done
   shift "$seen"
-  /kaniko/executor "$@"
+  "$executor" "$@"
 }
-: > /dev/termination-log
+: > "$log"
 while [ "$#" -gt 0 ]; do
   name=$1
   count=$2
@@ -51,17 +54,17 @@ while [ "$#" -gt 0 ]; do
     run_executor "$count" "$@"
     rc=$?
     digest=""
-    if [ "$rc" -eq 0 ]; then read -r digest < "/kaniko/results/$i.digest"; fi
+    if [ "$rc" -eq 0 ]; then read -r digest < "$results/$i.digest"; fi
     if [ "$rc" -eq 0 ] && [ -n "$digest" ]; then
-      echo "$i ok $digest" >> /dev/termination-log
+      echo "$i ok $digest" >> "$log"
       echo "kaniko-multi-build: [$i] $name: pushed $digest"
     else
       failed=1
-      echo "$i failed $rc" >> /dev/termination-log
+      echo "$i failed $rc" >> "$log"
       echo "kaniko-multi-build: [$i] $name: FAILED with exit code $rc"
     fi
   else
-    echo "$i skipped" >> /dev/termination-log
+    echo "$i skipped" >> "$log"
     echo "kaniko-multi-build: [$i] $name: skipped after an earlier failure"
   fi
   shift "$count"

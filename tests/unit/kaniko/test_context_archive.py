@@ -1,0 +1,87 @@
+import gzip
+import io
+import os
+import tarfile
+
+import pytest
+
+from airflow_kaniko.kaniko.context_archive import MAX_ARCHIVE_BYTES, pack_context
+from airflow_kaniko.kaniko.errors import KanikoSpecError
+
+
+def members(data):
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        return {m.name: m for m in tar.getmembers()}
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nCOPY . /src\n")
+    (tmp_path / "app.py").write_text("print('hi')\n")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "token").write_text("s3cret\n")
+    (tmp_path / "notes.md").write_text("notes\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "keep.md").write_text("kept, *.md only matches at the root\n")
+    (tmp_path / "run.sh").write_text("#!/bin/sh\n")
+    os.chmod(tmp_path / "run.sh", 0o755)
+    (tmp_path / ".dockerignore").write_text("# comment\nsecrets\n*.md\n!README.md\n")
+    (tmp_path / "README.md").write_text("readme\n")
+    return tmp_path
+
+
+def test_dockerignore_applied_while_packing(ctx):
+    archive = pack_context(ctx)
+    names = set(members(archive.data))
+    # Docker sends .dockerignore itself too; docker-py's matcher does the same.
+    assert names == {".dockerignore", "Dockerfile", "app.py", "run.sh", "sub", "sub/keep.md", "README.md"}
+    assert archive.ignored == 3  # secrets, secrets/token, notes.md
+    assert b"s3cret" not in gzip.decompress(archive.data)
+
+
+def test_metadata_normalised_and_modes_kept(ctx):
+    archive = pack_context(ctx)
+    info = members(archive.data)
+    assert {(m.uid, m.gid, m.mtime, m.uname) for m in info.values()} == {(0, 0, 0, "")}
+    assert info["run.sh"].mode & 0o777 == 0o755
+    assert info["sub"].isdir()
+
+
+def test_reproducible(ctx):
+    first = pack_context(ctx).data
+    os.utime(ctx / "app.py", (1, 1))
+    assert pack_context(ctx).data == first
+
+
+def test_dockerfile_is_kept_even_if_ignored(ctx):
+    (ctx / ".dockerignore").write_text("Dockerfile\n")
+    assert "Dockerfile" in members(pack_context(ctx).data)
+
+
+def test_symlink_kept_as_link(ctx):
+    os.symlink("app.py", ctx / "link.py")
+    assert members(pack_context(ctx).data)["link.py"].issym()
+
+
+def test_missing_directory(tmp_path):
+    with pytest.raises(KanikoSpecError, match="is not a directory") as info:
+        pack_context(tmp_path / "nope")
+    assert info.value.field == "context"
+
+
+def test_missing_dockerfile(ctx):
+    with pytest.raises(KanikoSpecError, match="does not exist") as info:
+        pack_context(ctx, "Dockerfile.prod")
+    assert info.value.field == "dockerfile"
+
+
+def test_dockerfile_outside_context(ctx, tmp_path_factory):
+    with pytest.raises(KanikoSpecError, match="inside the context"):
+        pack_context(ctx / "sub", "../Dockerfile")
+
+
+def test_too_big_for_a_configmap(ctx):
+    (ctx / "blob.bin").write_bytes(os.urandom(MAX_ARCHIVE_BYTES + 1))
+    with pytest.raises(KanikoSpecError, match=r"git://, s3:// or gs:// context") as info:
+        pack_context(ctx)
+    assert info.value.field == "context"

@@ -1,0 +1,150 @@
+from datetime import timedelta
+
+import pytest
+
+from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.kaniko.spec import KanikoBuild, RegistryCertificate
+
+REG = "registry.example.com:5000"
+
+
+def build(**overrides):
+    fields = {"context": "git://github.com/acme/app.git#refs/heads/main", "destinations": [f"{REG}/team/app:1.0"]}
+    return KanikoBuild(**{**fields, **overrides})
+
+
+def test_args_minimal():
+    assert build().args() == [
+        "--context=git://github.com/acme/app.git#refs/heads/main",
+        "--dockerfile=Dockerfile",
+        f"--destination={REG}/team/app:1.0",
+        "--digest-file=/dev/termination-log",
+        "--log-format=text",
+    ]
+
+
+def test_args_every_field_in_order():
+    spec = build(
+        context="/dags/images/app",
+        destinations=[f"{REG}/team/app:1.0", f"{REG}/team/app:latest"],
+        dockerfile="docker/Dockerfile.prod",
+        build_args={"PY": "3.12", "EMPTY": ""},
+        labels={"org.opencontainers.image.title": "app"},
+        target="runtime",
+        cache=True,
+        cache_repo=f"{REG}/cache/app",
+        cache_ttl="168h",
+        insecure_registries=["mirror.local:5000"],
+        registry_certificates=[RegistryCertificate(REG, "/kaniko/registry-ca/0/ca.crt")],
+        extra_args=["--snapshot-mode=redo", "--compressed-caching=false", "--reproducible"],
+        name="app",
+    )
+    assert spec.args() == [
+        "--context=tar:///workspace/context.tar.gz",
+        "--dockerfile=docker/Dockerfile.prod",
+        f"--destination={REG}/team/app:1.0",
+        f"--destination={REG}/team/app:latest",
+        "--digest-file=/dev/termination-log",
+        "--log-format=text",
+        "--build-arg=PY=3.12",
+        "--build-arg=EMPTY=",
+        "--label=org.opencontainers.image.title=app",
+        "--target=runtime",
+        "--cache=true",
+        f"--cache-repo={REG}/cache/app",
+        "--cache-ttl=168h",
+        "--insecure-registry=mirror.local:5000",
+        f"--registry-certificate={REG}=/kaniko/registry-ca/0/ca.crt",
+        "--snapshot-mode=redo",
+        "--compressed-caching=false",
+        "--reproducible",
+    ]
+
+
+def test_hostile_values_stay_single_argv_items():
+    hostile = "x' ; rm -rf / ; echo \"$(id)\" `id`\n--insecure"
+    spec = build(build_args={"EVIL": hostile}, labels={"evil": hostile})
+    args = spec.args()
+    assert f"--build-arg=EVIL={hostile}" in args
+    assert f"--label=evil={hostile}" in args
+    assert "--insecure" not in args
+
+
+def test_images_keep_tags():
+    spec = build(destinations=[f"{REG}/a:1", f"{REG}/a:latest", "busybox"])
+    digest = "sha256:" + "a" * 64
+    assert spec.images(digest) == [f"{REG}/a:1@{digest}", f"{REG}/a:latest@{digest}", f"busybox@{digest}"]
+
+
+def test_single_string_destination_and_timedelta_ttl():
+    spec = build(destinations=f"{REG}/a:1", cache=True, cache_ttl=timedelta(days=7))
+    assert spec.destinations == (f"{REG}/a:1",)
+    assert spec.cache_ttl == "604800s"
+
+
+def test_local_context_detection():
+    assert build(context="images/app").is_local_context
+    assert not build(context="dir:///workspace").is_local_context
+    assert build(context="images/app").executor_context("/workspace/context-3.tar.gz") == "tar:///workspace/context-3.tar.gz"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "reason"),
+    [
+        ({"destinations": []}, "destinations", "at least one"),
+        ({"destinations": [f"{REG}/app:1 --insecure"]}, "destinations", "not a valid image reference"),
+        ({"destinations": ["team/App:1"]}, "destinations", "not a valid image reference"),
+        ({"destinations": [f"{REG}/app:bad tag"]}, "destinations", "not a valid image reference"),
+        ({"destinations": [f"{REG}/app@sha256:{'a' * 64}"]}, "destinations", "not a digest"),
+        ({"destinations": [f"{REG}/a:1", f"{REG}/a:1"]}, "destinations", "twice"),
+        ({"destinations": [f"{REG}/app:" + "t" * 129]}, "destinations", "not a valid image reference"),
+        ({"destinations": {"a": "b"}}, "destinations", "list of image references"),
+        ({"context": ""}, "context", "non-empty"),
+        ({"context": "ftp://host/ctx.tar.gz"}, "context", "unknown scheme"),
+        ({"context": "https://example.com/ctx.tar.gz"}, "context", "Azure Blob"),
+        ({"context": "dir://relative/path"}, "context", "absolute path"),
+        ({"context": "git://"}, "context", "location after the scheme"),
+        ({"context": "s3:///no-bucket"}, "context", "host or bucket"),
+        ({"context": "git://h/r.git#a#b#c"}, "context", "at most"),
+        ({"context": "ctx\n--insecure"}, "context", "control characters"),
+        ({"build_args": {"1BAD": "x"}}, "build_args key", "not a valid name"),
+        ({"build_args": {"A B": "x"}}, "build_args key", "not a valid name"),
+        ({"build_args": {"A": None}}, "build_args[A]", "string or a number"),
+        ({"build_args": ["A=1"]}, "build_args", "mapping"),
+        ({"labels": {"bad key": "x"}}, "labels key", "not a valid name"),
+        ({"labels": {"=x": "x"}}, "labels key", "not a valid name"),
+        ({"target": "bad target"}, "target", "stage name"),
+        ({"cache": "yes"}, "cache", "true or false"),
+        ({"cache_repo": f"{REG}/cache"}, "cache_repo", "cache is false"),
+        ({"cache": True, "cache_repo": f"{REG}/cache:tag"}, "cache_repo", "without tag"),
+        ({"cache": True, "cache_ttl": "a week"}, "cache_ttl", "duration"),
+        ({"insecure_registries": ["http://mirror"]}, "insecure_registries", "registry host"),
+        ({"extra_args": "--reproducible"}, "extra_args", "not one string"),
+        ({"extra_args": ["--insecure", "true"]}, "extra_args", "'--flag' or '--flag=value'"),
+        ({"extra_args": ["-v=debug"]}, "extra_args", "'--flag' or '--flag=value'"),
+        ({"extra_args": ["--destination=evil/x:1"]}, "extra_args", "set by the operator"),
+        ({"extra_args": ["--digest-file=/tmp/x"]}, "extra_args", "set by the operator"),
+        ({"extra_args": ["--log-format=color"]}, "extra_args", "set by the operator"),
+        ({"extra_args": ["--verbosity=debug\n--insecure"]}, "extra_args", "control characters"),
+        ({"extra_args": ["--no-push"]}, "extra_args", "set by the operator"),
+        ({"name": "Bad Name"}, "name", "lowercase"),
+        ({"dockerfile": ""}, "dockerfile", "non-empty"),
+    ],
+)
+def test_invalid_input_names_field_and_value(overrides, field, reason):
+    with pytest.raises(KanikoSpecError) as info:
+        build(**overrides)
+    assert info.value.field == field
+    assert reason in info.value.reason
+    assert str(info.value).startswith(f"{field}=")
+
+
+def test_error_message_shows_the_bad_value():
+    with pytest.raises(KanikoSpecError, match=r"destinations='repo/app:1 --insecure': is not a valid image reference"):
+        build(destinations=["repo/app:1 --insecure"])
+
+
+def test_bad_registry_certificate():
+    with pytest.raises(KanikoSpecError) as info:
+        build(registry_certificates=[RegistryCertificate("http://x", "/ca.crt")])
+    assert info.value.field == "registry_ca.registry"
