@@ -36,8 +36,9 @@ test: test-unit test-e2e
 test-unit: venv
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-test-e2e: venv cluster-up
-	source "$$($(LOCALKUBE)/up --print-env)" && $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+# `up` prints the path of its env file (KUBECONFIG, registry address, credentials file).
+test-e2e: venv
+	env_file=$$($(LOCALKUBE)/up) && source "$$env_file" && KANIKO_E2E=required $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 cluster-up:
 	$(LOCALKUBE)/up
@@ -48,8 +49,8 @@ cluster-down:
 demo: venv
 	$(PY) dev/demo.py
 
-bench: venv cluster-up
-	source "$$($(LOCALKUBE)/up --print-env)" && $(PY) dev/bench.py
+bench: venv
+	env_file=$$($(LOCALKUBE)/up) && source "$$env_file" && $(PY) dev/bench.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,0 +1,76 @@
+"""The end-to-end tier: a real kube-apiserver and kubelet, the real Kaniko executor, a registry with auth.
+
+`make test-e2e` starts dev/localkube and exports its env; run by hand, source its env.sh first.
+"""
+
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "dev"))
+from airflow_runs import AirflowRunner, Cluster  # noqa: E402
+
+REQUIRED = ("KUBECONFIG", "LOCALKUBE_REGISTRY", "LOCALKUBE_REGISTRY_CREDENTIALS")
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = [v for v in REQUIRED if not os.environ.get(v)]
+    if not missing:
+        return
+    if os.environ.get("KANIKO_E2E") == "required":
+        raise pytest.UsageError(f"end-to-end tier: {', '.join(missing)} not set; is dev/localkube up?")
+    for item in items:
+        item.add_marker(pytest.mark.skip(reason=f"no cluster: {', '.join(missing)} not set (source dev/localkube's env.sh)"))
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    return Cluster.from_env()
+
+
+@pytest.fixture(scope="session")
+def core(cluster):
+    from kubernetes import client, config
+
+    config.load_kube_config(cluster.kubeconfig)
+    return client.CoreV1Api()
+
+
+@pytest.fixture(scope="session")
+def runner(cluster, tmp_path_factory):
+    user, _ = cluster.credentials()
+    wrong = f'{{"conn_type": "docker", "host": "{cluster.registry}", "login": "{user}", "password": "not-the-password"}}'
+    runner = AirflowRunner(home=Path(os.environ["AIRFLOW_HOME"]), cluster=cluster, extra_env={"AIRFLOW_CONN_KANIKO_REGISTRY_WRONG": wrong})
+    runner.migrate()
+    return runner
+
+
+class PodRecorder:
+    """Records every pod the API server admits in the namespace, exactly as it serves them (raw JSON)."""
+
+    def __init__(self, core, namespace):
+        self.pods: dict[str, dict] = {}
+        self._core, self._namespace = core, namespace
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        # Polling, not a watch: build pods live for seconds, and raw JSON needs no model round-trip.
+        while not self._stop.wait(0.3):
+            response = self._core.list_namespaced_pod(self._namespace, _preload_content=False)
+            for pod in json.loads(response.data)["items"]:
+                self.pods[pod["metadata"]["name"]] = pod
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
