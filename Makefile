@@ -23,7 +23,7 @@ help:
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@echo "==> creating $(VENV) (first run: a few minutes)"
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet --upgrade pip "setuptools>=77"
 	$(VENV)/bin/pip install --quiet --constraint constraints.txt '.[test]'
 	touch $@
 
