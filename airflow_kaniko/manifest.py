@@ -25,7 +25,7 @@ DEFAULT_TAGS = ("{date}", "latest")
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 _VALIDATOR = Draft202012Validator(MANIFEST_SCHEMA)
 # Spec fields whose manifest key differs.
-_SPEC_FIELD_TO_KEY = {"destinations": "repository", "labels": "labels", "registry_ca.registry": "repository"}
+_SPEC_FIELD_TO_KEY = {"destinations": "repository"}
 
 
 class ManifestError(KanikoError):
@@ -77,8 +77,7 @@ def load_manifest(
         text = path.read_text()
     except OSError as err:
         raise ManifestError(path, f"cannot be read: {err.strerror or err}") from None
-    root = _compose(path, text)
-    data = yaml.safe_load(text)
+    root, data = _parse(path, text)
     _validate_schema(path, root, data)
 
     defaults = data.get("defaults") or {}
@@ -90,7 +89,9 @@ def load_manifest(
         where = f"images[{index}] ({entry['name']})"
         node = _node_at(root, ["images", index])
         if entry["name"] in seen_names:
-            raise ManifestError(path, f"duplicate image name {entry['name']!r}, first used by images[{seen_names[entry['name']]}]", line=_line(_node_at(node, ["name"])), where=where)
+            first = seen_names[entry["name"]]
+            reason = f"duplicate image name {entry['name']!r}, first used by images[{first}]"
+            raise ManifestError(path, reason, line=_line(_node_at(node, ["name"])), where=where)
         seen_names[entry["name"]] = index
         merged = {**defaults, **entry}
         for key in ("build_args", "labels"):  # maps merge key by key
@@ -100,7 +101,8 @@ def load_manifest(
             kwargs["registry_ca"] = {"registry": kwargs["destinations"][0].split("/", 1)[0], **data["registry_ca"]}
         for dest in kwargs["destinations"]:
             if dest in seen_destinations:
-                raise ManifestError(path, f"destination {dest!r} is also pushed by images[{seen_destinations[dest]}]", line=_line(_node_at(node, ["repository"])), where=where)
+                reason = f"destination {dest!r} is also pushed by images[{seen_destinations[dest]}]"
+                raise ManifestError(path, reason, line=_line(_node_at(node, ["repository"])), where=where)
             seen_destinations[dest] = index
         builds.append(kwargs)
 
@@ -120,18 +122,23 @@ def load_manifest(
     return Manifest(path=path, max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL), builds=builds)
 
 
-def _compose(path: Path, text: str) -> yaml.Node:
+def _parse(path: Path, text: str) -> tuple[yaml.Node, Any]:
+    """The node tree (it has the line numbers) and the values built from it, in one pass."""
+    loader = yaml.SafeLoader(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         raise ManifestError(path, f"is not valid YAML: {err.problem or err.context}", line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as err:
         raise ManifestError(path, f"is not valid YAML: {err}") from None
+    finally:
+        loader.dispose()
     if root is None:
         raise ManifestError(path, "is empty; it needs an 'images' list")
     _reject_duplicate_keys(path, root)
-    return root
+    return root, data
 
 
 def _reject_duplicate_keys(path: Path, node: yaml.Node) -> None:

@@ -20,7 +20,8 @@ from airflow_kaniko import pod_objects
 from airflow_kaniko.kaniko.context_archive import MAX_ARCHIVE_BYTES, ContextArchive, pack_context
 from airflow_kaniko.kaniko.docker_config import render_docker_config
 from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError
-from airflow_kaniko.kaniko.spec import KanikoBuild
+from airflow_kaniko.kaniko.spec import KanikoBuild, RegistryCertificate
+from airflow_kaniko.kaniko.termination import failure_summary
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -159,7 +160,7 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
             return str(Path(fileloc).parent / context)
         return context
 
-    def registry_certificates(self) -> list:
+    def registry_certificates(self) -> list[RegistryCertificate]:
         return [ca.certificate(i) for i, ca in enumerate(self._registry_cas())]
 
     def _registry_cas(self) -> list[pod_objects.RegistryCA]:
@@ -334,8 +335,6 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
 
     def failure_message(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> str:
         """A short failure: which build, where, and Kaniko's own error lines, never the whole pod."""
-        from airflow_kaniko.kaniko.termination import failure_summary
-
         where = f"{pod.metadata.namespace}/{pod.metadata.name}" if pod is not None and pod.metadata else "its pod"
         state = terminated_state(remote_pod, self.base_container_name)
         if state is None:

@@ -21,6 +21,17 @@ def test_dags_folder_imports_cleanly(dagbag):
     assert list(dagbag.dags) == [DAG_ID]
 
 
+def test_airflow_dags_list_shows_the_dag_without_import_errors(airflow_db):
+    import subprocess
+    import sys
+
+    def airflow(*args):
+        return subprocess.run([sys.executable, "-m", "airflow", "dags", *args, "--local", "-o", "plain"], capture_output=True, text=True, check=True).stdout
+
+    assert airflow("list-import-errors").strip().splitlines()[-1] == "No data found"
+    assert DAG_ID in airflow("list")
+
+
 def test_structure_and_schedule(dagbag):
     dag = dagbag.dags[DAG_ID]
     assert dag.timetable.expression == "0 3 * * 1"  # weekly, Mondays 03:00 UTC

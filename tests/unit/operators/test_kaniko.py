@@ -325,3 +325,12 @@ def test_templated_fields_render():
     assert op.build_args == {"V": "7"} and op.image_labels == {"built": "2026-11-30"}
     assert op.render_only == "True"
     assert f"--destination={REG}/demo/hello:20261130" in rendered(op).spec.containers[0].args
+
+
+def test_relative_local_context_is_relative_to_the_dag_file():
+    from airflow.sdk import DAG
+
+    with DAG("relative_context", schedule=None):
+        op = operator(context="../../../dags/images/hello")
+    assert op.build_specs()[0].context == str(Path(__file__).parent / "../../../dags/images/hello")
+    assert op.build_pod_request_obj(dry_run=True).spec.containers[0].args[0] == "--context=tar:///workspace/context.tar.gz"

@@ -1,0 +1,83 @@
+"""`make bench`: task time of KanikoBuildOperator against a plain KubernetesPodOperator, same build, both modes.
+
+Runs each DAG of dev/bench_dags/ REPEAT times with `airflow dags test` on the local cluster and prints
+the median task duration (task start to end, as Airflow records it). Numbers, not assertions.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from airflow_runs import ROOT, AirflowRunner, Cluster  # noqa: E402
+
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+DAGS = ["bench_kpo_sync", "bench_kaniko_sync", "bench_kpo_deferrable", "bench_kaniko_deferrable"]
+
+
+def delete_plain_pod_objects(api, namespace: str) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    for delete, name in ((api.delete_namespaced_secret, "bench-credentials"), (api.delete_namespaced_config_map, "bench-context")):
+        try:
+            delete(name, namespace)
+        except ApiException as err:
+            if err.status != 404:
+                raise
+
+
+def prepare_plain_pod_objects(cluster: Cluster):
+    """What KanikoBuildOperator creates per build, made once by hand for the plain operator."""
+    from kubernetes import client, config
+
+    from airflow_kaniko.kaniko.context_archive import pack_context
+    from airflow_kaniko.kaniko.docker_config import render_docker_config
+    from airflow_kaniko.pod_objects import build_config_map, build_secret
+
+    config.load_kube_config(cluster.kubeconfig)
+    api = client.CoreV1Api()
+    user, password = cluster.credentials()
+    delete_plain_pod_objects(api, cluster.namespace)
+    api.create_namespaced_secret(cluster.namespace, build_secret("bench-credentials", cluster.namespace, {"config.json": render_docker_config(cluster.registry, user, password)}, {}))
+    archive = pack_context(ROOT / "dags/images/hello")
+    api.create_namespaced_config_map(cluster.namespace, build_config_map("bench-context", cluster.namespace, {"context.tar.gz": archive.data}, {}))
+    return api
+
+
+def main() -> int:
+    cluster = Cluster.from_env()
+    home = Path(tempfile.mkdtemp(prefix="airflow-kaniko-bench-"))
+    os.environ["AIRFLOW_HOME"] = str(home)
+    runner = AirflowRunner(home=home, cluster=cluster, dags_folder=ROOT / "dev/bench_dags")
+    runner.migrate()
+    api = prepare_plain_pod_objects(cluster)
+    try:
+        return measure(runner, home)
+    finally:
+        delete_plain_pod_objects(api, cluster.namespace)
+
+
+def measure(runner: AirflowRunner, home: Path) -> int:
+
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    print(f"median task duration over {REPEAT} runs (a {ROOT / 'dags/images/hello'} build):")
+    for dag_id in DAGS:
+        for i in range(REPEAT):
+            result = runner.dags_test(dag_id, log=home / f"{dag_id}-{i}.log", progress=False)
+            if result.returncode:
+                print(f"{dag_id}: run {i} failed, see {result.log}")
+                return 1
+        with create_session() as session:
+            durations = [ti.duration for ti in session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id)]
+        print(f"  {dag_id:<26} {statistics.median(durations):6.2f} s   (runs: {', '.join(f'{d:.2f}' for d in durations)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
