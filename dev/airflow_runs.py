@@ -55,7 +55,9 @@ class AirflowRunner:
     def env(self, password: str | None = None) -> dict[str, str]:
         user, real_password = self.cluster.credentials()
         registry = {"conn_type": "docker", "host": self.cluster.registry, "login": user, "password": password or real_password}
-        kube = {"conn_type": "kubernetes", "extra": {"kube_config_path": self.cluster.kubeconfig, "namespace": self.cluster.namespace}}
+        # No kube_config_path: the hook reads $KUBECONFIG, and deferrable mode passes that file's
+        # contents to the trigger, which refuses a connection that also names a path.
+        kube = {"conn_type": "kubernetes", "extra": {"namespace": self.cluster.namespace}}
         return {
             **os.environ,
             "AIRFLOW_HOME": str(self.home),
