@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 LOCALKUBE := dev/localkube
 PYTEST_ARGS ?=
 
-.PHONY: help venv test test-unit test-e2e demo cluster-up cluster-down lint bench clean-venv
+.PHONY: help venv busybox test test-unit test-e2e demo cluster-up cluster-down lint bench clean-venv
 
 help:
 	@echo "make demo       bring up the local cluster if needed and run the example DAG end to end"
@@ -33,7 +33,14 @@ venv: $(VENV)/.installed
 
 test: test-unit test-e2e
 
-test-unit: venv
+# The multi-build script runs under busybox sh in the pod, so the unit tier runs it there too.
+busybox:
+	@command -v busybox >/dev/null || { echo "==> installing busybox-static"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq --no-install-recommends busybox-static >/dev/null 2>&1 \
+	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends busybox-static; }; }
+
+test-unit: venv busybox
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 # `up` prints the path of its env file (KUBECONFIG, registry address, credentials file).

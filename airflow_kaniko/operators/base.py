@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -257,11 +258,16 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         if self.registry_conn_id:
             conn = _connection(self.registry_conn_id, "registry_conn_id", conn_type="docker", need_host=True)
             config = render_docker_config(conn.host, conn.login, conn.password)
+            mask_secret(conn.password)
+            # The base64 "auth" is the password in another form; mask it too.
+            for entry in json.loads(config)["auths"].values():
+                mask_secret(entry["auth"])
             mask_secret(config.decode())
             data["config.json"] = config
             self.log.info("Registry credentials for %s come from connection %r", conn.host, self.registry_conn_id)
         if self.git_conn_id:
             conn = _connection(self.git_conn_id, "git_conn_id")
+            mask_secret(conn.password)
             data["git-username"] = conn.login.encode()
             data["git-password"] = conn.password.encode()
         return data

@@ -334,3 +334,12 @@ def test_relative_local_context_is_relative_to_the_dag_file():
         op = operator(context="../../../dags/images/hello")
     assert op.build_specs()[0].context == str(Path(__file__).parent / "../../../dags/images/hello")
     assert op.build_pod_request_obj(dry_run=True).spec.containers[0].args[0] == "--context=tar:///workspace/context.tar.gz"
+
+
+def test_password_and_its_base64_form_are_masked_in_logs(registry_conn, monkeypatch):
+    masked = []
+    monkeypatch.setattr("airflow_kaniko.operators.base.mask_secret", masked.append)
+    op = with_fake_cluster(operator(), FakeCoreV1())
+    op.get_or_create_pod(rendered(op), context={})
+    auth = base64.b64encode(f"builder:{PASSWORD}".encode()).decode()
+    assert PASSWORD in masked and auth in masked
