@@ -29,7 +29,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 # Re-pointed at this checkout on every run, since the venv is shared between clones.
 venv: $(VENV)/.installed
-	@$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e . >/dev/null
+	@$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e . >$(VENV)/editable.log 2>&1 \
+	  || { cat $(VENV)/editable.log; exit 1; }
 
 test: test-unit test-e2e
 
