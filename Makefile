@@ -36,10 +36,7 @@ test: test-unit test-e2e
 
 # The multi-build script runs under busybox sh in the pod, so the unit tier runs it there too.
 busybox:
-	@command -v busybox >/dev/null || { echo "==> installing busybox-static"; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y -qq --no-install-recommends busybox-static >/dev/null 2>&1 \
-	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends busybox-static; }; }
+	@command -v busybox >/dev/null || $(LOCALKUBE)/packages.sh busybox-static
 
 test-unit: venv busybox
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -29,13 +29,18 @@ def registry_key(host: str) -> str:
     return netloc
 
 
-def render_docker_config(registry: str, username: str, password: str) -> bytes:
-    """``{"auths": {registry: {"auth": base64(user:password)}}}`` as bytes."""
+def basic_auth(username: str, password: str) -> str:
+    """The ``auth`` value: base64 of ``user:password``, a secret as much as the password."""
     if not username:
         raise KanikoSpecError("registry login", username, "is empty")
     if not password:
         raise KanikoSpecError("registry password", "<empty>", "is empty")
     if ":" in username:
         raise KanikoSpecError("registry login", username, "must not contain ':'")
-    auth = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def render_docker_config(registry: str, username: str, password: str) -> bytes:
+    """``{"auths": {registry: {"auth": base64(user:password)}}}`` as bytes."""
+    auth = basic_auth(username, password)
     return json.dumps({"auths": {registry_key(registry): {"auth": auth}}}, sort_keys=True).encode()

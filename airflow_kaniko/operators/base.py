@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ from airflow.sdk.log import mask_secret
 from airflow.utils.helpers import prune_dict
 from airflow_kaniko import pod_objects
 from airflow_kaniko.kaniko.context_archive import MAX_ARCHIVE_BYTES, ContextArchive, pack_context
-from airflow_kaniko.kaniko.docker_config import render_docker_config
+from airflow_kaniko.kaniko.docker_config import basic_auth, render_docker_config
 from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError
 from airflow_kaniko.kaniko.spec import KanikoBuild, RegistryCertificate
 from airflow_kaniko.kaniko.termination import failure_summary
@@ -258,11 +257,8 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         if self.registry_conn_id:
             conn = _connection(self.registry_conn_id, "registry_conn_id", conn_type="docker", need_host=True)
             config = render_docker_config(conn.host, conn.login, conn.password)
-            mask_secret(conn.password)
-            # The base64 "auth" is the password in another form; mask it too.
-            for entry in json.loads(config)["auths"].values():
-                mask_secret(entry["auth"])
-            mask_secret(config.decode())
+            for secret in (conn.password, basic_auth(conn.login, conn.password), config.decode()):
+                mask_secret(secret)
             data["config.json"] = config
             self.log.info("Registry credentials for %s come from connection %r", conn.host, self.registry_conn_id)
         if self.git_conn_id:
