@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 LOCALKUBE := dev/localkube
 PYTEST_ARGS ?=
 
-.PHONY: help venv busybox test test-unit test-e2e demo cluster-up cluster-down lint bench clean-venv
+.PHONY: help venv busybox test test-unit test-e2e demo cluster-up cluster-down bench clean-venv
 
 help:
 	@echo "make demo       bring up the local cluster if needed and run the example DAG end to end"
