@@ -66,6 +66,8 @@ class AirflowRunner:
             "KUBECONFIG": self.cluster.kubeconfig,
             f"AIRFLOW_CONN_{REGISTRY_CONN_ID.upper()}": json.dumps(registry),
             "AIRFLOW_CONN_KUBERNETES_DEFAULT": json.dumps(kube),
+            # The venv is shared between checkouts; the airflow process imports this checkout's package.
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
             **self.extra_env,
         }
 
