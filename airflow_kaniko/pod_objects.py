@@ -133,23 +133,31 @@ def git_env(secret_name: str, username_key: str, password_key: str) -> list[k8s.
     return [k8s.V1EnvVar(name="GIT_USERNAME", value_from=ref(username_key)), k8s.V1EnvVar(name="GIT_PASSWORD", value_from=ref(password_key))]
 
 
-def build_secret(name: str, namespace: str, data: Mapping[str, bytes], labels: Mapping[str, str]) -> k8s.V1Secret:
+def build_secret(
+    name: str, namespace: str, data: Mapping[str, bytes], labels: Mapping[str, str], owner: k8s.V1OwnerReference | None = None
+) -> k8s.V1Secret:
     return k8s.V1Secret(
-        metadata=k8s.V1ObjectMeta(name=name, namespace=namespace, labels={**MANAGED_BY, **labels}),
+        metadata=_metadata(name, namespace, labels, owner),
         type="Opaque",
         immutable=True,
         data={k: base64.b64encode(v).decode() for k, v in data.items()},
     )
 
 
-def build_config_map(name: str, namespace: str, archives: Mapping[str, bytes], labels: Mapping[str, str]) -> k8s.V1ConfigMap:
+def build_config_map(
+    name: str, namespace: str, archives: Mapping[str, bytes], labels: Mapping[str, str], owner: k8s.V1OwnerReference | None = None
+) -> k8s.V1ConfigMap:
     return k8s.V1ConfigMap(
-        metadata=k8s.V1ObjectMeta(name=name, namespace=namespace, labels={**MANAGED_BY, **labels}),
+        metadata=_metadata(name, namespace, labels, owner),
         immutable=True,
         binary_data={k: base64.b64encode(v).decode() for k, v in archives.items()},
     )
 
 
-def owner_reference(pod: k8s.V1Pod) -> k8s.V1OwnerReference:
+def _metadata(name: str, namespace: str, labels: Mapping[str, str], owner: k8s.V1OwnerReference | None) -> k8s.V1ObjectMeta:
+    return k8s.V1ObjectMeta(name=name, namespace=namespace, labels={**MANAGED_BY, **labels}, owner_references=[owner] if owner else None)
+
+
+def owner_reference(pod_name: str, pod_uid: str) -> k8s.V1OwnerReference:
     """Makes the garbage collector delete an object with its pod, even if the worker dies."""
-    return k8s.V1OwnerReference(api_version="v1", kind="Pod", name=pod.metadata.name, uid=pod.metadata.uid)
+    return k8s.V1OwnerReference(api_version="v1", kind="Pod", name=pod_name, uid=pod_uid)

@@ -51,21 +51,26 @@ def test_report_on_mixed_results():
         {"image_name": "hello", "destinations": [f"{REG}/demo/hello:1", f"{REG}/demo/hello:latest"]},
         {"image_name": "broken", "destinations": [f"{REG}/demo/broken:1"]},
         {"image_name": "app", "destinations": [f"{REG}/demo/app:1"]},
+        {"image_name": "lost", "destinations": [f"{REG}/demo/lost:1"]},
     ]
     d1, d2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    failure = {"kind": "dockerfile", "retryable": False, "detail": "exit status 3"}
     results = [
         {"digest": d1, "images": [f"{REG}/demo/hello:1@{d1}", f"{REG}/demo/hello:latest@{d1}"]},
-        None,
+        {"failed": True, "failure": failure, "destinations": [f"{REG}/demo/broken:1"]},
         {"digest": d2, "images": [f"{REG}/demo/app:1@{d2}"]},
+        None,  # a task that died before it could say anything
     ]
     report = summarize(planned, results)
-    assert report.failed == ["broken"]
-    assert report.to_dict()["images"][0] == {"name": "hello", "status": "pushed", "digest": d1, "images": results[0]["images"]}
+    assert report.failed == ["broken", "lost"]
+    assert report.to_dict()["images"][0] == {"name": "hello", "status": "pushed", "digest": d1, "images": results[0]["images"], "failure": None}
+    assert report.to_dict()["images"][1]["failure"] == failure
     assert report.table().splitlines() == [
-        f"IMAGE   STATUS  {'DIGEST'.ljust(71)}  REFERENCES",
-        f"hello   pushed  {d1}  {REG}/demo/hello:1@{d1}, {REG}/demo/hello:latest@{d1}",
-        f"broken  failed  {'-'.ljust(71)}  -",
-        f"app     pushed  {d2}  {REG}/demo/app:1@{d2}",
+        f"IMAGE   STATUS               {'DIGEST'.ljust(71)}  REFERENCES",
+        f"hello   pushed               {d1}  {REG}/demo/hello:1@{d1}, {REG}/demo/hello:latest@{d1}",
+        f"broken  failed (dockerfile)  {'-'.ljust(71)}  -",
+        f"app     pushed               {d2}  {REG}/demo/app:1@{d2}",
+        f"lost    failed               {'-'.ljust(71)}  -",
     ]
 
 

@@ -111,5 +111,5 @@ def test_failure_says_exactly_which_builds_succeeded_and_pushes_them():
 def test_container_died_before_any_result():
     op = with_fake_cluster(operator())
     request = op.build_pod_request_obj(dry_run=True)
-    with pytest.raises(KanikoBuildFailed, match=r"exit code 137, Error\):\nKilled"):
+    with pytest.raises(KanikoBuildFailed, match=r"exit code 137, Error; unknown failure, a retry can help\):\nKilled"):
         op.cleanup(request, finished(request, "Killed", 137, "Failed"), context={"ti": FakeTI()})
