@@ -7,7 +7,7 @@ gives one. The format is documented in the README, "The image manifest".
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,7 +60,8 @@ def load_manifest(
     path: str | Path,
     *,
     build_date: datetime,
-    registry: str | None = None,
+    registry: str | Callable[[], str] | None = None,
+    registry_conn_id: str | None = None,
     only: Iterable[str] | None = None,
     max_images: int = 1024,
 ) -> Manifest:
@@ -68,7 +69,9 @@ def load_manifest(
 
     :param path: the YAML file.
     :param build_date: the date that ``{date}`` and ``{datetime}`` tags take (the run's logical date).
-    :param registry: the registry host for destinations, used when the manifest names none.
+    :param registry: the registry host for destinations, used when the manifest names none; a callable
+        is called only then, so a manifest that names its registry needs no connection to be read.
+    :param registry_conn_id: the connection for registries that ``registry_connections`` does not name.
     :param only: build just these image names (all when empty).
     :param max_images: the most builds allowed (Airflow's ``core.max_map_length``).
     """
@@ -81,7 +84,8 @@ def load_manifest(
     _validate_schema(path, root, data)
 
     defaults = data.get("defaults") or {}
-    registry = data.get("registry") or registry
+    registry = data.get("registry") or (registry() if callable(registry) else registry)
+    connections = data.get("registry_connections") or {}
     builds: list[dict[str, Any]] = []
     seen_names: dict[str, int] = {}
     seen_destinations: dict[str, int] = {}
@@ -97,8 +101,11 @@ def load_manifest(
         for key in ("build_args", "labels"):  # maps merge key by key
             merged[key] = {**defaults.get(key, {}), **entry.get(key, {})}
         kwargs = _resolve(path, node, where, merged, registry, build_date)
+        host = kwargs["destinations"][0].split("/", 1)[0]
         if "registry_ca" in data:
-            kwargs["registry_ca"] = {"registry": kwargs["destinations"][0].split("/", 1)[0], **data["registry_ca"]}
+            kwargs["registry_ca"] = {"registry": host, **data["registry_ca"]}
+        # Each image gets the credentials of the registry it pushes to, and no other.
+        kwargs["registry_conn_id"] = connections.get(host, registry_conn_id) or None
         for dest in kwargs["destinations"]:
             if dest in seen_destinations:
                 reason = f"destination {dest!r} is also pushed by images[{seen_destinations[dest]}]"
@@ -272,6 +279,17 @@ def _node_at(node: yaml.Node, location: Iterable[Any], *, key: bool = False) -> 
 
 def _line(node: yaml.Node | None) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
+
+
+def throttle_warning(manifest: Manifest, in_force: int | None) -> str | None:
+    """Airflow fixes the build task's concurrency when it parses the DAG: say so when this run asks for another."""
+    if in_force is None or manifest.max_parallel == in_force:
+        return None
+    return (
+        f"{manifest.path} asks for max_parallel={manifest.max_parallel}, but this run builds at most {in_force} at once: "
+        "Airflow fixed the limit when it parsed the DAG, from the DAG's default manifest. "
+        "Change that manifest's max_parallel, or use an Airflow pool, to change it."
+    )
 
 
 def read_max_parallel(path: str | Path, default: int = DEFAULT_MAX_PARALLEL) -> int:

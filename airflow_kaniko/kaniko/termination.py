@@ -81,8 +81,8 @@ def classify_failure(message: str | None, *, reason: str | None = None, pod_reas
     for known in (reason, pod_reason):
         if known in _POD_REASONS:
             return BuildFailure(_POD_REASONS[known], True, f"{known}: {detail}")
-    text = strip_ansi(message or "")
+    # Only the error lines: a healthy build's log also says "Retrieving image ... from registry".
     for kind, pattern in _KINDS:
-        if pattern.search(text):
+        if pattern.search(detail):
             return BuildFailure(kind, kind != "dockerfile", detail)
     return BuildFailure("unknown", True, detail)

@@ -33,6 +33,7 @@ def test_shipped_manifest():
         "image_labels": {"org.opencontainers.image.vendor": "data-platform"},
         "container_resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
         "registry_ca": {"registry": REG, "config_map": "registry-ca"},
+        "registry_conn_id": None,
     }
     assert app["build_args"] == {"BASE": f"{REG}/library/busybox:latest", "APP_VERSION": "1.4"}
     assert web["target"] == "runtime"
@@ -73,7 +74,7 @@ def test_parse_time_max_parallel(tmp_path):
         ("images: [\n  {name: a\n", r"images.yaml:3: is not valid YAML"),
         ("- a\n- b\n", r"images.yaml:1: must be a mapping with an 'images' list, not list"),
         ("images: {name: a}\n", r"images.yaml:1: images: 'images' must be a list of images, not dict"),
-        ("images: []\nfoo: 1\n", r"images.yaml:2: unknown key 'foo'; allowed keys: defaults, images, max_parallel, registry, registry_ca, version"),
+        ("images: []\nfoo: 1\n", r"images.yaml:2: unknown key 'foo'; allowed keys: defaults, images, max_parallel, registry, registry_ca, registry_connections, version"),
         ("version: 2\nimages: []\n", r"images.yaml:1: version: 1 was expected"),
         ("images:\n  - name: a\n    context: app\n", r"images.yaml:2: images\[0\] \(a\): 'repository' is a required property"),
         ("images:\n  - name: a\n    context: app\n    repository: r/a\n    tag: [x]\n", r"images.yaml:5: images\[0\] \(a\): unknown key 'tag'"),
@@ -103,6 +104,36 @@ def test_malformed_manifests(tmp_path, text, expected):
 def test_missing_file(tmp_path):
     with pytest.raises(ManifestError, match=r"nope.yaml: cannot be read: No such file or directory"):
         load_manifest(tmp_path / "nope.yaml", build_date=DATE)
+
+
+def test_each_image_gets_the_connection_of_its_own_registry(tmp_path):
+    manifest = load(
+        tmp_path,
+        """
+        registry_connections: {mirror.example.com: mirror_pusher}
+        images:
+          - {name: a, context: app, repository: team/a}
+          - {name: b, context: app, repository: mirror.example.com/team/b}
+        """.replace("\n        ", "\n"),
+        registry_conn_id="kaniko_registry",
+    )
+    assert [b["registry_conn_id"] for b in manifest.builds] == ["kaniko_registry", "mirror_pusher"]
+
+
+def test_a_manifest_that_names_its_registry_needs_no_connection(tmp_path):
+    def no_connection():
+        raise AssertionError("the connection was read")
+
+    manifest = load(tmp_path, "registry: reg.example.com\nimages:\n  - {name: a, context: app, repository: r/a}\n", registry=no_connection)
+    assert manifest.builds[0]["destinations"][0].startswith("reg.example.com/r/a:")
+
+
+def test_throttle_warning_says_when_the_run_asks_for_another_limit(tmp_path):
+    from airflow_kaniko.manifest import throttle_warning
+
+    manifest = load(tmp_path, "max_parallel: 7\nimages:\n  - {name: a, context: app, repository: r/a}\n")
+    assert throttle_warning(manifest, 7) is None
+    assert "asks for max_parallel=7, but this run builds at most 3 at once" in throttle_warning(manifest, 3)
 
 
 def test_no_registry_anywhere(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pendulum
@@ -46,3 +47,25 @@ with dag("e2e_multi_build"):
 
 with dag("e2e_slow"):
     KanikoBuildOperator(task_id="build", context=str(IMAGES / "slow"), destinations=[f"{REG}/e2e/slow:1"], build_args=BASE, **COMMON)
+
+with dag("e2e_leak"):
+    # The same credential-printing build, in each process that can log it: sync, resumed after deferral, retried.
+    LEAK = {"context": str(IMAGES / "leak"), "build_args": BASE, **COMMON}
+    KanikoBuildOperator(task_id="sync", destinations=[f"{REG}/e2e/leak:sync"], **LEAK)
+    KanikoBuildOperator(task_id="deferred", destinations=[f"{REG}/e2e/leak:deferred"], deferrable=True, **LEAK)
+    KanikoBuildOperator(
+        task_id="retried", context=str(IMAGES / "leak-retry"), destinations=[f"{REG}/e2e/leak:retried"], build_args=BASE,
+        retries=1, retry_delay=timedelta(seconds=1), **COMMON,
+    )
+
+with dag("e2e_keep_pod"):
+    KanikoBuildOperator(task_id="build", context=str(HELLO), destinations=[f"{REG}/e2e/kept:1"], build_args=BASE, on_finish_action="keep_pod", **COMMON)
+
+with dag("e2e_missing_executor"):
+    KanikoBuildOperator(
+        task_id="build", context=str(HELLO), destinations=[f"{REG}/e2e/never:1"], build_args=BASE,
+        executor_image=f"{REG}/e2e/no-such-executor:1", startup_timeout_seconds=60, **COMMON,
+    )
+
+with dag("e2e_rbac_denied"):
+    KanikoBuildOperator(task_id="build", context=str(HELLO), destinations=[f"{REG}/e2e/denied-rbac:1"], build_args=BASE, **COMMON)

@@ -77,6 +77,14 @@ def test_classify_failure(message, reason, pod_reason, kind, retryable):
     assert (failure.kind, failure.retryable) == (kind, retryable)
 
 
+def test_only_error_lines_classify_a_failure():
+    tail = (
+        'time="t" level=info msg="Retrieving image 10.244.77.1:5000/library/busybox:latest from registry 10.244.77.1:5000"\n'
+        "error building image: error building stage: failed to execute command: waiting for process to exit: exit status 3\n"
+    )
+    assert classify_failure(tail).kind == "dockerfile"
+
+
 def test_failure_detail_is_kanikos_error_lines():
     tail = 'time="t" level=info msg="Retrieving image"\nerror building image: error building stage: failed to execute command: exit status 3\n'
     assert classify_failure(tail).detail == "error building image: error building stage: failed to execute command: exit status 3"
