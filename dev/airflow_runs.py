@@ -32,10 +32,11 @@ class Cluster:
 
     @classmethod
     def from_env(cls) -> Cluster:
+        namespace = os.environ.get("LOCALKUBE_NAMESPACE", "kaniko-builds")
         return cls(
             kubeconfig=os.environ["KUBECONFIG"],
-            worker_kubeconfig=os.environ.get("LOCALKUBE_WORKER_KUBECONFIG"),
-            namespace=os.environ.get("LOCALKUBE_NAMESPACE", "kaniko-builds"),
+            worker_kubeconfig=_worker_kubeconfig(namespace),
+            namespace=namespace,
             registry=os.environ["LOCALKUBE_REGISTRY"],
             registry_ca=os.environ.get("LOCALKUBE_REGISTRY_CA"),
             credentials_file=os.environ["LOCALKUBE_REGISTRY_CREDENTIALS"],
@@ -44,6 +45,15 @@ class Cluster:
     def credentials(self) -> tuple[str, str]:
         data = json.loads(Path(self.credentials_file).read_text())
         return data["username"], data["password"]
+
+
+def _worker_kubeconfig(namespace: str) -> str | None:
+    """The token kubeconfig dev/localkube/namespace wrote for this namespace's worker Role, if any."""
+    known = os.environ.get("LOCALKUBE_WORKER_KUBECONFIG")
+    if not known:
+        return None
+    path = Path(known).with_name(f"worker-{namespace}.kubeconfig")
+    return str(path) if path.is_file() else None
 
 
 @dataclass
