@@ -83,8 +83,9 @@ class RegistryCA:
         if not isinstance(source, str) or not _DNS_SUBDOMAIN_RE.fullmatch(source):
             raise KanikoSpecError("registry_ca", source, "is not a valid ConfigMap or Secret name")
         key = item.get("key", "ca.crt")
-        if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
-            raise KanikoSpecError("registry_ca.key", key, "is not a valid ConfigMap or Secret key")
+        # Kubernetes' own rule for keys (IsConfigMapKey); '..' would name the mount directory itself.
+        if not isinstance(key, str) or not _KEY_RE.fullmatch(key) or len(key) > 253 or key == "." or key.startswith(".."):
+            raise KanikoSpecError("registry_ca.key", key, "is not a valid ConfigMap or Secret key (a file name, not '.' or '..')")
         return cls(registry=item.get("registry", ""), config_map=item.get("config_map"), secret=item.get("secret"), key=key)
 
     def certificate(self, index: int) -> RegistryCertificate:
