@@ -98,6 +98,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
                 cache_ttl=self.cache_ttl or None,
                 insecure_registries=self.insecure_registries,
                 registry_certificates=self.registry_certificates(),
+                registry_mirrors=self.registry_mirrors,
                 extra_args=self.extra_args,
                 name=self.image_name or None,
             )
