@@ -35,6 +35,7 @@ MANIFEST_SCHEMA = {
         "version": {"const": 1},
         "registry": {"type": "string", "minLength": 1},
         "max_parallel": {"type": "integer", "minimum": 1, "maximum": 256},
+        "registry_mirrors": {"type": "array", "items": {"type": "string"}},
         "registry_ca": {
             "type": "object",
             "additionalProperties": False,
