@@ -50,6 +50,7 @@ with DAG(
             registry=Connection.get(params["registry_conn_id"]).host,
             only=params["images"],
             max_images=conf.getint("core", "max_map_length"),
+            allowed_roots=[MANIFEST.parent.parent],  # a triggering user's manifest path stays in the DAG folder
         )
         print(f"{len(manifest.builds)} image(s) to build: {', '.join(manifest.names)}")
         return manifest.builds
