@@ -101,6 +101,18 @@ class RegistryCA:
         return volume, k8s.V1VolumeMount(name=name, mount_path=f"{REGISTRY_CA_DIR}/{index}", read_only=True)
 
 
+# Variables the executor reads in place of flags the operator refuses or owns (--registry-mirror, --no-push, ...).
+EXECUTOR_ENV_FLAGS = {"KANIKO_REGISTRY_MIRROR": "registry_mirrors", "KANIKO_REGISTRY_MAP": "registry_mirrors", "KANIKO_NO_PUSH": "", "KANIKO_DIR": ""}
+
+
+def check_executor_env(containers: Sequence[k8s.V1Container]) -> None:
+    for container in containers:
+        for env in container.env or []:
+            if env.name in EXECUTOR_ENV_FLAGS:
+                use = EXECUTOR_ENV_FLAGS[env.name]
+                raise KanikoSpecError("env_vars", env.name, "stands in for an executor flag the operator refuses or sets" + (f"; use {use}" if use else ""))
+
+
 def check_object_name(field: str, value: object) -> str:
     if not isinstance(value, str) or not _DNS_SUBDOMAIN_RE.fullmatch(value):
         raise KanikoSpecError(field, value, "is not a valid Kubernetes object name")

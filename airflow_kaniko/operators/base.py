@@ -194,6 +194,7 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         self.cmds, self.arguments = self.container_argv(specs)
         self.labels = {**self.labels, **pod_objects.MANAGED_BY}
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
+        pod_objects.check_executor_env(pod.spec.containers)
         self._attach_volumes(pod)
         return pod
 

@@ -29,3 +29,12 @@ def test_mirror_must_be_a_host():
     with pytest.raises(KanikoSpecError) as info:
         op.build_pod_request_obj(dry_run=True)
     assert info.value.field == "registry_mirrors"
+
+
+# The executor reads these variables as the refused flags' twins: refusing only the flags would leave a back door.
+@pytest.mark.parametrize("name", ["KANIKO_REGISTRY_MIRROR", "KANIKO_REGISTRY_MAP", "KANIKO_NO_PUSH", "KANIKO_DIR"])
+def test_environment_twins_of_refused_flags_refused(name):
+    op = KanikoBuildOperator(context=HELLO, destinations=[f"{REG}/demo/hello:1"], env_vars={name: "x", "TZ": "UTC"}, **COMMON)
+    with pytest.raises(KanikoSpecError) as info:
+        op.build_pod_request_obj(dry_run=True)
+    assert info.value.field == "env_vars" and info.value.value == name
