@@ -16,7 +16,9 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from airflow_kaniko.kaniko import reference
 from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError
+from airflow_kaniko.kaniko.local_paths import confine
 from airflow_kaniko.kaniko.spec import KanikoBuild
 from airflow_kaniko.manifest_schema import MANIFEST_SCHEMA
 
@@ -26,6 +28,9 @@ _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 _VALIDATOR = Draft202012Validator(MANIFEST_SCHEMA)
 # Spec fields whose manifest key differs.
 _SPEC_FIELD_TO_KEY = {"destinations": "repository"}
+_STANDARD_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
+# An extended resource: a domain-prefixed qualified name, e.g. nvidia.com/gpu.
+_EXTENDED_RESOURCE_RE = re.compile(r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?/[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 
 
 class ManifestError(KanikoError):
@@ -64,6 +69,7 @@ def load_manifest(
     registry_conn_id: str | None = None,
     only: Iterable[str] | None = None,
     max_images: int = 1024,
+    allowed_roots: Iterable[str | Path] | None = None,
 ) -> Manifest:
     """Read, validate and resolve a manifest.
 
@@ -74,8 +80,18 @@ def load_manifest(
     :param registry_conn_id: the connection for registries that ``registry_connections`` does not name.
     :param only: build just these image names (all when empty).
     :param max_images: the most builds allowed (Airflow's ``core.max_map_length``).
+    :param allowed_roots: directories the manifest file and its local contexts must resolve into
+        (symlinks and ``..`` resolved), e.g. the DAG folder when a param names the manifest.
+        Default: the manifest is not checked, and its contexts must lie in its own folder.
     """
     path = Path(path)
+    if allowed_roots is not None:
+        allowed_roots = list(allowed_roots)
+        try:
+            confine("manifest", path, allowed_roots)
+        except KanikoSpecError as err:
+            raise ManifestError(path, err.reason) from None
+    context_roots = allowed_roots if allowed_roots is not None else [path.parent]
     try:
         text = path.read_text()
     except OSError as err:
@@ -86,6 +102,10 @@ def load_manifest(
     defaults = data.get("defaults") or {}
     registry = data.get("registry") or (registry() if callable(registry) else registry)
     connections = data.get("registry_connections") or {}
+    for mirror in data.get("registry_mirrors", []):
+        if not reference.is_registry(mirror):
+            node = _node_at(root, ["registry_mirrors"])
+            raise ManifestError(path, f"{mirror!r} is not a registry host such as 'mirror.example.com:5000'", line=_line(node), where="registry_mirrors")
     builds: list[dict[str, Any]] = []
     seen_names: dict[str, int] = {}
     seen_destinations: dict[str, int] = {}
@@ -100,7 +120,7 @@ def load_manifest(
         merged = {**defaults, **entry}
         for key in ("build_args", "labels"):  # maps merge key by key
             merged[key] = {**defaults.get(key, {}), **entry.get(key, {})}
-        kwargs = _resolve(path, node, where, merged, registry, build_date)
+        kwargs = _resolve(path, node, where, merged, registry, build_date, data.get("registry_mirrors", []), context_roots)
         host = kwargs["destinations"][0].split("/", 1)[0]
         if "registry_ca" in data:
             kwargs["registry_ca"] = {"registry": host, **data["registry_ca"]}
@@ -194,8 +214,17 @@ def _describe(data: Mapping[str, Any], location: list[Any]) -> str | None:
     return where + (f" field {'.'.join(map(str, rest))!r}" if rest else "")
 
 
-def _resolve(path: Path, node: yaml.Node, where: str, image: dict[str, Any], registry: str | None, build_date: datetime) -> dict[str, Any]:
-    """Turn one merged manifest entry into operator kwargs, validated by the build spec."""
+def _resolve(
+    path: Path,
+    node: yaml.Node,
+    where: str,
+    image: dict[str, Any],
+    registry: str | None,
+    build_date: datetime,
+    registry_mirrors: list[str],
+    context_roots: list[str | Path],
+) -> dict[str, Any]:
+    """Turn one merged manifest entry into operator kwargs, validated by the build spec and checked on disk."""
     repository = image["repository"]
     if "/" in repository and _looks_like_registry(repository.split("/", 1)[0]):
         full_repository = repository
@@ -207,7 +236,7 @@ def _resolve(path: Path, node: yaml.Node, where: str, image: dict[str, Any], reg
     values = {"date": build_date.strftime("%Y%m%d"), "datetime": build_date.strftime("%Y%m%dT%H%M%S"), "registry": full_repository.split("/", 1)[0]}
     tags = [_render_tag(path, node, where, t, image, values) for t in image.get("tags", DEFAULT_TAGS)]
     context = image["context"]
-    if "://" not in context and not Path(context).is_absolute():
+    if "://" not in context:
         context = str((path.parent / context).resolve())
     kwargs: dict[str, Any] = {
         "image_name": image["name"],
@@ -221,8 +250,13 @@ def _resolve(path: Path, node: yaml.Node, where: str, image: dict[str, Any], reg
     for key in ("target", "cache", "cache_repo", "cache_ttl", "extra_args"):
         if key in image:
             kwargs[key] = image[key]
+    if registry_mirrors:
+        kwargs["registry_mirrors"] = list(registry_mirrors)
     if "resources" in image:
         kwargs["container_resources"] = {k: {rk: str(rv) for rk, rv in v.items()} for k, v in image["resources"].items()}
+        problem = _resources_problem(kwargs["container_resources"])
+        if problem:
+            raise ManifestError(path, problem, line=_line(_node_at(node, ["resources"])), where=f"{where} field 'resources'")
     try:
         KanikoBuild(
             name=kwargs["image_name"],
@@ -236,11 +270,54 @@ def _resolve(path: Path, node: yaml.Node, where: str, image: dict[str, Any], reg
             cache_repo=kwargs.get("cache_repo"),
             cache_ttl=kwargs.get("cache_ttl"),
             extra_args=kwargs.get("extra_args", ()),
+            registry_mirrors=registry_mirrors,
         )
+        if "://" not in image["context"]:
+            _check_local_context(Path(kwargs["context"]), image["context"], kwargs["dockerfile"], context_roots)
     except KanikoSpecError as err:
         key = _SPEC_FIELD_TO_KEY.get(err.field, err.field.split(" ")[0].split("[")[0])
         raise ManifestError(path, f"{err.value!r} {err.reason}", line=_line(_node_at(node, [key])), where=f"{where} field {key!r}") from None
     return kwargs
+
+
+def _check_local_context(directory: Path, written: str, dockerfile: str, roots: list[str | Path]) -> None:
+    """What the build task would trip over, found before any pod: a context out of bounds, missing, or without its Dockerfile."""
+    try:
+        confine("context", directory, roots)
+    except KanikoSpecError as err:
+        raise KanikoSpecError("context", written, err.reason) from None
+    if not directory.is_dir():
+        raise KanikoSpecError("context", written, f"resolves to {str(directory)!r}, which is not a directory")
+    if not (directory / dockerfile).is_file():
+        raise KanikoSpecError("dockerfile", dockerfile, f"does not exist in the context {str(directory)!r}")
+
+
+def _resources_problem(resources: Mapping[str, Mapping[str, str]]) -> str | None:
+    """Why Kubernetes would refuse these requests and limits, or None."""
+    from kubernetes.utils.quantity import parse_quantity  # the client's own parser; imported here, not at DAG parse
+
+    parsed: dict[tuple[str, str], tuple[str, Any]] = {}
+    for kind, values in resources.items():
+        for name, text in (values or {}).items():
+            if name not in _STANDARD_RESOURCES and not name.startswith("hugepages-") and not _EXTENDED_RESOURCE_RE.fullmatch(name):
+                return f"{kind} {name!r} is not a resource name; use cpu, memory, ephemeral-storage, hugepages-<size> or a domain-prefixed name such as nvidia.com/gpu"
+            try:
+                # Decimal, under the parser, also takes spaces, '_', NaN and Infinity; the API server does not.
+                if text != text.strip() or "_" in text:
+                    raise ValueError(text)
+                value = parse_quantity(text)
+                if not value.is_finite():
+                    raise ValueError(text)
+            except (ValueError, ArithmeticError):
+                return f"{kind}.{name} {text!r} is not a Kubernetes quantity such as 500m, 1.5 or 2Gi"
+            if value < 0:
+                return f"{kind}.{name} {text!r} must not be negative"
+            parsed[kind, name] = (text, value)
+    for (kind, name), (text, value) in parsed.items():
+        limit = parsed.get(("limits", name))
+        if kind == "requests" and limit and value > limit[1]:
+            return f"requests.{name} {text!r} is more than limits.{name} {limit[0]!r}"
+    return None
 
 
 def _render_tag(path: Path, node: yaml.Node, where: str, template: str, image: Mapping[str, Any], values: Mapping[str, str]) -> str:

@@ -37,6 +37,7 @@ MANIFEST_SCHEMA = {
         # Registry host -> Airflow Connection (conn type docker) whose credentials push there.
         "registry_connections": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
         "max_parallel": {"type": "integer", "minimum": 1, "maximum": 256},
+        "registry_mirrors": {"type": "array", "items": {"type": "string"}},
         "registry_ca": {
             "type": "object",
             "additionalProperties": False,

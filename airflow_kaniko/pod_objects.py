@@ -83,8 +83,9 @@ class RegistryCA:
         if not isinstance(source, str) or not _DNS_SUBDOMAIN_RE.fullmatch(source):
             raise KanikoSpecError("registry_ca", source, "is not a valid ConfigMap or Secret name")
         key = item.get("key", "ca.crt")
-        if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
-            raise KanikoSpecError("registry_ca.key", key, "is not a valid ConfigMap or Secret key")
+        # Kubernetes' own rule for keys (IsConfigMapKey); '..' would name the mount directory itself.
+        if not isinstance(key, str) or not _KEY_RE.fullmatch(key) or len(key) > 253 or key == "." or key.startswith(".."):
+            raise KanikoSpecError("registry_ca.key", key, "is not a valid ConfigMap or Secret key (a file name, not '.' or '..')")
         return cls(registry=item.get("registry", ""), config_map=item.get("config_map"), secret=item.get("secret"), key=key)
 
     def certificate(self, index: int) -> RegistryCertificate:
@@ -98,6 +99,18 @@ class RegistryCA:
         else:
             volume = k8s.V1Volume(name=name, secret=k8s.V1SecretVolumeSource(secret_name=self.secret, items=items))
         return volume, k8s.V1VolumeMount(name=name, mount_path=f"{REGISTRY_CA_DIR}/{index}", read_only=True)
+
+
+# Variables the executor reads in place of flags the operator refuses or owns (--registry-mirror, --no-push, ...).
+EXECUTOR_ENV_FLAGS = {"KANIKO_REGISTRY_MIRROR": "registry_mirrors", "KANIKO_REGISTRY_MAP": "registry_mirrors", "KANIKO_NO_PUSH": "", "KANIKO_DIR": ""}
+
+
+def check_executor_env(containers: Sequence[k8s.V1Container]) -> None:
+    for container in containers:
+        for env in container.env or []:
+            if env.name in EXECUTOR_ENV_FLAGS:
+                use = EXECUTOR_ENV_FLAGS[env.name]
+                raise KanikoSpecError("env_vars", env.name, "stands in for an executor flag the operator refuses or sets" + (f"; use {use}" if use else ""))
 
 
 def check_object_name(field: str, value: object) -> str:

@@ -55,6 +55,7 @@ with DAG(
             registry_conn_id=params["registry_conn_id"],
             only=params["images"],
             max_images=conf.getint("core", "max_map_length"),
+            allowed_roots=[MANIFEST.parent.parent],  # a triggering user's manifest path stays in the DAG folder
         )
         if warning := throttle_warning(manifest, dag.get_task("build").max_active_tis_per_dagrun):
             logging.getLogger(__name__).warning(warning)

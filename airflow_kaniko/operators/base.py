@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +31,7 @@ from airflow_kaniko import pod_objects
 from airflow_kaniko.kaniko.context_archive import MAX_ARCHIVE_BYTES, ContextArchive, pack_context
 from airflow_kaniko.kaniko.docker_config import render_docker_config, secret_forms
 from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError
+from airflow_kaniko.kaniko.local_paths import confine
 from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.kaniko.spec import KanikoBuild, RegistryCertificate
 from airflow_kaniko.kaniko.termination import BuildFailure, classify_failure
@@ -86,6 +88,10 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         ``{"registry": "host:port", "config_map": "name"}`` (or ``"secret"``), optional ``"key"``
         (default ``ca.crt``), or a list of such. (templated)
     :param render_only: render and log the pod instead of running it; nothing is created. (templated)
+    :param context_roots: directories a local context must resolve into (symlinks and ``..`` resolved);
+        default: the folder of the DAG file. Not templated: only the DAG author sets it.
+    :param registry_mirrors: pull-through mirrors for Docker Hub base images, registry hosts
+        (``--registry-mirror``). Not templated: where pulls go is the DAG author's choice.
     :param container_security_context: default: uid 0, not privileged, no privilege escalation,
         all capabilities dropped but CHOWN, DAC_OVERRIDE, FOWNER, SETUID, SETGID, RuntimeDefault seccomp.
     :param security_context: pod security context; default: RuntimeDefault seccomp.
@@ -124,6 +130,8 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         insecure_registries: Sequence[str] | None = None,
         registry_ca: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
         render_only: bool | str = False,
+        context_roots: Sequence[str | os.PathLike[str]] | None = None,
+        registry_mirrors: Sequence[str] | None = None,
         container_security_context: k8s.V1SecurityContext | dict | None = None,
         security_context: k8s.V1PodSecurityContext | dict | None = None,
         automount_service_account_token: bool = False,
@@ -163,6 +171,8 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         self.insecure_registries = insecure_registries or []
         self.registry_ca = registry_ca
         self.render_only = render_only
+        self.context_roots = [context_roots] if isinstance(context_roots, (str, os.PathLike)) else context_roots
+        self.registry_mirrors = registry_mirrors or []
         self._archives: dict[str, ContextArchive] = {}
         self._result: Any = None
 
@@ -190,11 +200,15 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
     # --- helpers for subclasses -----------------------------------------------------------
 
     def resolve_context(self, context: object) -> object:
-        """A relative local directory is relative to the DAG file, as template paths are."""
+        """A local directory, relative to the DAG file's folder, resolved and confined to ``context_roots``."""
+        if not isinstance(context, str) or "://" in context:
+            return context  # the build spec validates URLs and types
+        if not context.strip():
+            raise KanikoSpecError("context", context, "must be a local directory or a URL, not empty")
         fileloc = getattr(getattr(self, "dag", None), "fileloc", None) if self.has_dag() else None
-        if isinstance(context, str) and "://" not in context and not context.startswith("/") and fileloc:
-            return str(Path(fileloc).parent / context)
-        return context
+        dag_folder = Path(fileloc).parent if fileloc else None
+        roots = self.context_roots if self.context_roots is not None else [dag_folder] if dag_folder else []
+        return str(confine("context", context, roots, base=dag_folder))
 
     def registry_certificates(self) -> list[RegistryCertificate]:
         return [ca.certificate(i) for i, ca in enumerate(self._registry_cas())]
@@ -216,6 +230,7 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         self.cmds, self.arguments = self.container_argv(specs)
         self.labels = {**self.labels, **pod_objects.MANAGED_BY}
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
+        pod_objects.check_executor_env(pod.spec.containers)
         self._attach_volumes(pod)
         return pod
 

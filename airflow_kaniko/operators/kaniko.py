@@ -24,7 +24,8 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
     ``{"digest": "sha256:…", "images": ["<destination>@sha256:…", …]}``, tags kept.
 
     :param context: build context: a local directory shipped with the DAG (packed, honouring
-        ``.dockerignore``, into a per-build ConfigMap; a relative path is relative to the DAG file),
+        ``.dockerignore``, into a per-build ConfigMap; a relative path is relative to the DAG file's
+        folder, and it must resolve inside ``context_roots``),
         or a ``dir://``, ``git://``, ``s3://``, ``gs://``, Azure ``https://`` or ``tar://`` URL. (templated)
     :param destinations: image references to push, e.g. ``["registry.example.com/team/app:1.2"]``. (templated)
     :param dockerfile: Dockerfile path, relative to the context. (templated)
@@ -98,6 +99,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
                 cache_ttl=self.cache_ttl or None,
                 insecure_registries=self.insecure_registries,
                 registry_certificates=self.registry_certificates(),
+                registry_mirrors=self.registry_mirrors,
                 extra_args=self.extra_args,
                 name=self.image_name or None,
             )

@@ -71,11 +71,14 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
         if unknown:
             raise KanikoSpecError(f"builds[{index}]", unknown[0], f"is not a build key; use {', '.join(sorted(_BUILD_KEYS))}")
         fields = dict(build)
-        fields["context"] = self.resolve_context(fields.get("context"))
-        fields["cache"] = as_bool(f"builds[{index}].cache", fields.get("cache", False))
         try:
+            fields["context"] = self.resolve_context(fields.get("context"))
+            fields["cache"] = as_bool("cache", fields.get("cache", False))
             return KanikoBuild(
-                **fields, insecure_registries=self.insecure_registries, registry_certificates=self.registry_certificates()
+                **fields,
+                insecure_registries=self.insecure_registries,
+                registry_certificates=self.registry_certificates(),
+                registry_mirrors=self.registry_mirrors,
             )
         except KanikoSpecError as err:
             raise KanikoSpecError(f"builds[{index}].{err.field}", err.value, err.reason) from None

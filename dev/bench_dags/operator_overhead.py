@@ -41,7 +41,7 @@ for deferrable in (False, True):
         KanikoBuildOperator(
             task_id="build", namespace=NS, context=str(HELLO), destinations=[f"{REG}/bench/hello:1"],
             build_args={"BASE": f"{REG}/library/busybox:latest"}, registry_conn_id="kaniko_registry",
-            registry_ca={"registry": REG, "config_map": "registry-ca"}, deferrable=deferrable,
+            registry_ca={"registry": REG, "config_map": "registry-ca"}, deferrable=deferrable, context_roots=[HELLO],
         )
     with DAG(f"bench_kpo_{mode}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
         KubernetesPodOperator(

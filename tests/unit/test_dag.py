@@ -92,7 +92,7 @@ def test_rendered_pod_of_one_mapped_instance(registry_conn):
     from datetime import datetime, timezone
 
     kwargs = load_manifest(ROOT / "dags/images/images.yaml", build_date=datetime(2026, 11, 30, tzinfo=timezone.utc), registry=REG, registry_conn_id="kaniko_registry").builds[2]
-    op = KanikoBuildOperator(task_id="build", namespace="kaniko-builds", **kwargs)
+    op = KanikoBuildOperator(task_id="build", namespace="kaniko-builds", context_roots=[ROOT / "dags"], **kwargs)
     pod = op.build_pod_request_obj(dry_run=True)
     container = pod.spec.containers[0]
     assert container.args == [

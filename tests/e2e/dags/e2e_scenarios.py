@@ -19,6 +19,7 @@ COMMON = {
     "namespace": os.environ.get("LOCALKUBE_NAMESPACE", "kaniko-builds"),
     "registry_conn_id": "kaniko_registry",
     "registry_ca": {"registry": REG, "config_map": "registry-ca"},
+    "context_roots": [IMAGES, HELLO],  # the contexts live outside this DAG's folder
 }
 BASE = {"BASE": f"{REG}/library/busybox:latest"}
 

@@ -162,3 +162,18 @@ def test_parse_results_missing_lines_are_skipped_builds():
 def test_parse_results_rejects_unreadable_lines(message):
     with pytest.raises(TerminationMessageError, match="unreadable result line"):
         multi_build.parse_results(message, [spec("alpha")])
+
+
+# Issue 8, item 10: two builds pushing one tag would overwrite each other and both report success.
+def test_two_builds_pushing_one_destination_refused_naming_both():
+    builds = [spec("alpha"), spec("bravo", destinations=[f"{REG}/demo/bravo:1", f"{REG}/demo/alpha:1"])]
+    with pytest.raises(KanikoSpecError) as info:
+        multi_build.command(builds)
+    assert info.value.field == "builds[1].destinations"
+    assert info.value.value == f"{REG}/demo/alpha:1"
+    assert "builds[0] (alpha)" in info.value.reason and "builds[1] (bravo)" in info.value.reason
+
+
+def test_same_repository_with_other_tags_is_fine():
+    builds = [spec("alpha", destinations=[f"{REG}/demo/app:a"]), spec("bravo", destinations=[f"{REG}/demo/app:b"])]
+    assert multi_build.command(builds)

@@ -34,6 +34,7 @@ def operator(**overrides):
         "registry_conn_id": "kaniko_registry",
         "image_name": "hello",
         "durable": False,
+        "context_roots": [str(ROOT / "dags")],  # no DAG file here to default to
     }
     return KanikoBuildOperator(**{**kwargs, **overrides})
 
@@ -446,7 +447,7 @@ def test_relative_local_context_is_relative_to_the_dag_file():
 
     with DAG("relative_context", schedule=None):
         op = operator(context="../../../dags/images/hello")
-    assert op.build_specs()[0].context == str(Path(__file__).parent / "../../../dags/images/hello")
+    assert op.build_specs()[0].context == str(CONTEXT)
     assert op.build_pod_request_obj(dry_run=True).spec.containers[0].args[0] == "--context=tar:///workspace/context.tar.gz"
 
 

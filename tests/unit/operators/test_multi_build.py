@@ -22,6 +22,7 @@ def operator(**overrides):
         {"name": "app", "context": str(ROOT / "dags/images/app"), "destinations": [f"{REG}/demo/app:1", f"{REG}/demo/app:2"], "labels": {"l": HOSTILE}},
     ]
     kwargs = {"task_id": "builds", "namespace": "kaniko-builds", "builds": builds, "registry_conn_id": "kaniko_registry", "durable": False}
+    kwargs["context_roots"] = [str(ROOT / "dags"), "/x"]  # no DAG file here to default to; /x for the bad-input cases
     return KanikoMultiBuildOperator(**{**kwargs, **overrides})
 
 
