@@ -102,7 +102,7 @@ def wait_for_pods(core, namespace: str, names: list[str], timeout: float = 900) 
                 pod = core.read_namespaced_pod(name, namespace)
                 if pod.status.phase in ("Succeeded", "Failed"):
                     done[name] = pod
-                    print(f"  plain pod {name}: {pod.status.phase}", flush=True)
+                    print(f"  plain pod {name}: {pod.status.phase}" + ("" if pod.status.phase == "Succeeded" else f" ({describe(pod)})"), flush=True)
         time.sleep(1)
     assert len(done) == len(names), f"plain Kaniko pods still running after {timeout}s: {sorted(set(names) - set(done))}"
     return done
