@@ -102,6 +102,13 @@ def load_manifest(
     defaults = data.get("defaults") or {}
     registry = data.get("registry") or (registry() if callable(registry) else registry)
     connections = data.get("registry_connections") or {}
+    if "registry_ca" in data:
+        from airflow_kaniko.pod_objects import RegistryCA  # imports the kubernetes client: not at DAG parse
+
+        try:
+            RegistryCA.parse_all({"registry": "", **data["registry_ca"]})
+        except KanikoSpecError as err:
+            raise ManifestError(path, f"{err.value!r} {err.reason}", line=_line(_node_at(root, ["registry_ca"])), where="registry_ca") from None
     for mirror in data.get("registry_mirrors", []):
         if not reference.is_registry(mirror):
             node = _node_at(root, ["registry_mirrors"])

@@ -62,6 +62,8 @@ def plain_kaniko_pod(name: str, config_map: str, secret: str, destination: str, 
             "--log-format=text",
             f"--build-arg=BASE={base}",
             f"--registry-certificate={registry}=/kaniko/registry-ca/ca.crt",
+            # Eleven pods push at once to one small registry; a retried push changes nothing in the image.
+            "--push-retry=3",
         ],
         security_context=container_security_context(),
         termination_message_policy="FallbackToLogsOnError",
@@ -102,7 +104,7 @@ def wait_for_pods(core, namespace: str, names: list[str], timeout: float = 900) 
                 pod = core.read_namespaced_pod(name, namespace)
                 if pod.status.phase in ("Succeeded", "Failed"):
                     done[name] = pod
-                    print(f"  plain pod {name}: {pod.status.phase}", flush=True)
+                    print(f"  plain pod {name}: {pod.status.phase}" + ("" if pod.status.phase == "Succeeded" else f" ({describe(pod)})"), flush=True)
         time.sleep(1)
     assert len(done) == len(names), f"plain Kaniko pods still running after {timeout}s: {sorted(set(names) - set(done))}"
     return done
@@ -144,7 +146,10 @@ def both_ways(runner, cluster, core, tmp_path_factory):
             core.create_namespaced_config_map(namespace, body)
             core.create_namespaced_pod(namespace, plain_kaniko_pod(name, name, secret, f"{cluster.registry}/{repository}/{case}:dir", base, cluster.registry))
             pods[case] = name
-        print(f"  {len(pods)} plain Kaniko pods started; now the operator builds the same contexts", flush=True)
+        print(f"  {len(pods)} plain Kaniko pods started", flush=True)
+        finished = wait_for_pods(core, namespace, list(pods.values()))
+        logs = {name: core.read_namespaced_pod_log(name, namespace, container="kaniko")[-2000:] for name, pod in finished.items() if exit_code(pod) != 0}
+        print("  now the operator builds the same contexts", flush=True)
 
         runner.dags_folder = SCENARIOS
         runner.extra_env.update({"KANIKO_FIDELITY_CORPUS": str(corpus_dir), "KANIKO_FIDELITY_REPOSITORY": repository})
@@ -155,7 +160,6 @@ def both_ways(runner, cluster, core, tmp_path_factory):
             for key in ("KANIKO_FIDELITY_CORPUS", "KANIKO_FIDELITY_REPOSITORY"):
                 runner.extra_env.pop(key, None)
         dag_run = latest_run("e2e_fidelity")
-        finished = wait_for_pods(core, namespace, list(pods.values()))
     finally:
         for name in pods.values():
             core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
@@ -169,7 +173,7 @@ def both_ways(runner, cluster, core, tmp_path_factory):
         results[case] = {
             "operator": operator["digest"] if operator else None,
             "dir": termination_message(pod).strip() if exit_code(pod) == 0 else None,
-            "why": {"operator": dag_run["tasks"].get((case, -1)), "dir": describe(pod), "log": result.text()[-3000:]},
+            "why": {"operator": dag_run["tasks"].get((case, -1)), "dir": f"{describe(pod)}\n{logs.get(name, '')}", "log": result.text()[-3000:]},
         }
     return results, repository
 

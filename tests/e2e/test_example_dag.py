@@ -2,6 +2,7 @@
 
 import base64
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,17 @@ def example_run(runner, cluster, core, tmp_path_factory):
     from tests.e2e.conftest import PodRecorder
 
     log = tmp_path_factory.mktemp("example") / "dags-test.log"
-    with PodRecorder(core, cluster.namespace) as pods:
-        result = runner.dags_test(DAG_ID, {"manifest": str(MANIFEST), "namespace": cluster.namespace}, log=log, progress=False)
+    # The DAG reads a manifest param only inside its own folder: run a copy with the broken image added.
+    dags = tmp_path_factory.mktemp("example") / "dags"
+    shutil.copytree(Path(runner.dags_folder), dags, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(Path(__file__).parent / "images" / "broken", dags / "images" / "broken")
+    shutil.copy(MANIFEST, dags / "images" / MANIFEST.name)
+    original, runner.dags_folder = runner.dags_folder, dags
+    try:
+        with PodRecorder(core, cluster.namespace) as pods:
+            result = runner.dags_test(DAG_ID, {"manifest": str(dags / "images" / MANIFEST.name), "namespace": cluster.namespace}, log=log, progress=False)
+    finally:
+        runner.dags_folder = original
     return result, latest_run(DAG_ID), pods.pods
 
 

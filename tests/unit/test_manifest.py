@@ -273,3 +273,8 @@ def test_example_dag_refuses_a_manifest_param_outside_its_folder(airflow_db, reg
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert run.state == "failed" and states["prepare"] == "failed"
     assert states.get("build") in (None, "upstream_failed")
+
+
+def test_registry_ca_key_checked_in_prepare(tmp_path):
+    with pytest.raises(ManifestError, match=r"images.yaml:1: registry_ca: '\.\.' is not a valid ConfigMap or Secret key"):
+        load(tmp_path, "registry_ca: {config_map: registry-ca, key: '..'}\nimages:\n  - {name: a, context: app, repository: r/a}\n")
