@@ -106,13 +106,13 @@ def check_object_name(field: str, value: object) -> str:
     return value
 
 
-def docker_config_volume(secret_name: str, key: str) -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
+def docker_config_volume(secret_name: str, key: str, name: str = "docker-config") -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
     """Credentials, mounted read-only where Kaniko looks for them."""
     volume = k8s.V1Volume(
-        name="docker-config",
+        name=name,
         secret=k8s.V1SecretVolumeSource(secret_name=secret_name, items=[k8s.V1KeyToPath(key=key, path="config.json")]),
     )
-    return volume, k8s.V1VolumeMount(name="docker-config", mount_path=DOCKER_CONFIG_DIR, read_only=True)
+    return volume, k8s.V1VolumeMount(name=name, mount_path=DOCKER_CONFIG_DIR, read_only=True)
 
 
 def context_volume(config_map_name: str, keys: Sequence[str]) -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
@@ -153,3 +153,67 @@ def build_config_map(name: str, namespace: str, archives: Mapping[str, bytes], l
 def owner_reference(pod: k8s.V1Pod) -> k8s.V1OwnerReference:
     """Makes the garbage collector delete an object with its pod, even if the worker dies."""
     return k8s.V1OwnerReference(api_version="v1", kind="Pod", name=pod.metadata.name, uid=pod.metadata.uid)
+
+
+# --- isolate_push_credentials: an executor that cannot push, and crane pushers ------------------
+
+DEFAULT_PUSHER_IMAGE = "gcr.io/go-containerregistry/crane:v0.22.1"
+#: The executor's name once it runs as an init container; the pushers are named by the operator.
+EXECUTOR_CONTAINER = "kaniko"
+OUTPUT_VOLUME = "image-output"
+
+
+def pusher_security_context() -> k8s.V1SecurityContext:
+    """crane only reads a directory and talks to registries: no capability at all, read-only root filesystem.
+
+    It runs as uid 0 only because the layout Kaniko writes is root's, mode 0600 (go-containerregistry
+    creates blobs with os.CreateTemp); without capabilities, root reads those as their owner and nothing else.
+    """
+    return k8s.V1SecurityContext(
+        privileged=False,
+        run_as_user=0,
+        run_as_non_root=False,
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        capabilities=k8s.V1Capabilities(drop=["ALL"]),
+        seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def pusher_resources() -> k8s.V1ResourceRequirements:
+    return k8s.V1ResourceRequirements(requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "512Mi"})
+
+
+def output_volume() -> k8s.V1Volume:
+    """Holds the built image between the executor and the pushers; gone with the pod."""
+    return k8s.V1Volume(name=OUTPUT_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource())
+
+
+def pusher_container(
+    name: str,
+    image: str,
+    args: list[str],
+    env: Mapping[str, str],
+    credentials: k8s.V1Volume | None,
+    registry_cas: Sequence[tuple[k8s.V1Volume, str]],
+    *,
+    output_dir: str,
+    docker_config_dir: str,
+    image_pull_policy: str | None = None,
+) -> k8s.V1Container:
+    """One crane container: the built image read-only, the push credentials and the CA bundles, nothing else."""
+    mounts = [k8s.V1VolumeMount(name=OUTPUT_VOLUME, mount_path=output_dir, read_only=True)]
+    if credentials is not None:
+        mounts.append(k8s.V1VolumeMount(name=credentials.name, mount_path=docker_config_dir, read_only=True))
+    mounts += [k8s.V1VolumeMount(name=volume.name, mount_path=path, read_only=True) for volume, path in registry_cas]
+    return k8s.V1Container(
+        name=name,
+        image=image,
+        args=args,
+        env=[k8s.V1EnvVar(name=k, value=v) for k, v in env.items()],
+        volume_mounts=mounts,
+        security_context=pusher_security_context(),
+        resources=pusher_resources(),
+        termination_message_policy="FallbackToLogsOnError",
+        image_pull_policy=image_pull_policy,
+    )
