@@ -357,8 +357,9 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         self._delete_owned_objects()
 
 
-def terminated_state(pod: k8s.V1Pod | None, container: str) -> k8s.V1ContainerStateTerminated | None:
-    statuses = (pod.status.container_statuses if pod is not None and pod.status else None) or []
+def terminated_state(pod: k8s.V1Pod | None, container: str, *, init: bool = False) -> k8s.V1ContainerStateTerminated | None:
+    status = pod.status if pod is not None else None
+    statuses = (getattr(status, "init_container_statuses" if init else "container_statuses", None) if status else None) or []
     status = next((s for s in statuses if s.name == container), None)
     return status.state.terminated if status and status.state else None
 
