@@ -46,3 +46,19 @@ with dag("e2e_multi_build"):
 
 with dag("e2e_slow"):
     KanikoBuildOperator(task_id="build", context=str(IMAGES / "slow"), destinations=[f"{REG}/e2e/slow:1"], build_args=BASE, **COMMON)
+
+# isolate_push_credentials: the probe context (FROM scratch, a static binary) is built by the test.
+with dag("e2e_isolated_push"):
+    KanikoBuildOperator(
+        task_id="build",
+        context=os.environ.get("KANIKO_E2E_PROBE_CONTEXT", str(IMAGES / "probe")),
+        destinations=[f"{REG}/e2e/isolated:1", f"{REG}/e2e/isolated:2", f"{REG}/e2e/isolated-copy:1"],
+        isolate_push_credentials=True,
+        **COMMON,
+    )
+
+with dag("e2e_isolated_push_pull_credentials"):
+    KanikoBuildOperator(
+        task_id="build", context=str(HELLO), destinations=[f"{REG}/e2e/isolated-pull:1"], build_args=BASE,
+        isolate_push_credentials=True, pull_conn_id="kaniko_registry", deferrable=True, **COMMON,
+    )
