@@ -226,13 +226,14 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
 
     def cleanup(self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, xcom_result: dict | None = None, context: Any = None) -> None:
         if self.isolate_push_credentials and remote_pod is not None:
-            if not remote_pod.status or not remote_pod.status.init_container_statuses:
+            if terminated_state(remote_pod, pod_objects.EXECUTOR_CONTAINER, init=True) is None:
                 remote_pod = self._reread(pod) or remote_pod
             self._log_executor(remote_pod)
         super().cleanup(pod, remote_pod, xcom_result, context)
 
     def _reread(self, pod: k8s.V1Pod) -> k8s.V1Pod | None:
-        # KPO hands over the pod as first read when the pushers never ran (a failed init container).
+        # When the pushers never ran (the executor failed), KPO fails reading their log and hands over
+        # the pod as first read, before the executor had finished.
         try:
             return self.pod_manager.read_pod(pod)
         except ApiException as err:

@@ -62,3 +62,9 @@ with dag("e2e_isolated_push_pull_credentials"):
         task_id="build", context=str(HELLO), destinations=[f"{REG}/e2e/isolated-pull:1"], build_args=BASE,
         isolate_push_credentials=True, pull_conn_id="kaniko_registry", deferrable=True, **COMMON,
     )
+
+with dag("e2e_isolated_push_broken"):
+    KanikoBuildOperator(
+        task_id="build", context=str(IMAGES / "broken"), destinations=[f"{REG}/e2e/isolated-broken:1"], build_args=BASE,
+        isolate_push_credentials=True, pull_conn_id="kaniko_registry", retries=0, **COMMON,
+    )
