@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from airflow_kaniko.kaniko import reference
 from airflow_kaniko.kaniko.errors import KanikoSpecError, TerminationMessageError
 from airflow_kaniko.kaniko.spec import TERMINATION_LOG, KanikoBuild
+from airflow_kaniko.kaniko.termination import parse_digest
 
 #: The volume both containers share; under /kaniko, which Kaniko never snapshots.
 OUTPUT_DIR = "/kaniko/output"
@@ -70,9 +71,20 @@ class IsolatedPush:
             env["SSL_CERT_DIR"] = ":".join(pusher_ca_dir(i) for i in range(len(self.build.registry_certificates)))
         return env
 
-    def pushed_digest(self, message: str | None) -> str:
-        """The digest in the termination message of the pusher of the first destination."""
-        return parse_pushed(message, self.build.destinations[0])
+    def pusher_names(self, watched: str) -> list[str]:
+        """Container names in destination order: the first destination's pusher is the watched one."""
+        return [watched, *(f"{watched}-{i}" for i in range(1, len(self.build.destinations)))]
+
+    def pushed_digest(self, executor_message: str | None, pusher_messages: Sequence[str | None]) -> str:
+        """The digest every destination got, which must be the one the executor built (its ``--digest-file``)."""
+        built = parse_digest(executor_message)
+        if len(pusher_messages) != len(self.build.destinations):
+            raise TerminationMessageError(pusher_messages, f"has {len(pusher_messages)} pushers' messages for {len(self.build.destinations)} destinations")
+        for destination, message in zip(self.build.destinations, pusher_messages):
+            pushed = parse_pushed(message, destination)
+            if pushed != built:
+                raise TerminationMessageError(message, f"says {destination} got {pushed}, but the executor built {built}")
+        return built
 
 
 def pusher_ca_dir(index: int) -> str:

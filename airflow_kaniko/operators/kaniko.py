@@ -120,6 +120,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         self.pull_conn_id = pull_conn_id
         self.pull_secret = pull_secret
         self.pusher_image = pusher_image
+        self._finished_pod: k8s.V1Pod | None = None
         self.context = context
         self.destinations = destinations
         self.dockerfile = dockerfile
@@ -172,7 +173,15 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
 
     def read_result(self, message: str | None) -> dict[str, Any]:
         spec = self.build_specs()[0]
-        digest = IsolatedPush(spec).pushed_digest(message) if self.isolate_push_credentials else termination.parse_digest(message)
+        if self.isolate_push_credentials:
+            push = IsolatedPush(spec)
+            executor = terminated_state(self._finished_pod, pod_objects.EXECUTOR_CONTAINER, init=True)
+            pushers = [message] + [
+                getattr(terminated_state(self._finished_pod, name, init=True), "message", None) for name in push.pusher_names(self.base_container_name)[1:]
+            ]
+            digest = push.pushed_digest(getattr(executor, "message", None), pushers)
+        else:
+            digest = termination.parse_digest(message)
         return {"digest": digest, "images": spec.images(digest)}
 
     # --- isolate_push_credentials ---------------------------------------------------------------
@@ -208,7 +217,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         pod.spec.init_containers = [
             *(pod.spec.init_containers or []),
             executor,
-            *(pusher(f"{PUSH_CONTAINER}-{i}", d) for i, d in enumerate(others, start=1)),
+            *(pusher(name, d) for name, d in zip(push.pusher_names(self.base_container_name)[1:], others)),
         ]
         pod.spec.containers = [pusher(self.base_container_name, first) if c is executor else c for c in pod.spec.containers]
         pod.spec.volumes = [*(pod.spec.volumes or []), *(v for v, _ in credentials), pod_objects.output_volume()]
@@ -229,6 +238,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
             if terminated_state(remote_pod, pod_objects.EXECUTOR_CONTAINER, init=True) is None:
                 remote_pod = self._reread(pod) or remote_pod
             self._log_executor(remote_pod)
+            self._finished_pod = remote_pod  # read_result checks every container's digest
         super().cleanup(pod, remote_pod, xcom_result, context)
 
     def _reread(self, pod: k8s.V1Pod) -> k8s.V1Pod | None:
@@ -252,7 +262,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
 
     def failure_message(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> str:
         if self.isolate_push_credentials:
-            for name in (pod_objects.EXECUTOR_CONTAINER, *(f"{PUSH_CONTAINER}-{i}" for i in range(1, len(self.build_specs()[0].destinations)))):
+            for name in (pod_objects.EXECUTOR_CONTAINER, *IsolatedPush(self.build_specs()[0]).pusher_names(self.base_container_name)[1:]):
                 state = terminated_state(remote_pod, name, init=True)
                 if state is not None and state.exit_code:
                     where = f"{pod.metadata.namespace}/{pod.metadata.name}" if pod is not None and pod.metadata else "its pod"

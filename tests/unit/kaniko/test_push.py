@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from airflow_kaniko.kaniko.errors import KanikoSpecError, TerminationMessageError
@@ -6,6 +8,7 @@ from airflow_kaniko.kaniko.spec import KanikoBuild, RegistryCertificate
 
 REG = "10.244.77.1:5000"
 DIGEST = "sha256:" + "a" * 64
+OTHER = "sha256:" + "b" * 64
 
 
 def build(**overrides):
@@ -59,8 +62,28 @@ def test_flags_that_would_undo_the_isolation_are_refused(arg):
         IsolatedPush(build(extra_args=[arg]))
 
 
-def test_pushed_digest_is_read_from_the_first_destinations_pusher():
-    assert IsolatedPush(build()).pushed_digest(f"{REG}/team/app@{DIGEST}\n") == DIGEST
+def test_pushers_are_named_in_destination_order_the_watched_one_first():
+    assert IsolatedPush(build(destinations=[f"{REG}/a:1", f"{REG}/a:2", f"{REG}/b:1"])).pusher_names("push") == ["push", "push-1", "push-2"]
+
+
+def test_pushed_digest_is_the_executors_and_every_pushers():
+    push = IsolatedPush(build())
+    assert push.pushed_digest(DIGEST, [f"{REG}/team/app@{DIGEST}\n", f"{REG}/team/app@{DIGEST}"]) == DIGEST
+
+
+@pytest.mark.parametrize(
+    ("executor", "pushers", "error"),
+    [
+        (DIGEST, [f"{REG}/team/app@{DIGEST}", f"{REG}/team/app@{OTHER}"], f"says {REG}/team/app:latest got {OTHER}, but the executor built {DIGEST}"),
+        (OTHER, [f"{REG}/team/app@{DIGEST}", f"{REG}/team/app@{DIGEST}"], f"says {REG}/team/app:1 got {DIGEST}, but the executor built {OTHER}"),
+        (None, [f"{REG}/team/app@{DIGEST}", f"{REG}/team/app@{DIGEST}"], "the executor wrote no digest"),
+        (DIGEST, [f"{REG}/team/app@{DIGEST}"], "has 1 pushers' messages for 2 destinations"),
+        (DIGEST, [f"{REG}/team/app@{DIGEST}", None], "the pusher wrote no digest"),
+    ],
+)
+def test_a_digest_that_differs_anywhere_is_an_error(executor, pushers, error):
+    with pytest.raises(TerminationMessageError, match=re.escape(error)):
+        IsolatedPush(build()).pushed_digest(executor, pushers)
 
 
 @pytest.mark.parametrize(

@@ -221,6 +221,37 @@ def test_success_reads_the_digest_from_the_first_destinations_pusher(registry_co
     assert fake.objects == {}
 
 
+def test_a_pusher_reporting_another_digest_than_the_executor_built_fails(registry_conn, executor_logs):
+    op = with_fake_cluster(isolated(), FakeCoreV1())
+    request = rendered(op)
+    op.get_or_create_pod(request, context={})
+    other = "sha256:" + "e" * 64
+    init = [status("kaniko", 0, DIGEST), status("push-1", 0, f"{REG}/demo/hello@{other}")]
+    with pytest.raises(KanikoBuildFailed, match=f"result is unreadable: .* says {REG}/demo/hello:latest got {other}, but the executor built {DIGEST}"):
+        op.cleanup(request, finished(request, "Succeeded", init, [status("push", 0, f"{REG}/demo/hello@{DIGEST}")]))
+
+
+class FinishedPodCluster(FakeCoreV1):
+    """Serves the finished pod on read, as the API server does after the executor failed."""
+
+    finished = None
+
+    def read_namespaced_pod(self, name, namespace, **kwargs):
+        return self.finished or super().read_namespaced_pod(name, namespace, **kwargs)
+
+
+def test_a_stale_pod_from_kpo_is_re_read_so_the_failure_names_the_executor(registry_conn, executor_logs):
+    fake = FinishedPodCluster()
+    op = with_fake_cluster(isolated(), fake)
+    request = rendered(op)
+    op.get_or_create_pod(request, context={})
+    fake.finished = finished(request, "Failed", [status("kaniko", 3, "error building image: exit status 3\n"), waiting("push-1")], [waiting("push")])
+    stale = finished(request, "Pending", [waiting("kaniko"), waiting("push-1")], [waiting("push")])
+    with pytest.raises(KanikoBuildFailed, match="container kaniko \\(exit code 3, Error\\):\nerror building image: exit status 3"):
+        op.cleanup(request, stale)
+    assert executor_logs == [("kaniko", False)]
+
+
 def test_a_failed_build_names_the_executor_and_carries_kanikos_error(registry_conn, executor_logs):
     op = with_fake_cluster(isolated(), FakeCoreV1())
     request = rendered(op)
