@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from kubernetes.client import models as k8s
 
 from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.kaniko.push import OUTPUT_DIR, PUSHER_DOCKER_CONFIG_DIR, IsolatedPush, pusher_ca_dir
 from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_DIR, RegistryCertificate
 
 DEFAULT_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3"
@@ -158,7 +159,7 @@ def owner_reference(pod: k8s.V1Pod) -> k8s.V1OwnerReference:
 # --- isolate_push_credentials: an executor that cannot push, and crane pushers ------------------
 
 DEFAULT_PUSHER_IMAGE = "gcr.io/go-containerregistry/crane:v0.22.1"
-#: The executor's name once it runs as an init container; the pushers are named by the operator.
+#: The executor's name once it runs as an init container; the pushers are named after the watched container.
 EXECUTOR_CONTAINER = "kaniko"
 OUTPUT_VOLUME = "image-output"
 
@@ -189,31 +190,44 @@ def output_volume() -> k8s.V1Volume:
     return k8s.V1Volume(name=OUTPUT_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource())
 
 
-def pusher_container(
-    name: str,
-    image: str,
-    args: list[str],
-    env: Mapping[str, str],
-    credentials: k8s.V1Volume | None,
-    registry_cas: Sequence[tuple[k8s.V1Volume, str]],
+def split_push(
+    pod: k8s.V1Pod,
+    push: IsolatedPush,
     *,
-    output_dir: str,
-    docker_config_dir: str,
+    watched: str,
+    pusher_image: str,
+    credentials: k8s.V1Volume | None,
+    registry_cas: Sequence[k8s.V1Volume],
     image_pull_policy: str | None = None,
-) -> k8s.V1Container:
-    """One crane container: the built image read-only, the push credentials and the CA bundles, nothing else."""
-    mounts = [k8s.V1VolumeMount(name=OUTPUT_VOLUME, mount_path=output_dir, read_only=True)]
+) -> None:
+    """Turn the executor container ``watched`` into an init container, followed by one pusher per destination.
+
+    The first destination's pusher takes the name ``watched`` and is the pod's container, so it runs last and is
+    the one KubernetesPodOperator watches. Only the pushers mount ``credentials``.
+    """
+    executor = next(c for c in pod.spec.containers if c.name == watched)
+    executor.name = EXECUTOR_CONTAINER
+    executor.volume_mounts = [*(executor.volume_mounts or []), k8s.V1VolumeMount(name=OUTPUT_VOLUME, mount_path=OUTPUT_DIR)]
+    mounts = [k8s.V1VolumeMount(name=OUTPUT_VOLUME, mount_path=OUTPUT_DIR, read_only=True)]
     if credentials is not None:
-        mounts.append(k8s.V1VolumeMount(name=credentials.name, mount_path=docker_config_dir, read_only=True))
-    mounts += [k8s.V1VolumeMount(name=volume.name, mount_path=path, read_only=True) for volume, path in registry_cas]
-    return k8s.V1Container(
-        name=name,
-        image=image,
-        args=args,
-        env=[k8s.V1EnvVar(name=k, value=v) for k, v in env.items()],
-        volume_mounts=mounts,
-        security_context=pusher_security_context(),
-        resources=pusher_resources(),
-        termination_message_policy="FallbackToLogsOnError",
-        image_pull_policy=image_pull_policy,
-    )
+        mounts.append(k8s.V1VolumeMount(name=credentials.name, mount_path=PUSHER_DOCKER_CONFIG_DIR, read_only=True))
+    mounts += [k8s.V1VolumeMount(name=v.name, mount_path=pusher_ca_dir(i), read_only=True) for i, v in enumerate(registry_cas)]
+
+    def pusher(name: str, destination: str) -> k8s.V1Container:
+        return k8s.V1Container(
+            name=name,
+            image=pusher_image,
+            args=push.pusher_args(destination),  # crane is the image's entrypoint: no shell
+            env=[k8s.V1EnvVar(name=k, value=v) for k, v in push.pusher_env().items()],
+            volume_mounts=mounts,
+            security_context=pusher_security_context(),
+            resources=pusher_resources(),
+            termination_message_policy="FallbackToLogsOnError",
+            image_pull_policy=image_pull_policy,
+        )
+
+    names = push.pusher_names(watched)
+    destinations = push.build.destinations
+    pod.spec.init_containers = [*(pod.spec.init_containers or []), executor, *(pusher(n, d) for n, d in zip(names[1:], destinations[1:]))]
+    pod.spec.containers = [pusher(watched, destinations[0]) if c is executor else c for c in pod.spec.containers]
+    pod.spec.volumes = [*(pod.spec.volumes or []), *([credentials] if credentials is not None else []), output_volume()]

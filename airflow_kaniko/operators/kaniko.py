@@ -14,7 +14,7 @@ from airflow_kaniko import pod_objects
 from airflow_kaniko.kaniko import termination
 from airflow_kaniko.kaniko.docker_config import basic_auth, render_docker_config
 from airflow_kaniko.kaniko.errors import KanikoSpecError
-from airflow_kaniko.kaniko.push import OUTPUT_DIR, PUSHER_DOCKER_CONFIG_DIR, IsolatedPush, pusher_ca_dir
+from airflow_kaniko.kaniko.push import IsolatedPush
 from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_ARCHIVE, KanikoBuild
 from airflow_kaniko.operators.base import KanikoBuildFailed, KanikoPodOperatorBase, _connection, as_bool, terminated_state
 
@@ -199,28 +199,12 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         return []
 
     def _split_push(self, pod: k8s.V1Pod, push: IsolatedPush) -> None:
-        """The executor becomes an init container; pushers follow it, the last one is what KPO watches."""
-        executor = next(c for c in pod.spec.containers if c.name == self.base_container_name)
-        executor.name = pod_objects.EXECUTOR_CONTAINER
-        executor.volume_mounts = [*(executor.volume_mounts or []), k8s.V1VolumeMount(name=pod_objects.OUTPUT_VOLUME, mount_path=OUTPUT_DIR)]
+        cas = [ca.volume(i)[0] for i, ca in enumerate(self._registry_cas())]
         credentials = super().executor_credentials(pod)  # the push credentials, for the pushers only
-        cas = [(ca.volume(i)[0], pusher_ca_dir(i)) for i, ca in enumerate(self._registry_cas())]
-
-        def pusher(name: str, destination: str) -> k8s.V1Container:
-            return pod_objects.pusher_container(
-                name, self.pusher_image, push.pusher_args(destination), push.pusher_env(),
-                credentials[0][0] if credentials else None, cas,
-                output_dir=OUTPUT_DIR, docker_config_dir=PUSHER_DOCKER_CONFIG_DIR, image_pull_policy=self.image_pull_policy,
-            )
-
-        first, *others = push.build.destinations
-        pod.spec.init_containers = [
-            *(pod.spec.init_containers or []),
-            executor,
-            *(pusher(name, d) for name, d in zip(push.pusher_names(self.base_container_name)[1:], others)),
-        ]
-        pod.spec.containers = [pusher(self.base_container_name, first) if c is executor else c for c in pod.spec.containers]
-        pod.spec.volumes = [*(pod.spec.volumes or []), *(v for v, _ in credentials), pod_objects.output_volume()]
+        pod_objects.split_push(
+            pod, push, watched=self.base_container_name, pusher_image=self.pusher_image,
+            credentials=credentials[0][0] if credentials else None, registry_cas=cas, image_pull_policy=self.image_pull_policy,
+        )
 
     def _secret_data(self) -> dict[str, bytes]:
         data = super()._secret_data()
