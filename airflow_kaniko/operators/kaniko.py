@@ -105,7 +105,9 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         if isolate_push_credentials:
             # KubernetesPodOperator watches the last pusher; the executor runs before it, as an init container.
             kwargs.setdefault("base_container_name", PUSH_CONTAINER)
-            # The pod stays Pending while its init containers run, i.e. for the whole build.
+            # The pod stays Pending while its init containers run, i.e. for the whole build; scheduling
+            # keeps the startup timeout it would have had (KPO's own default 120 s).
+            kwargs.setdefault("schedule_timeout_seconds", kwargs.get("startup_timeout_seconds") or 120)
             kwargs.setdefault("startup_timeout_seconds", kwargs.get("active_deadline_seconds") or pod_objects.DEFAULT_ACTIVE_DEADLINE_SECONDS)
             if kwargs["base_container_name"] == pod_objects.EXECUTOR_CONTAINER:
                 raise KanikoSpecError("base_container_name", pod_objects.EXECUTOR_CONTAINER, "names the executor's init container under isolate_push_credentials")

@@ -129,8 +129,11 @@ def test_kubernetes_pod_operator_watches_the_last_pusher_and_waits_for_the_whole
     op = isolated()
     assert op.base_container_name == "push" and op.container_logs == "push"
     assert op.startup_timeout_seconds == 3600  # the pod stays Pending while the executor builds
+    assert op.schedule_timeout_seconds == 120  # but an unschedulable pod is still given up on as soon as usual
     assert isolated(active_deadline_seconds=600).startup_timeout_seconds == 600
-    assert isolated(startup_timeout_seconds=900).startup_timeout_seconds == 900
+    custom = isolated(startup_timeout_seconds=900)
+    assert (custom.startup_timeout_seconds, custom.schedule_timeout_seconds) == (900, 900)
+    assert isolated(schedule_timeout_seconds=30).schedule_timeout_seconds == 30
     assert operator().base_container_name == "kaniko" and operator().startup_timeout_seconds == 120
 
 
