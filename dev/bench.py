@@ -62,7 +62,7 @@ def main() -> int:
     runner.migrate()
     api = prepare_plain_pod_objects(cluster)
     try:
-        return measure(runner, home)
+        return measure(runner, home) or measure_pods(api, cluster)
     finally:
         delete_plain_pod_objects(api, cluster.namespace)
 
@@ -88,6 +88,56 @@ def measure(runner: AirflowRunner, home: Path) -> int:
         print(f"  {dag_id:<34} task {statistics.median(durations):6.2f} s   pod {statistics.median(pods):6.2f} s"
               f"   (pod runs: {', '.join(f'{d:.2f}' for d in pods)})")
     return 0
+
+
+# (label, isolate_push_credentials, number of destinations)
+POD_SHAPES = [("default, 1 tag", False, 1), ("isolated, 1 tag", True, 1), ("default, 3 tags", False, 3), ("isolated, 3 tags", True, 3)]
+
+
+def measure_pods(api, cluster: Cluster) -> int:
+    """The pod's shape alone, without Airflow: pod created to Succeeded, polled every 0.1 s."""
+    times: dict[str, list[float]] = {label: [] for label, _, _ in POD_SHAPES}
+    for _ in range(REPEAT):  # interleaved, as above
+        for label, isolate, tags in POD_SHAPES:
+            times[label].append(time_one_pod(api, cluster, isolate, tags))
+    print(f"median pod time over {REPEAT} runs, created to Succeeded (the same build, pods created directly):")
+    for label, _, _ in POD_SHAPES:
+        print(f"  {label:<18} {statistics.median(times[label]):6.2f} s   (runs: {', '.join(f'{t:.2f}' for t in times[label])})")
+    return 0
+
+
+def time_one_pod(api, cluster: Cluster, isolate: bool, tags: int) -> float:
+    import time
+
+    from airflow_kaniko.kaniko.docker_config import render_docker_config
+    from airflow_kaniko.operators.kaniko import KanikoBuildOperator
+    from airflow_kaniko.pod_objects import build_config_map, build_secret
+
+    ns, reg = cluster.namespace, cluster.registry
+    op = KanikoBuildOperator(
+        task_id="bench_pod", name="bench-pod", namespace=ns, context=str(ROOT / "dags/images/hello"),
+        destinations=[f"{reg}/bench/hello-pod:{i}" for i in range(tags)], build_args={"BASE": f"{reg}/library/busybox:latest"},
+        registry_conn_id="kaniko_registry", registry_ca={"registry": reg, "config_map": "registry-ca"},
+        isolate_push_credentials=isolate, pull_conn_id="kaniko_registry" if isolate else None,
+    )
+    pod = op.build_pod_request_obj(dry_run=True)
+    name = pod.metadata.name
+    config = render_docker_config(reg, *cluster.credentials())
+    api.create_namespaced_secret(ns, build_secret(op.secret_name(pod), ns, {"config.json": config, "pull-config.json": config}, {}))
+    api.create_namespaced_config_map(ns, build_config_map(op.config_map_name(pod), ns, {k: a.data for k, a in op._archives.items()}, {}))
+    try:
+        api.create_namespaced_pod(ns, pod)
+        started = time.monotonic()
+        while (phase := api.read_namespaced_pod(name, ns).status.phase) not in ("Succeeded", "Failed"):
+            time.sleep(0.1)
+        seconds = time.monotonic() - started
+        if phase != "Succeeded":
+            raise RuntimeError(f"bench pod {ns}/{name} ended {phase}")
+        return seconds
+    finally:
+        api.delete_namespaced_pod(name, ns, grace_period_seconds=0)
+        api.delete_namespaced_secret(op.secret_name(pod), ns)
+        api.delete_namespaced_config_map(op.config_map_name(pod), ns)
 
 
 def pod_seconds(log: str) -> float:
