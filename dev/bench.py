@@ -128,11 +128,12 @@ def time_one_pod(api, cluster: Cluster, isolate: bool, tags: int) -> float:
     try:
         api.create_namespaced_pod(ns, pod)
         started = time.monotonic()
-        while (phase := api.read_namespaced_pod(name, ns).status.phase) not in ("Succeeded", "Failed"):
+        while (status := api.read_namespaced_pod(name, ns).status).phase not in ("Succeeded", "Failed"):
             time.sleep(0.1)
         seconds = time.monotonic() - started
-        if phase != "Succeeded":
-            raise RuntimeError(f"bench pod {ns}/{name} ended {phase}")
+        if status.phase != "Succeeded":
+            ended = [(c.name, c.state.terminated and c.state.terminated.message) for c in [*(status.init_container_statuses or []), *(status.container_statuses or [])]]
+            raise RuntimeError(f"bench pod {ns}/{name} ended {status.phase}: {ended}")
         return seconds
     finally:
         api.delete_namespaced_pod(name, ns, grace_period_seconds=0)
