@@ -42,11 +42,15 @@ class IsolatedPush:
     def __post_init__(self) -> None:
         if self.build.cache:
             raise KanikoSpecError(
-                "cache", True, "cannot be used with isolate_push_credentials: Kaniko pushes cache layers itself, so the executor would need the push credentials"
+                "cache",
+                True,
+                "cannot be used with isolate_push_credentials: Kaniko pushes cache layers itself, "
+                "so the executor would need the push credentials",
             )
         for arg in self.build.extra_args:
             if arg.split("=", 1)[0] in _EXECUTOR_FLAGS_REFUSED:
-                raise KanikoSpecError("extra_args", arg, "is set by isolate_push_credentials, which writes the image to an OCI layout for the pushers")
+                reason = "is set by isolate_push_credentials, which writes the image to an OCI layout for the pushers"
+                raise KanikoSpecError("extra_args", arg, reason)
 
     def executor_args(self) -> list[str]:
         """The executor's argv: the build's own, never pushing, the image left in :data:`OCI_LAYOUT`.
@@ -58,7 +62,8 @@ class IsolatedPush:
     def pusher_args(self, destination: str) -> list[str]:
         """crane's argv (the image's entrypoint is crane) for one destination; writes ``<repository>@<digest>``."""
         if destination not in self.build.destinations:
-            raise KanikoSpecError("destination", destination, f"is not one of this build's destinations {list(self.build.destinations)}")
+            reason = f"is not one of this build's destinations {list(self.build.destinations)}"
+            raise KanikoSpecError("destination", destination, reason)
         args = ["push", OCI_LAYOUT, destination, f"--image-refs={TERMINATION_LOG}"]
         if reference.registry_of(destination) in self.build.insecure_registries:
             args.append("--insecure")
@@ -79,7 +84,8 @@ class IsolatedPush:
         """The digest every destination got, which must be the one the executor built (its ``--digest-file``)."""
         built = parse_digest(executor_message)
         if len(pusher_messages) != len(self.build.destinations):
-            raise TerminationMessageError(pusher_messages, f"has {len(pusher_messages)} pushers' messages for {len(self.build.destinations)} destinations")
+            reason = f"has {len(pusher_messages)} pushers' messages for {len(self.build.destinations)} destinations"
+            raise TerminationMessageError(pusher_messages, reason)
         for destination, message in zip(self.build.destinations, pusher_messages):
             pushed = parse_pushed(message, destination)
             if pushed != built:

@@ -101,16 +101,19 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         **kwargs: Any,
     ) -> None:
         if not isinstance(isolate_push_credentials, bool):
-            raise KanikoSpecError("isolate_push_credentials", isolate_push_credentials, "must be True or False (it is not templated)")
+            reason = "must be True or False (it is not templated)"
+            raise KanikoSpecError("isolate_push_credentials", isolate_push_credentials, reason)
         if isolate_push_credentials:
             # KubernetesPodOperator watches the last pusher; the executor runs before it, as an init container.
             kwargs.setdefault("base_container_name", PUSH_CONTAINER)
             # The pod stays Pending while its init containers run, i.e. for the whole build; scheduling
             # keeps the startup timeout it would have had (KPO's own default 120 s).
             kwargs.setdefault("schedule_timeout_seconds", kwargs.get("startup_timeout_seconds") or 120)
-            kwargs.setdefault("startup_timeout_seconds", kwargs.get("active_deadline_seconds") or pod_objects.DEFAULT_ACTIVE_DEADLINE_SECONDS)
+            deadline = kwargs.get("active_deadline_seconds") or pod_objects.DEFAULT_ACTIVE_DEADLINE_SECONDS
+            kwargs.setdefault("startup_timeout_seconds", deadline)
             if kwargs["base_container_name"] == pod_objects.EXECUTOR_CONTAINER:
-                raise KanikoSpecError("base_container_name", pod_objects.EXECUTOR_CONTAINER, "names the executor's init container under isolate_push_credentials")
+                reason = "names the executor's init container under isolate_push_credentials"
+                raise KanikoSpecError("base_container_name", pod_objects.EXECUTOR_CONTAINER, reason)
         elif pull_conn_id or pull_secret:
             raise KanikoSpecError(
                 "pull_conn_id" if pull_conn_id else "pull_secret",
@@ -178,9 +181,8 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         if self.isolate_push_credentials:
             push = IsolatedPush(spec)
             executor = terminated_state(self._finished_pod, pod_objects.EXECUTOR_CONTAINER, init=True)
-            pushers = [message] + [
-                getattr(terminated_state(self._finished_pod, name, init=True), "message", None) for name in push.pusher_names(self.base_container_name)[1:]
-            ]
+            others = push.pusher_names(self.base_container_name)[1:]
+            pushers = [message, *(getattr(terminated_state(self._finished_pod, n, init=True), "message", None) for n in others)]
             digest = push.pushed_digest(getattr(executor, "message", None), pushers)
         else:
             digest = termination.parse_digest(message)
@@ -216,7 +218,9 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
             for secret in (conn.password, basic_auth(conn.login, conn.password), config.decode()):
                 mask_secret(secret)
             data[PULL_CONFIG_KEY] = config
-            self.log.info("Pull credentials for %s come from connection %r; the executor never sees the push credentials", conn.host, self.pull_conn_id)
+            self.log.info(
+                "Pull credentials for %s come from connection %r; the executor never sees the push credentials", conn.host, self.pull_conn_id
+            )
         return data
 
     def cleanup(self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, xcom_result: dict | None = None, context: Any = None) -> None:
@@ -248,7 +252,8 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
 
     def failure_message(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> str:
         if self.isolate_push_credentials:
-            for name in (pod_objects.EXECUTOR_CONTAINER, *IsolatedPush(self.build_specs()[0]).pusher_names(self.base_container_name)[1:]):
+            pushers = IsolatedPush(self.build_specs()[0]).pusher_names(self.base_container_name)
+            for name in (pod_objects.EXECUTOR_CONTAINER, *pushers[1:]):
                 state = terminated_state(remote_pod, name, init=True)
                 if state is not None and state.exit_code:
                     where = f"{pod.metadata.namespace}/{pod.metadata.name}" if pod is not None and pod.metadata else "its pod"
