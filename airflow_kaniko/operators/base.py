@@ -259,11 +259,7 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
 
     def _attach_volumes(self, pod: k8s.V1Pod) -> None:
         container = next(c for c in pod.spec.containers if c.name == self.base_container_name)
-        mounts: list[tuple[k8s.V1Volume, k8s.V1VolumeMount]] = []
-        if self.registry_conn_id:
-            mounts.append(pod_objects.docker_config_volume(self.secret_name(pod), "config.json"))
-        elif self.registry_secret:
-            mounts.append(pod_objects.docker_config_volume(self.registry_secret, ".dockerconfigjson"))
+        mounts = self.executor_credentials(pod)
         if self._archives:
             mounts.append(pod_objects.context_volume(self.config_map_name(pod), list(self._archives)))
         mounts += [ca.volume(i) for i, ca in enumerate(self._registry_cas())]
@@ -274,6 +270,14 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
             container.env = [*(container.env or []), *pod_objects.git_env(self.secret_name(pod), "git-username", "git-password")]
         elif self.git_secret:
             container.env = [*(container.env or []), *pod_objects.git_env(self.git_secret, "username", "password")]
+
+    def executor_credentials(self, pod: k8s.V1Pod) -> list[tuple[k8s.V1Volume, k8s.V1VolumeMount]]:
+        """The docker config.json the executor reads: the registry credentials, for pulls and pushes."""
+        if self.registry_conn_id:
+            return [pod_objects.docker_config_volume(self.secret_name(pod), "config.json")]
+        if self.registry_secret:
+            return [pod_objects.docker_config_volume(self.registry_secret, ".dockerconfigjson")]
+        return []
 
     def extra_volumes(self) -> list[tuple[k8s.V1Volume, k8s.V1VolumeMount]]:
         return []
@@ -489,8 +493,9 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         self._delete_build_objects(self.pod)
 
 
-def terminated_state(pod: k8s.V1Pod | None, container: str) -> k8s.V1ContainerStateTerminated | None:
-    statuses = (pod.status.container_statuses if pod is not None and pod.status else None) or []
+def terminated_state(pod: k8s.V1Pod | None, container: str, *, init: bool = False) -> k8s.V1ContainerStateTerminated | None:
+    status = pod.status if pod is not None else None
+    statuses = (getattr(status, "init_container_statuses" if init else "container_statuses", None) if status else None) or []
     status = next((s for s in statuses if s.name == container), None)
     return status.state.terminated if status and status.state else None
 

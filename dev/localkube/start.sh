@@ -157,10 +157,10 @@ TOML
 )
 start_daemon containerd containerd --config "$CTRD/config.toml"
 wait_for "containerd socket" 30 ctr --address "$CTRD_SOCK" version
-for t in "pause-${PAUSE_IMAGE##*:}.tar" "kaniko-$KANIKO_VERSION.tar" "kaniko-$KANIKO_VERSION-debug.tar"; do
+for t in "pause-${PAUSE_IMAGE##*:}.tar" "kaniko-$KANIKO_VERSION.tar" "kaniko-$KANIKO_VERSION-debug.tar" "crane-$CRANE_VERSION.tar"; do
   ctr_k8s images import --no-unpack "$IMAGES/$t" >/dev/null
 done
-log "imported $PAUSE_IMAGE, $KANIKO_IMAGE, $KANIKO_DEBUG_IMAGE into containerd"
+log "imported $PAUSE_IMAGE, $KANIKO_IMAGE, $KANIKO_DEBUG_IMAGE, $CRANE_IMAGE into containerd"
 
 # --- etcd ------------------------------------------------------------------------
 start_daemon etcd etcd --name localkube --data-dir "$STATE/etcd" \

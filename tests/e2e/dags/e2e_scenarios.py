@@ -70,3 +70,26 @@ with dag("e2e_missing_executor"):
 
 with dag("e2e_rbac_denied"):
     KanikoBuildOperator(task_id="build", context=str(HELLO), destinations=[f"{REG}/e2e/denied-rbac:1"], build_args=BASE, **COMMON)
+
+# isolate_push_credentials: the probe context (FROM scratch, a static binary) is built by the test.
+PROBE_CONTEXT = os.environ.get("KANIKO_E2E_PROBE_CONTEXT", str(IMAGES / "probe"))
+with dag("e2e_isolated_push"):
+    KanikoBuildOperator(
+        task_id="build",
+        context=PROBE_CONTEXT,
+        destinations=[f"{REG}/e2e/isolated:1", f"{REG}/e2e/isolated:2", f"{REG}/e2e/isolated-copy:1"],
+        isolate_push_credentials=True,
+        **{**COMMON, "context_roots": [PROBE_CONTEXT]},
+    )
+
+with dag("e2e_isolated_push_pull_credentials"):
+    KanikoBuildOperator(
+        task_id="build", context=str(HELLO), destinations=[f"{REG}/e2e/isolated-pull:1"], build_args=BASE,
+        isolate_push_credentials=True, pull_conn_id="kaniko_registry", deferrable=True, **COMMON,
+    )
+
+with dag("e2e_isolated_push_broken"):
+    KanikoBuildOperator(
+        task_id="build", context=str(IMAGES / "broken"), destinations=[f"{REG}/e2e/isolated-broken:1"], build_args=BASE,
+        isolate_push_credentials=True, pull_conn_id="kaniko_registry", retries=0, **COMMON,
+    )
