@@ -3,7 +3,7 @@
 The container runs a fixed shell script. Every value from a build spec reaches
 the executor as its own argv item, through the script's positional parameters:
 nothing is ever interpolated into shell code, so no value can inject syntax.
-Each run ends with ``--cleanup`` so the next build starts from a clean filesystem.
+Each run has ``--cleanup`` so the next build starts from a clean filesystem.
 """
 
 from __future__ import annotations
@@ -117,7 +117,8 @@ def command(builds: Sequence[KanikoBuild], *, keep_going: bool = False) -> list[
     argv = [SHELL, "-c", SCRIPT, "kaniko-multi-build", "1" if keep_going else "0"]
     for index, build in enumerate(builds):
         args = build.args(digest_file=f"{RESULTS_DIR}/{index}.digest", local_archive=archive_path(index))
-        args.append("--cleanup")
+        # First, so a bare value flag at the end of extra_args cannot swallow it as its value.
+        args.insert(0, "--cleanup")
         argv += [build.name or "", str(len(args)), *args]
     return argv
 

@@ -24,11 +24,18 @@ def test_command_layout():
     builds = [spec("one"), spec("two", context="git://example.com/r.git")]
     argv = multi_build.command(builds)
     assert argv[:5] == ["/busybox/sh", "-c", multi_build.SCRIPT, "kaniko-multi-build", "0"]
-    one = builds[0].args(digest_file="/kaniko/results/0.digest", local_archive="/workspace/context-0.tar.gz") + ["--cleanup"]
-    two = builds[1].args(digest_file="/kaniko/results/1.digest", local_archive="/workspace/context-1.tar.gz") + ["--cleanup"]
+    one = ["--cleanup", *builds[0].args(digest_file="/kaniko/results/0.digest", local_archive="/workspace/context-0.tar.gz")]
+    two = ["--cleanup", *builds[1].args(digest_file="/kaniko/results/1.digest", local_archive="/workspace/context-1.tar.gz")]
     assert argv[5:] == ["one", str(len(one)), *one, "two", str(len(two)), *two]
     assert "--context=tar:///workspace/context-0.tar.gz" in one
     assert "--context=git://example.com/r.git" in two
+
+
+def test_a_bare_value_flag_cannot_swallow_cleanup():
+    # A string flag given as "--flag" takes the next argv item as its value; --cleanup must not be that item.
+    argv = multi_build.command([spec("one", extra_args=["--ignore-path"])])
+    build = argv[7:]
+    assert build[0] == "--cleanup" and build[-1] == "--ignore-path"
 
 
 def test_script_is_constant():
@@ -114,7 +121,7 @@ def test_hostile_values_reach_the_executor_intact(shell, sandbox, tmp_path):
     proc, message, calls = run(shell, sandbox, builds, keep_going=False)
     assert proc.returncode == 0, proc.stderr
     expected = [
-        b.args(digest_file=f"{tmp_path}/results/{i}.digest", local_archive=multi_build.archive_path(i)) + ["--cleanup"]
+        ["--cleanup", *b.args(digest_file=f"{tmp_path}/results/{i}.digest", local_archive=multi_build.archive_path(i))]
         for i, b in enumerate(builds)
     ]
     assert calls == expected
