@@ -17,6 +17,7 @@ HARBOR_TEMPLATE = "https://harbor.example.com/harbor/projects/7/repositories/{na
 CONNECTIONS = {
     "AIRFLOW_CONN_GHCR": {"conn_type": "docker", "host": "ghcr.io", "login": "bot", "password": "pw-ghcr"},
     "AIRFLOW_CONN_HARBOR": {"conn_type": "docker", "host": "harbor.example.com", "login": "bot", "password": "pw-harbor", "extra": {"image_url_template": HARBOR_TEMPLATE}},
+    "AIRFLOW_CONN_BAD_TEMPLATE": {"conn_type": "docker", "host": "harbor.example.com", "login": "bot", "password": "pw-bad", "extra": {"image_url_template": "javascript:alert(1)//{digest}"}},
     "AIRFLOW_CONN_LOCAL": {"conn_type": "docker", "host": "10.244.77.1:5000", "login": "bot", "password": "pw-local"},
 }
 
@@ -43,6 +44,7 @@ def test_link_from_a_real_task_instance(finished_run):
         "ghcr": "https://ghcr.io/acme/app",
         "harbor": f"https://harbor.example.com/harbor/projects/7/repositories/app/artifacts-tab/artifacts/{DIGEST}",
         "local": "",  # no UI and no template: no link rather than a dead one
+        "bad_template": "",  # a template that is not an http(s) URL is refused: no link
         "dry_run": "",  # nothing pushed
     }
 

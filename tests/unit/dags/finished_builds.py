@@ -30,6 +30,7 @@ with DAG("finished_builds", schedule=None, start_date=datetime(2026, 1, 1)) as d
     FinishedBuild(task_id="ghcr", destinations=["ghcr.io/acme/app:1.0", "ghcr.io/acme/app:latest"], base_images=[BASE], registry_conn_id="ghcr", **common)
     FinishedBuild(task_id="harbor", destinations=["harbor.example.com/team/app:1.0"], registry_conn_id="harbor", **common)
     FinishedBuild(task_id="local", destinations=["10.244.77.1:5000/demo/app:1.0"], registry_conn_id="local", **common)
+    FinishedBuild(task_id="bad_template", destinations=["harbor.example.com/team/app:1.0"], registry_conn_id="bad_template", **common)
     KanikoBuildOperator(task_id="dry_run", destinations=["ghcr.io/acme/app:1.0"], render_only=True, **common)
 
 
