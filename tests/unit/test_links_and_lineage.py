@@ -46,6 +46,8 @@ def test_link_from_a_real_task_instance(finished_run):
         "local": "",  # no UI and no template: no link rather than a dead one
         "bad_template": "",  # a template that is not an http(s) URL is refused: no link
         "dry_run": "",  # nothing pushed
+        "multi_one": f"https://quay.io/repository/acme/app/manifest/{DIGEST}",
+        "multi_two": "",  # one button cannot name two images
     }
 
 
@@ -68,6 +70,8 @@ def test_lineage_facets_through_the_openlineage_provider(finished_run):
     local = _complete(events, "local")
     assert local["inputs"] == [] and [(d["namespace"], d["name"]) for d in local["outputs"]] == [("oci://10.244.77.1:5000", f"demo/app@{DIGEST}")]
     assert _complete(events, "dry_run")["outputs"] == []
+    multi = _complete(events, "multi_two")["outputs"]
+    assert [(d["namespace"], d["name"]) for d in multi] == [("oci://quay.io", f"acme/app@{DIGEST}"), ("oci://quay.io", f"acme/cli@{DIGEST}")]
     assert not any("pw-" in json.dumps(e) for e in events)  # no credential reaches an event
 
 

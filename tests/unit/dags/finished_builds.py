@@ -12,6 +12,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 from airflow_kaniko.operators.kaniko import KanikoBuildOperator
+from airflow_kaniko.operators.multi_build import KanikoMultiBuildOperator
 
 DIGEST = "sha256:" + "4d" * 32
 BASE = "docker.io/library/python:3.12-slim@sha256:" + "ba" * 32
@@ -25,12 +26,23 @@ class FinishedBuild(KanikoBuildOperator):
         self._result = self.read_result(DIGEST)
 
 
+class FinishedMultiBuild(KanikoMultiBuildOperator):
+    """The same for several builds: the message is one ``<index> ok <digest>`` line per build."""
+
+    def execute_sync(self, context):
+        self._result = self.read_result("".join(f"{i} ok {DIGEST}\n" for i in range(len(self.builds))))
+
+
 with DAG("finished_builds", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
     common = {"namespace": "kaniko-builds", "context": "git://github.com/acme/app.git#refs/heads/main"}
     FinishedBuild(task_id="ghcr", destinations=["ghcr.io/acme/app:1.0", "ghcr.io/acme/app:latest"], base_images=[BASE], registry_conn_id="ghcr", **common)
     FinishedBuild(task_id="harbor", destinations=["harbor.example.com/team/app:1.0"], registry_conn_id="harbor", **common)
     FinishedBuild(task_id="local", destinations=["10.244.77.1:5000/demo/app:1.0"], registry_conn_id="local", **common)
     FinishedBuild(task_id="bad_template", destinations=["harbor.example.com/team/app:1.0"], registry_conn_id="bad_template", **common)
+    app = {"name": "app", "context": common["context"], "destinations": ["quay.io/acme/app:1.0"]}
+    cli = {"name": "cli", "context": common["context"], "destinations": ["quay.io/acme/cli:1.0"]}
+    FinishedMultiBuild(task_id="multi_one", builds=[app], registry_conn_id="ghcr", namespace="kaniko-builds")
+    FinishedMultiBuild(task_id="multi_two", builds=[app, cli], registry_conn_id="ghcr", namespace="kaniko-builds")
     KanikoBuildOperator(task_id="dry_run", destinations=["ghcr.io/acme/app:1.0"], render_only=True, **common)
 
 
