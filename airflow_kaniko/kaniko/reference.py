@@ -53,3 +53,27 @@ def registry_of(reference: str) -> str:
     if sep and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
         return first
     return "docker.io"
+
+
+def split(value: str) -> tuple[str, str, str | None, str | None]:
+    """``(registry, repository, tag, digest)`` of a reference, Docker Hub's defaults filled in.
+
+    ``busybox`` is ``("docker.io", "library/busybox", "latest", None)``; a reference with a
+    digest and no tag keeps ``tag=None``. Raises ``ValueError`` for an invalid reference.
+    """
+    match = _REFERENCE_RE.fullmatch(value)
+    if not match:
+        raise ValueError(f"{value!r} is not an image reference")
+    registry = registry_of(match["name"])
+    path = match["name"] if registry != "docker.io" or match["name"].startswith("docker.io/") else f"docker.io/{match['name']}"
+    repository = path.split("/", 1)[1]
+    if registry == "docker.io" and "/" not in repository:
+        repository = f"library/{repository}"
+    tag = match["tag"] or (None if match["digest"] else "latest")
+    return registry, repository, tag, match["digest"]
+
+
+def normalize(value: str) -> str:
+    """One spelling per image: ``busybox`` and ``docker.io/library/busybox:latest`` are equal."""
+    registry, repository, tag, digest = split(value)
+    return f"{registry}/{repository}" + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
