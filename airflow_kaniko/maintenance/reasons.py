@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -55,7 +55,7 @@ class Reason:
             "base": "; ".join(f"base {c.reference} {short(c.old) if c.old else 'none'} → {short(c.new)}" for c in self.bases),
             "context": "context changed",
             "settings": f"build settings changed: {self.detail}",
-            "first": "no previous build",
+            "first": self.detail or "no previous build",
             "unverified": f"built anyway: {self.detail}",
         }
         if self.kind == "unknowable":
@@ -92,22 +92,26 @@ def short(digest: str | None) -> str:
     return f"{algorithm}:{hexpart[:12]}…" if hexpart else digest[:12] + "…"
 
 
-def explain_change(previous: Mapping[str, Any] | None, current: Mapping[str, Any], changed_settings: Sequence[str] = ()) -> Reason:
+def explain_change(previous: Mapping[str, Any] | None, current: Mapping[str, Any], *, last_digest: str | None = None) -> Reason:
     """Why a fingerprint moved, from the inputs summary of the last build (its label) and this one's.
 
-    :param previous: the last build's :meth:`BuildInputs.summary`, or ``None`` when unknown.
+    :param previous: the last build's :meth:`BuildInputs.summary`, or ``None`` when it has none.
     :param current: this build's summary.
-    :param changed_settings: names of the settings that differ, when the caller knows them.
+    :param last_digest: the last build's digest, ``None`` when there is no last build.
     """
-    if not previous:
+    if last_digest is None:
         return Reason("first")
+    if not previous:
+        return Reason("first", detail="the last build recorded no fingerprint")
     old_bases, new_bases = previous.get("bases", {}), current["bases"]
     moved = tuple(BaseChange(ref, old_bases.get(ref), digest) for ref, digest in new_bases.items() if old_bases.get(ref) != digest)
     if moved:
         return Reason("base", bases=moved)
     if previous.get("context") != current["context"]:
         return Reason("context")
-    return Reason("settings", detail=", ".join(changed_settings) or "build args, target, labels, flags or executor")
+    old_settings, new_settings = previous.get("settings") or {}, current["settings"]
+    changed = [key for key in new_settings if old_settings.get(key) != new_settings[key]]
+    return Reason("settings", detail=", ".join(changed) or "fingerprint format")
 
 
 @dataclass(frozen=True)
