@@ -23,6 +23,10 @@ from airflow_kaniko.kaniko.errors import KanikoError
 from airflow_kaniko.kaniko.reference import is_reference
 
 _ESCAPE_DIRECTIVE_RE = re.compile(r"#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
+# Forms expandvars reads differently from Docker: ${#V}, ${!V}, ${V:1} (Docker refuses them), and
+# ${V-x}/${V+x} on an ARG set to "" (expandvars treats empty as unset there).
+_FOREIGN_FORM_RE = re.compile(r"\$\{[#!]|\$\{[A-Za-z_][A-Za-z0-9_]*:(?![-+?])")
+_NO_COLON_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)[-+]")
 _VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))")
 
 
@@ -189,6 +193,11 @@ def _expand(word: str, env: Mapping[str, str], escape: str, path: str, line: int
 
     if "$$" in word:  # expandvars would put its own PID there; Docker keeps it literal
         raise DockerfileError(path, line, f"{word!r}: '$$' is not supported in a base image reference")
+    if _FOREIGN_FORM_RE.search(word):
+        raise DockerfileError(path, line, f"{word!r}: only $V, ${{V}}, ${{V:-x}}, ${{V-x}}, ${{V:+x}}, ${{V+x}} and ${{V:?}} are supported")
+    for name in _NO_COLON_RE.findall(word):
+        if env.get(name) == "":
+            raise DockerfileError(path, line, f"{word!r}: ARG {name} is set but empty; use ${{{name}:-…}} or ${{{name}:+…}} here")
     try:
         return expand(word, environ=dict(env), nounset=False, escape_char=escape)
     except ExpandvarsException as err:

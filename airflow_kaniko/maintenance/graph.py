@@ -54,7 +54,7 @@ def levels(parents: Mapping[str, Sequence[str]], *, max_depth: int = MAX_DEPTH) 
             return level[name]
         if name in visiting:
             cycle = visiting[visiting.index(name) :] + [name]
-            raise GraphError(f"images build on each other in a cycle: {' -> '.join(cycle)} (each FROM names the next one's destination)")
+            raise GraphError(f"images are built on each other in a cycle: {' -> '.join(cycle)} (each is built FROM the next)")
         visiting.append(name)
         depth = 1 + max((visit(p) for p in parents.get(name, ())), default=-1)
         visiting.pop()
