@@ -69,8 +69,8 @@ class Reason:
         return f"rebuilt, identical ({body[self.kind]})" if identical else f"rebuilt ({body[self.kind]})"
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        return {k: v for k, v in data.items() if v not in ((), None)}
+        data = asdict(self)  # tuples become lists: the dict is what XCom's JSON gives back
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items() if v not in ((), None)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Reason:
