@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -222,9 +223,13 @@ def _get_manifest(client: Any, reference: str) -> tuple[bytes, Any]:
 
 
 def _first_line(err: Exception) -> str:
+    """The useful part of a requests error (urllib3 wraps the cause in two layers of prose)."""
     text = str(err)
     if "SSLError" in type(err).__name__ or "CERTIFICATE_VERIFY_FAILED" in text:
         return "TLS certificate not trusted (give the registry's CA)"
+    cause = re.search(r"Failed to establish a new connection: ([^\"')]+)|(Read timed out|Connect timeout|timed out)|(Name or service not known|Temporary failure in name resolution)", text)
+    if cause:
+        return next(g for g in cause.groups() if g).strip()
     return text.splitlines()[0][:200] if text else type(err).__name__
 
 

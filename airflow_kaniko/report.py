@@ -26,7 +26,8 @@ class BuildReport:
         return [r.name for r in self.rows if r.status == "failed"]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"images": [asdict(r) for r in self.rows], "failed": self.failed}
+        rows = [{k: v for k, v in asdict(r).items() if v is not None or k not in ("reason", "detail")} for r in self.rows]
+        return {"images": rows, "failed": self.failed}
 
     def table(self) -> str:
         if any(r.reason for r in self.rows):

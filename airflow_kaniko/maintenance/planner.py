@@ -292,7 +292,7 @@ def _decide(plan: dict[str, Any], name: str, registries: Registries, parent_dige
     if state.get("unverified"):
         reason = Reason("unverified", detail=state["unverified"].split(": ", 1)[1])
     previous = found
-    if reason is None or (found is None and reason.rebuild):
+    if reason is None or (found is None and reason.rebuild and reason.kind != "unverified"):
         previous, summary = _last_build(registry, repository, kwargs["destinations"])
         if reason is None:
             reason = explain_change(summary, inputs.summary(), last_digest=previous)
