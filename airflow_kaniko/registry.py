@@ -160,6 +160,28 @@ class Registry:
             self.put_manifest(repository, tag, manifest)
         return manifest.digest
 
+    def push_blob(self, repository: str, data: bytes) -> str:
+        """Upload a blob (a layer or a config); returns its digest. An existing blob is not sent again."""
+        digest, _ = self._call(repository, "blob", lambda c: (c.push_blob(data=[data], digest="sha256:" + hashlib.sha256(data).hexdigest()), True), missing_ok=False)
+        return digest
+
+    def copy(self, source: str, reference: str, target: str, tags: list[str]) -> str:
+        """Copy ``source:reference`` (an image manifest) to ``target`` under ``tags``, registry side.
+
+        The config and layers are cross-repository mounted, so no layer bytes move. Returns the digest.
+        """
+        manifest = self.manifest(source, reference)
+        if manifest is None:
+            raise RegistryError(self.host, f"{source}:{reference}", "does not exist, nothing to copy")
+        body = manifest.json()
+        for descriptor in [body.get("config"), *body.get("layers", [])]:
+            if descriptor:
+                digest = descriptor["digest"]
+                self._call(target, digest, lambda c, d=digest: (c.mount_blob(source, d), True), missing_ok=False)
+        for tag in tags:
+            self.put_manifest(target, tag, manifest)
+        return manifest.digest
+
     # -- plumbing ----------------------------------------------------------------------------
 
     def _client(self, repository: str) -> Any:

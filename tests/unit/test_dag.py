@@ -96,7 +96,10 @@ def test_dry_run_shows_the_plan_and_renders_every_pod(airflow_db, monkeypatch, d
     assert sorted(k for k in tis if k[0] == "build_level_0") == [("build_level_0", 0), ("build_level_0", 1), ("build_level_0", 2)]
     assert [tis[("build_level_0", i)].rendered_map_index for i in range(3)] == ["hello", "app", "web"]
     report = tis[("report", -1)].xcom_pull(task_ids="report")
-    assert [(row["name"], row["status"]) for row in report["images"]] == [("hello", "planned"), ("app", "planned"), ("web", "planned")]
+    assert [(row["name"], row["status"]) for row in report["images"]] == [("hello", "planned"), ("app", "planned"), ("web", "planned"), ("app-shell", "planned")]
+    # app-shell is FROM app: planned at level 1, after app
+    assert [tis[("build_level_1", 0)].rendered_map_index] == ["app-shell"]
+    assert report["images"][3]["reason"] == "would be rebuilt (parent app rebuilt)"
     reason = report["images"][0]["reason"]
     assert reason.startswith(f"would be rebuilt (built anyway: base image '${{BASE}}' = {unreachable}/library/busybox:latest (Dockerfile line 2) cannot be resolved: registry {unreachable}: unreachable after 3 attempt(s): [Errno 111] Connection refused)")
     assert report["images"][0]["detail"]["reason"]["kind"] == "unverified"

@@ -21,9 +21,9 @@ def load(tmp_path, text, **kwargs):
 
 def test_shipped_manifest():
     manifest = load_manifest(SHIPPED, build_date=DATE, registry=REG)
-    assert manifest.names == ["hello", "app", "web"]
+    assert manifest.names == ["hello", "app", "web", "app-shell"]
     assert manifest.max_parallel == 3
-    hello, app, web = manifest.builds
+    hello, app, web, app_shell = manifest.builds
     assert hello == {
         "image_name": "hello",
         "context": str(SHIPPED.parent / "hello"),
@@ -37,6 +37,7 @@ def test_shipped_manifest():
     assert app["build_args"] == {"BASE": f"{REG}/library/busybox:latest", "APP_VERSION": "1.4"}
     assert web["target"] == "runtime"
     assert web["image_labels"] == {"org.opencontainers.image.vendor": "data-platform", "org.opencontainers.image.title": "web"}
+    assert app_shell["build_args"] == {"BASE": f"{REG}/demo/app:latest"}  # built FROM app
 
 
 def test_subset_and_tag_policies(tmp_path):
