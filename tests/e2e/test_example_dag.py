@@ -20,20 +20,26 @@ def example_run(runner, cluster, core, tmp_path_factory):
 
     log = tmp_path_factory.mktemp("example") / "dags-test.log"
     with PodRecorder(core, cluster.namespace) as pods:
-        result = runner.dags_test(DAG_ID, {"manifest": str(MANIFEST), "namespace": cluster.namespace}, log=log, progress=False)
+        # force: the e2e/* images may be unchanged since an earlier session; every build must run here.
+        result = runner.dags_test(DAG_ID, {"manifest": str(MANIFEST), "namespace": cluster.namespace, "force": True}, log=log, progress=False)
     return result, latest_run(DAG_ID), pods.pods
 
 
 def test_only_the_broken_build_fails_and_report_lists_it(example_run):
     result, run, _ = example_run
     tasks = run["tasks"]
-    builds = {v["label"]: v["state"] for (task, _), v in tasks.items() if task == "build"}
+    builds = {v["label"]: v["state"] for (task, _), v in tasks.items() if task == "build_level_0"}
     assert builds == {"hello": "success", "app": "success", "web": "success", "broken": "failed"}, result.text()[-3000:]
     assert tasks[("report", -1)]["state"] == "failed"  # fails the run, so alerting fires
     assert run["state"] == "failed"
     report = run["xcom"][("report", -1)]
     assert report["failed"] == ["broken"]
-    assert [(r["name"], r["status"]) for r in report["images"]] == [("hello", "pushed"), ("app", "pushed"), ("web", "pushed"), ("broken", "failed")]
+    assert [(r["name"], r["status"], r["reason"]) for r in report["images"]] == [
+        ("hello", "rebuilt", "rebuilt (forced)" if not report["images"][0]["detail"]["identical"] else "rebuilt, identical (forced)"),
+        ("app", "rebuilt", "rebuilt (forced)" if not report["images"][1]["detail"]["identical"] else "rebuilt, identical (forced)"),
+        ("web", "rebuilt", "rebuilt (forced)" if not report["images"][2]["detail"]["identical"] else "rebuilt, identical (forced)"),
+        ("broken", "failed", "failed"),
+    ]
 
 
 def test_failure_carries_kanikos_error(example_run):
@@ -49,20 +55,20 @@ def test_xcom_digests_are_what_the_registry_serves(example_run, cluster):
     auth = cluster.credentials()
     checked = 0
     for (task, index), value in run["xcom"].items():
-        if task != "build":
+        if task != "build_level_0":
             continue
-        assert len(value["images"]) == 2  # date tag and latest
+        assert len(value["images"]) == 4  # date tag, latest, fingerprint tag, build-time tag
         for image in value["images"]:
             reference, digest = image.split("@")
             assert digest == value["digest"]
             assert manifest_digest(cluster.registry, reference, auth, cluster.registry_ca) == digest
             checked += 1
-    assert checked == 6
+    assert checked == 12
 
 
 def test_pushed_image_runs(example_run, core, cluster):
     _, run, _ = example_run
-    app = next(v for (t, _), v in run["xcom"].items() if t == "build" and "/e2e/app:" in v["images"][0])
+    app = next(v for (t, _), v in run["xcom"].items() if t == "build_level_0" and "/e2e/app:" in v["images"][0])
     # COPY --chown, USER app and the build arg all took effect, under the hardened security context.
     assert run_image(core, cluster.namespace, app["images"][0]).strip() == "version=1.4 uid=1000"
 
