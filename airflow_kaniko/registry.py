@@ -162,7 +162,7 @@ class Registry:
 
     def push_blob(self, repository: str, data: bytes) -> str:
         """Upload a blob (a layer or a config); returns its digest. An existing blob is not sent again."""
-        digest, _ = self._call(repository, "blob", lambda c: (c.push_blob(data=[data], digest="sha256:" + hashlib.sha256(data).hexdigest()), True), missing_ok=False)
+        digest, _ = self._call(repository, "blob", lambda c: (c.push_blob(data=iter([data]), digest="sha256:" + hashlib.sha256(data).hexdigest()), True), missing_ok=False)
         return digest
 
     def copy(self, source: str, reference: str, target: str, tags: list[str]) -> str:

@@ -24,6 +24,8 @@ def test_resolve_copy_retag_and_read_config(registry, cluster):
     manifest = registry.manifest(repo, "a")
     assert manifest.digest == source and registry.config(repo, manifest)["rootfs"]["type"] == "layers"
     assert registry.digest(repo, "missing") is None
+    blob = f"blob {uuid.uuid4()}".encode()
+    assert registry.push_blob(repo, blob) == "sha256:" + __import__("hashlib").sha256(blob).hexdigest()
     with Registries({cluster.registry: Credentials(*cluster.credentials())}, {cluster.registry: cluster.registry_ca}) as registries:
         assert registries.resolve(f"{cluster.registry}/{repo}:b") == source
 

@@ -137,3 +137,17 @@ def test_rendered_pod_of_one_mapped_instance(registry_conn):
     ]
     assert container.resources.to_dict() == {"claims": None, "limits": {"memory": "1Gi"}, "requests": {"cpu": "100m", "memory": "256Mi"}}
     assert "site/notes.local" not in op._archives["context.tar.gz"].members  # .dockerignore
+
+
+def test_parsing_the_dag_imports_none_of_the_maintenance_machinery():
+    """Parse-time budget: the planner, the registry client and the Dockerfile parser load inside tasks only."""
+    import subprocess
+    import sys
+
+    code = (
+        "import runpy, sys; runpy.run_path(sys.argv[1]); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dxf', 'dockerfile', 'expandvars', 'requests_toolbelt') "
+        "or m.startswith(('airflow_kaniko.maintenance', 'airflow_kaniko.registry'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "dags" / "kaniko_image_maintenance.py")], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
