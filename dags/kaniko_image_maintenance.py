@@ -62,7 +62,7 @@ with DAG(
     results = []
     for level in range(LEVELS):
         if level:
-            stage = next_level.override(task_id=f"plan_level_{level}")(stage["plan"], level, results)
+            stage = next_level.override(task_id=f"plan_level_{level}")(stage["plan"], level, list(results))
         # Airflow fixes task concurrency when it parses the DAG, so max_parallel is the one
         # manifest value read here; a missing or broken manifest falls back to the default.
         build = KanikoBuildOperator.partial(
