@@ -120,3 +120,21 @@ def test_over_long_list(tmp_path):
     entries = "".join(f"  - {{name: i{i}, context: app, repository: r/i{i}}}\n" for i in range(6))
     with pytest.raises(ManifestError, match=r"images.yaml:2: 6 images exceed Airflow's core.max_map_length=5; raise it \(AIRFLOW__CORE__MAX_MAP_LENGTH\) or split"):
         load(tmp_path, "images:\n" + entries, max_images=5)
+
+
+def test_max_age_is_inherited_overridden_and_checked(tmp_path):
+    manifest = load(
+        tmp_path,
+        """
+        defaults: {max_age: 7d}
+        images:
+          - {name: a, context: app, repository: t/a}
+          - {name: b, context: app, repository: t/b, max_age: 12h}
+        """,
+    )
+    assert manifest.max_age == {"a": "7d", "b": "12h"}
+    assert all("max_age" not in b for b in manifest.builds)  # not an operator argument
+    with pytest.raises(ManifestError, match=r"images.yaml:4: images\[1\] \(b\) field 'max_age': 'soon' must be a duration such as '7d'"):
+        load(tmp_path, "images:\n  - {name: a, context: app, repository: t/a}\n  - name: b\n    max_age: soon\n    context: app\n    repository: t/b\n")
+    with pytest.raises(ManifestError, match=r"images.yaml:2: defaults field 'max_age': '0d' must be positive"):
+        load(tmp_path, "defaults:\n  max_age: 0d\nimages:\n  - {name: a, context: app, repository: t/a}\n")
