@@ -22,6 +22,7 @@ from airflow_runs import latest_run
 from registry import manifest_digest
 from tests.conftest import ROOT
 
+from airflow_kaniko.maintenance.plan import last_built
 from airflow_kaniko.registry import Credentials, Manifest, Registry
 
 DAG_ID = "kaniko_image_maintenance"
@@ -56,7 +57,6 @@ def run(world, name, runner, core, cluster, conf=None):
     from tests.e2e.conftest import PodRecorder
 
     log = world["manifest"].parent.parent / f"{name}.log"
-    world.setdefault("started", {})[name] = time.time()
     with PodRecorder(core, cluster.namespace) as recorder:
         result = runner.dags_test(DAG_ID, {"manifest": str(world["manifest"]), "namespace": cluster.namespace, **(conf or {})}, log=log, progress=False)
     dag_run = latest_run(DAG_ID)
@@ -165,8 +165,11 @@ def test_4_a_new_base_rebuilds_exactly_the_images_built_on_it(world, runner, cor
 
 def test_5_max_age_rebuilds_without_cache_and_reproducibly(world, runner, core, cluster):
     before = rows(world["runs"]["base"][0])
-    # max_age is 1 minute: let the base run's builds (stamped when its prepare ran) get older than that.
-    time.sleep(max(0.0, 62 - (time.time() - world["started"]["base"])))
+    # max_age is 1 minute: wait until the newest build-time tag (stamped when the base run's prepare
+    # ran) is older than that; this run's prepare comes later still.
+    registry = world["registry"]
+    stamps = [last_built(before[n]["detail"]["fingerprint"], registry.tags(f"{world['prefix']}/{n}")) for n in ("hello", "app")]
+    time.sleep(max(0.0, 61 - (datetime.now(timezone.utc) - max(stamps)).total_seconds()))
     report, pods, dag_run, result = run(world, "max_age", runner, core, cluster, {"max_age": "1m", "images": ["hello", "app"]})
     assert dag_run["state"] == "success", result.text()[-4000:]
     assert sorted(pods) == ["app", "hello"]
