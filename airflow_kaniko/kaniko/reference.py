@@ -84,3 +84,19 @@ def parse_reference(value: str) -> ImageReference:
         registry = DOCKER_HUB
         repository = repository if "/" in repository else f"library/{repository}"
     return ImageReference(registry, repository, match["tag"], match["digest"])
+
+
+def split(value: str) -> tuple[str, str, str | None, str | None]:
+    """``(registry, repository, tag, digest)`` of a reference, Docker Hub's defaults filled in.
+
+    ``busybox`` is ``("docker.io", "library/busybox", "latest", None)``; a reference with a
+    digest and no tag keeps ``tag=None``. Raises ``ValueError`` for an invalid reference.
+    """
+    ref = parse_reference(value)
+    return ref.registry, ref.repository, ref.tag or (None if ref.digest else "latest"), ref.digest
+
+
+def normalize(value: str) -> str:
+    """One spelling per image: ``busybox`` and ``docker.io/library/busybox:latest`` are equal."""
+    registry, repository, tag, digest = split(value)
+    return f"{registry}/{repository}" + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
