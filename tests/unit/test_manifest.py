@@ -207,7 +207,7 @@ def test_manifest_inside_the_roots_loads(dags):
 
 
 def test_shipped_manifest_inside_the_dag_folder():
-    assert load_manifest(SHIPPED, build_date=DATE, registry=REG, allowed_roots=[ROOT / "dags"]).names == ["hello", "app", "web"]
+    assert load_manifest(SHIPPED, build_date=DATE, registry=REG, allowed_roots=[ROOT / "dags"]).names == ["hello", "app", "web", "app-shell"]
 
 
 # Issue 8, item 16: what would fail only inside a build task fails in prepare, with file:line, entry and field.
@@ -268,7 +268,7 @@ def test_example_dag_refuses_a_manifest_param_outside_its_folder(airflow_db, reg
 
     shutil.copytree(ROOT / "dags" / "images", tmp_path / "images")
     outside = tmp_path / "images" / "images.yaml"
-    assert load_manifest(outside, build_date=DATE, registry=REG).names == ["hello", "app", "web"]  # valid, but elsewhere
+    assert load_manifest(outside, build_date=DATE, registry=REG).names == ["hello", "app", "web", "app-shell"]  # valid, but elsewhere
     dag = DagBag(str(ROOT / "dags")).dags["kaniko_image_maintenance"]
     run = dag.test(run_conf={"dry_run": True, "manifest": str(outside)})
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
