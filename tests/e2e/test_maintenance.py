@@ -34,8 +34,9 @@ ALL = ["hello", "app", "web", "app-shell", "tools"]
 def world(cluster, tmp_path_factory):
     """A copy of dags/images under a fresh prefix, its own busybox, and a `tools` image on the shared one."""
     prefix = f"e2e-maint-{uuid.uuid4().hex[:8]}"
-    root = tmp_path_factory.mktemp("maintenance")
-    shutil.copytree(ROOT / "dags" / "images", root / "images")
+    # The DAG reads a manifest param only inside its own folder: the tests run a copy of that folder.
+    root = tmp_path_factory.mktemp("maintenance") / "dags"
+    shutil.copytree(ROOT / "dags", root, ignore=shutil.ignore_patterns("__pycache__"))
     path = root / "images" / "images.yaml"
     manifest = yaml.safe_load(path.read_text())
     manifest["defaults"]["build_args"]["BASE"] = f"{{registry}}/{prefix}/busybox:latest"
@@ -48,7 +49,7 @@ def world(cluster, tmp_path_factory):
     path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     registry = Registry(cluster.registry, credentials=Credentials(*cluster.credentials()), ca_file=cluster.registry_ca)
     registry.copy("library/busybox", "latest", f"{prefix}/busybox", ["latest"])
-    yield {"prefix": prefix, "manifest": path, "registry": registry, "runs": {}}
+    yield {"prefix": prefix, "manifest": path, "dags": root, "registry": registry, "runs": {}}
     registry.close()
 
 
@@ -57,8 +58,12 @@ def run(world, name, runner, core, cluster, conf=None):
     from tests.e2e.conftest import PodRecorder
 
     log = world["manifest"].parent.parent / f"{name}.log"
-    with PodRecorder(core, cluster.namespace) as recorder:
-        result = runner.dags_test(DAG_ID, {"manifest": str(world["manifest"]), "namespace": cluster.namespace, **(conf or {})}, log=log, progress=False)
+    original, runner.dags_folder = runner.dags_folder, world["dags"]
+    try:
+        with PodRecorder(core, cluster.namespace) as recorder:
+            result = runner.dags_test(DAG_ID, {"manifest": str(world["manifest"]), "namespace": cluster.namespace, **(conf or {})}, log=log, progress=False)
+    finally:
+        runner.dags_folder = original
     dag_run = latest_run(DAG_ID)
     pods = {p["metadata"]["labels"].get("airflow-kaniko/image"): p for p in recorder.pods.values() if "airflow-kaniko/image" in p["metadata"].get("labels", {})}
     report = dag_run["xcom"].get(("report", -1))
