@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@echo "==> creating $(VENV) (first run: a few minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip "setuptools>=77"
-	$(VENV)/bin/pip install --quiet --constraint constraints.txt '.[test]'
+	$(VENV)/bin/pip install --quiet --constraint constraints.txt '.[test,deploy]'
 	touch $@
 
 # Re-pointed at this checkout on every run, since the venv is shared between clones.
