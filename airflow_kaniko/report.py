@@ -7,12 +7,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+# Airflow keeps at most this many characters of a DAG run's note.
+NOTE_MAX_CHARS = 1000
+
+
 @dataclass(frozen=True)
 class ReportRow:
     name: str
     status: str  # "pushed", "failed" or "rendered"
     digest: str | None = None
     images: list[str] = field(default_factory=list)
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,34 @@ class BuildReport:
         widths = [max(len(row[i]) for row in [header, *lines]) for i in range(3)]
         return "\n".join("  ".join(col.ljust(w) for col, w in zip(row[:3], widths)) + "  " + row[3] for row in [header, *lines])
 
+    def markdown(self, title: str, limit: int = NOTE_MAX_CHARS) -> str:
+        """The report as a Markdown table (image, status, short digest, reason), at most ``limit`` characters.
+
+        Rows that do not fit are counted in a last line; the XCom keeps all of them.
+        """
+        counts = ", ".join(f"{sum(r.status == s for r in self.rows)} {s}" for s in dict.fromkeys(r.status for r in self.rows))
+        head = [f"**{_cell(title)}**: {counts or 'no images'}", "", "| image | status | digest | reason |", "| --- | --- | --- | --- |"]
+        lines = [f"| {_cell(r.name)} | {r.status} | {short_digest(r.digest)} | {_cell(r.reason or '')} |" for r in self.rows]
+        for shown in range(len(lines), -1, -1):
+            more = ["", f"… and {len(lines) - shown} more in the report task's XCom"] if shown < len(lines) else []
+            text = "\n".join(head + lines[:shown] + more)
+            if len(text) <= limit:
+                return text
+        return text[:limit]
+
+
+def short_digest(digest: str | None) -> str:
+    """``sha256:`` and the first 12 hex digits, in code style; ``-`` when there is none."""
+    if not digest:
+        return "-"
+    algorithm, _, hexdigits = digest.partition(":")
+    return f"`{algorithm}:{hexdigits[:12]}`"
+
+
+def _cell(text: str) -> str:
+    # A table cell is one line, and a pipe would end it.
+    return " ".join(text.split()).replace("|", "\\|")
+
 
 def summarize(planned: Iterable[Mapping[str, Any]], results: Iterable[Mapping[str, Any] | None]) -> BuildReport:
     """Match results to planned builds by destination; a planned build with no result failed."""
@@ -46,7 +79,7 @@ def summarize(planned: Iterable[Mapping[str, Any]], results: Iterable[Mapping[st
     for build in planned:
         result = next((by_destination[d] for d in build["destinations"] if d in by_destination), None)
         if result is None:
-            rows.append(ReportRow(build["image_name"], "failed"))
+            rows.append(ReportRow(build["image_name"], "failed", reason="the build task failed; see its log"))
         elif result.get("dry_run"):
             rows.append(ReportRow(build["image_name"], "rendered", None, list(build["destinations"])))
         else:
