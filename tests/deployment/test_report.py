@@ -1,0 +1,32 @@
+"""A failed build: the example DAG's report lists every image as the run's note, then fails the run."""
+
+from pathlib import Path
+
+from tests.deployment.conftest import EXAMPLE
+
+MANIFEST = Path(__file__).parent / "manifest-with-broken.yaml"
+
+
+def test_failed_build_is_reported_in_the_run_note_then_the_run_fails(api, cluster):
+    run_id = api.trigger(EXAMPLE, {"manifest": str(MANIFEST), "namespace": cluster.namespace})["dag_run_id"]
+    final = api.wait(EXAMPLE, run_id, timeout=600)
+    assert final["state"] == "failed"
+    tis = {(ti["task_id"], ti["rendered_map_index"]): ti for ti in api.task_instances(EXAMPLE, run_id)}
+    assert tis[("build", "hello")]["state"] == "success"
+    assert tis[("build", "broken")]["state"] == "failed"
+    report = tis[("report", None)]
+    assert report["state"] == "failed"  # after reporting, so alerting fires
+    assert report["start_date"] >= max(ti["end_date"] for (task, _), ti in tis.items() if task == "build")
+
+    hello = api.xcom(EXAMPLE, run_id, "build", tis[("build", "hello")]["map_index"])
+    assert api.xcom(EXAMPLE, run_id, "report")["failed"] == ["broken"]
+    # Read back through the REST API, as the UI shows it.
+    note = api.run(EXAMPLE, run_id)["note"]
+    assert note.splitlines() == [
+        f"**{EXAMPLE}**: 1 pushed, 1 failed",
+        "",
+        "| image | status | digest | reason |",
+        "| --- | --- | --- | --- |",
+        f"| hello | pushed | `{hello['digest'][:19]}` |  |",
+        "| broken | failed | - | the build task failed; see its log |",
+    ]
