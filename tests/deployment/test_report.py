@@ -1,14 +1,11 @@
 """A failed build: the example DAG's report lists every image as the run's note, then fails the run."""
 
-from pathlib import Path
-
 from tests.deployment.conftest import EXAMPLE
 
-MANIFEST = Path(__file__).parent / "manifest-with-broken.yaml"
 
-
-def test_failed_build_is_reported_in_the_run_note_then_the_run_fails(api, cluster):
-    run_id = api.trigger(EXAMPLE, {"manifest": str(MANIFEST), "namespace": cluster.namespace})["dag_run_id"]
+def test_failed_build_is_reported_in_the_run_note_then_the_run_fails(api, report_run):
+    """The run on tests/deployment/manifest-with-broken.yaml (hello and broken), triggered by the report_run fixture."""
+    run_id = report_run
     final = api.wait(EXAMPLE, run_id, timeout=600)
     assert final["state"] == "failed"
     tis = {(ti["task_id"], ti["rendered_map_index"]): ti for ti in api.task_instances(EXAMPLE, run_id)}
