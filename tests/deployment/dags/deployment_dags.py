@@ -15,10 +15,10 @@ from airflow.sdk import DAG, task
 from airflow_kaniko.manifest import read_max_parallel
 from airflow_kaniko.operators.kaniko import KanikoBuildOperator
 
-TIER = Path(__file__).resolve().parents[1]
-HELLO = TIER.parents[1] / "dags" / "images" / "hello"
-SLOW = TIER / "images" / "slow"
-THROTTLE = TIER / "throttle.yaml"
+# Build contexts and the manifest lie next to this file: a DAG's local contexts stay in its folder.
+HERE = Path(__file__).parent
+SLOW = HERE / "images" / "slow"
+THROTTLE = HERE / "throttle.yaml"
 REG = os.environ.get("LOCALKUBE_REGISTRY", "registry.invalid:5000")
 TARGET = {"namespace": os.environ.get("LOCALKUBE_NAMESPACE", "kaniko-builds"), "registry_conn_id": "kaniko_registry"}
 CA = {"registry_ca": {"registry": REG, "config_map": "registry-ca"}}
