@@ -25,8 +25,10 @@ TIER_DAGS = ("deploy_throttle", "deploy_killed_worker", "deploy_deferrable", "de
 
 
 def pytest_collection_modifyitems(config, items):
-    # The report test's run is triggered at the start (see report_run) and checked last.
-    items.sort(key=lambda item: Path(str(item.fspath)).name == "test_report.py")
+    # The report test's run is triggered at the start (see report_run) and checked late; the hygiene
+    # checks come last, so they see every run's logs.
+    last = {"test_report.py": 1, "test_hygiene.py": 2}
+    items.sort(key=lambda item: last.get(Path(str(item.fspath)).name, 0))
     missing = [v for v in REQUIRED if not os.environ.get(v)]
     if not missing:
         return
@@ -74,9 +76,14 @@ def report_run(request, api, cluster):
     return api.trigger(EXAMPLE, {"manifest": str(manifest), "namespace": cluster.namespace})["dag_run_id"]
 
 
+DAEMONS = ("postgres", "api-server", "scheduler", "dag-processor", "triggerer")
+
+
 def daemon(name: str) -> psutil.Process:
-    """A deployment service, from the PID dev/deploy/up recorded."""
+    """A deployment service, from the PID and start time (clock ticks since boot) dev/deploy/up recorded."""
     pid, start = Path(os.environ["AIRFLOW_DEPLOY_RUN"], f"{name}.pid").read_text().split()
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    assert stat.rsplit(")", 1)[1].split()[19] == start, f"{name}: pid {pid} is no longer the process up started"
     return psutil.Process(int(pid))
 
 
