@@ -17,7 +17,6 @@ class ReportRow:
     status: str  # "pushed", "failed" or "rendered"
     digest: str | None = None
     images: list[str] = field(default_factory=list)
-    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class BuildReport:
         """
         counts = ", ".join(f"{sum(r.status == s for r in self.rows)} {s}" for s in dict.fromkeys(r.status for r in self.rows))
         head = [f"**{_cell(title)}**: {counts or 'no images'}", "", "| image | status | digest | reason |", "| --- | --- | --- | --- |"]
-        lines = [f"| {_cell(r.name)} | {r.status} | {short_digest(r.digest)} | {_cell(r.reason or '')} |" for r in self.rows]
+        lines = [f"| {_cell(r.name)} | {r.status} | {short_digest(r.digest)} | {_cell(reason(r))} |" for r in self.rows]
         for shown in range(len(lines), -1, -1):
             more = ["", f"… and {len(lines) - shown} more in the report task's XCom"] if shown < len(lines) else []
             text = "\n".join(head + lines[:shown] + more)
@@ -59,6 +58,17 @@ def short_digest(digest: str | None) -> str:
         return "-"
     algorithm, _, hexdigits = digest.partition(":")
     return f"`{algorithm}:{hexdigits[:12]}`"
+
+
+def reason(row: ReportRow) -> str:
+    """Why a build failed, in a few words; empty for the others."""
+    if row.status != "failed":
+        return ""
+    # Rows carry a classified failure ({"kind", "detail", ...}) once the operators report one.
+    failure = getattr(row, "failure", None)
+    if failure:
+        return ": ".join(str(part) for part in (failure.get("kind"), failure.get("detail")) if part)
+    return "no result from the build task; see its log"
 
 
 def _cell(text: str) -> str:
@@ -79,7 +89,7 @@ def summarize(planned: Iterable[Mapping[str, Any]], results: Iterable[Mapping[st
     for build in planned:
         result = next((by_destination[d] for d in build["destinations"] if d in by_destination), None)
         if result is None:
-            rows.append(ReportRow(build["image_name"], "failed", reason="the build task failed; see its log"))
+            rows.append(ReportRow(build["image_name"], "failed"))
         elif result.get("dry_run"):
             rows.append(ReportRow(build["image_name"], "rendered", None, list(build["destinations"])))
         else:

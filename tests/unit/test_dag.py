@@ -60,7 +60,7 @@ def test_report_on_mixed_results():
     ]
     report = summarize(planned, results)
     assert report.failed == ["broken"]
-    assert report.to_dict()["images"][0] == {"name": "hello", "status": "pushed", "digest": d1, "images": results[0]["images"], "reason": None}
+    assert report.to_dict()["images"][0] == {"name": "hello", "status": "pushed", "digest": d1, "images": results[0]["images"]}
     assert report.table().splitlines() == [
         f"IMAGE   STATUS  {'DIGEST'.ljust(71)}  REFERENCES",
         f"hello   pushed  {d1}  {REG}/demo/hello:1@{d1}, {REG}/demo/hello:latest@{d1}",
