@@ -89,7 +89,13 @@ def daemon(name: str) -> psutil.Process:
 
 def task_process(ti_id: str) -> psutil.Process:
     """The process running a task instance: the supervisor's child titled `airflow worker -- <ti id>`, under the scheduler."""
-    found = [p for p in daemon("scheduler").children(recursive=True) if " ".join(p.cmdline()).strip() == f"airflow worker -- {ti_id}"]
+    found = []
+    for process in daemon("scheduler").children(recursive=True):
+        try:
+            if " ".join(process.cmdline()).strip() == f"airflow worker -- {ti_id}":
+                found.append(process)
+        except psutil.Error:  # a worker that just exited
+            continue
     assert len(found) == 1, f"expected one task process for {ti_id}, found {found}"
     return found[0]
 
