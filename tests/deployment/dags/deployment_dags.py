@@ -38,7 +38,7 @@ with dag("deploy_throttle"):
         from airflow_kaniko.manifest import load_manifest
 
         builds = load_manifest(THROTTLE, build_date=dag_run.run_after, registry=Connection.get("kaniko_registry").host).builds
-        return [{"registry_conn_id": "kaniko_registry", **build} for build in builds]
+        return [{**build, "registry_conn_id": build.get("registry_conn_id") or "kaniko_registry"} for build in builds]
 
     KanikoBuildOperator.partial(
         task_id="build", map_index_template="{{ task.image_name }}", max_active_tis_per_dagrun=read_max_parallel(THROTTLE), namespace=TARGET["namespace"]
