@@ -7,6 +7,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+# Airflow keeps at most this many characters of a DAG run's note.
+NOTE_MAX_CHARS = 1000
+
+
 @dataclass(frozen=True)
 class ReportRow:
     name: str
@@ -44,6 +48,43 @@ class BuildReport:
             lines = [(r.name, r.status_text, r.digest or "-", ", ".join(r.images) or "-") for r in self.rows]
         widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header) - 1)]
         return "\n".join("  ".join(col.ljust(w) for col, w in zip(row[:-1], widths)) + "  " + row[-1] for row in [header, *lines])
+
+    def markdown(self, title: str, limit: int = NOTE_MAX_CHARS) -> str:
+        """The report as a Markdown table (image, status, short digest, reason), at most ``limit`` characters.
+
+        Rows that do not fit are counted in a last line; the XCom keeps all of them.
+        """
+        counts = ", ".join(f"{sum(r.status == s for r in self.rows)} {s}" for s in dict.fromkeys(r.status for r in self.rows))
+        head = [f"**{_cell(title)}**: {counts or 'no images'}", "", "| image | status | digest | reason |", "| --- | --- | --- | --- |"]
+        lines = [f"| {_cell(r.name)} | {r.status} | {short_digest(r.digest)} | {_cell(reason(r))} |" for r in self.rows]
+        for shown in range(len(lines), -1, -1):
+            more = ["", f"… and {len(lines) - shown} more in the report task's XCom"] if shown < len(lines) else []
+            text = "\n".join(head + lines[:shown] + more)
+            if len(text) <= limit:
+                return text
+        return text[:limit]
+
+
+def short_digest(digest: str | None) -> str:
+    """``sha256:`` and the first 12 hex digits, in code style; ``-`` when there is none."""
+    if not digest:
+        return "-"
+    algorithm, _, hexdigits = digest.partition(":")
+    return f"`{algorithm}:{hexdigits[:12]}`"
+
+
+def reason(row: ReportRow) -> str:
+    """Why an image was rebuilt, skipped or failed, in a few words; empty when nothing says."""
+    if row.status != "failed":
+        return row.reason or ""
+    if row.failure:  # the operator's classified failure: {"kind", "retryable", "detail"}
+        return ": ".join(str(part) for part in (row.failure.get("kind"), row.failure.get("detail")) if part)
+    return "no result from the build task; see its log"
+
+
+def _cell(text: str) -> str:
+    # A table cell is one line, and a pipe would end it.
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def summarize(planned: Iterable[Mapping[str, Any]], results: Iterable[Mapping[str, Any] | None]) -> BuildReport:

@@ -95,12 +95,15 @@ with DAG(
 
         from airflow_kaniko.maintenance.planner import finish
         from airflow_kaniko.report import summarize_plan
+        from airflow_kaniko.run_note import set_dag_run_note
 
         summary = summarize_plan(finish(plan, [r for level in results for r in (level or [])]))
         print(summary.table())
+        context = get_current_context()
+        # Recorded before failing, so the successful images are still listed: as XCom, and as the run's note.
+        context["ti"].xcom_push(key="return_value", value=summary.to_dict())
+        set_dag_run_note(context["dag"].dag_id, context["run_id"], summary.markdown(context["dag"].dag_id))
         if summary.failed:
-            # Push the report before failing, so the successful images are still recorded.
-            get_current_context()["ti"].xcom_push(key="return_value", value=summary.to_dict())
             raise AirflowFailException(f"{len(summary.failed)} build(s) failed: {', '.join(summary.failed)}")
         return summary.to_dict()
 

@@ -1,4 +1,5 @@
-"""`make demo`: bring up the local cluster if needed, run the example DAG end to end, print what was pushed.
+"""`make demo`: bring up the local cluster and Airflow deployment if needed, trigger the example DAG
+through the REST API as a user would, wait for it, print what was pushed and where to see the run.
 
 With KUBECONFIG set (and no dev/localkube env), it uses your cluster instead; see the README,
 "Running the demo on your own cluster", for the DEMO_* variables it then reads.
@@ -10,26 +11,29 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from airflow_runs import ROOT, AirflowRunner, Cluster  # noqa: E402
+from airflow_runs import ROOT, Cluster  # noqa: E402
 
 DAG_ID = "kaniko_image_maintenance"
 CACHE = Path(os.environ.get("CACHE", Path.home() / ".cache" / "airflow-kaniko"))
 
 
-def local_cluster() -> Cluster:
-    print("==> starting the local cluster (dev/localkube/up); the first run builds Kubernetes and Kaniko", flush=True)
-    env_file = subprocess.run([str(ROOT / "dev/localkube/up")], check=True, stdout=subprocess.PIPE, text=True).stdout.strip().splitlines()[-1]
-    for line in Path(env_file).read_text().splitlines():
-        if line.startswith("export "):
-            key, _, value = line.removeprefix("export ").partition("=")
-            os.environ[key] = shlex.split(value)[0] if value else ""
-    return Cluster.from_env()
+def start_deployment(cluster_env: Path | None = None) -> None:
+    """dev/deploy/up (which starts dev/localkube unless given a cluster env), then its env in os.environ."""
+    print("==> starting the local cluster and Airflow (dev/deploy/up); the first run builds Kubernetes and Kaniko", flush=True)
+    env = {**os.environ, "VENV": sys.prefix}
+    if cluster_env:
+        env["AIRFLOW_DEPLOY_CLUSTER_ENV"] = str(cluster_env)
+    env_file = subprocess.run([str(ROOT / "dev/deploy/up")], check=True, stdout=subprocess.PIPE, text=True, env=env).stdout.strip().splitlines()[-1]
+    exported = subprocess.run(["bash", "-c", f'source "{env_file}" && env -0'], check=True, stdout=subprocess.PIPE, text=True).stdout
+    os.environ.update(line.split("=", 1) for line in exported.split("\0") if "=" in line)
 
 
-def own_cluster() -> Cluster:
+def own_cluster() -> Path:
+    """Your cluster and registry, from the DEMO_* variables, written as the env file dev/deploy/up reads."""
     missing = [v for v in ("DEMO_REGISTRY", "DEMO_REGISTRY_CREDENTIALS") if not os.environ.get(v)]
     if missing:
         sys.exit(f"KUBECONFIG is set, so the demo uses your cluster; it also needs {', '.join(missing)} (see README)")
@@ -41,7 +45,18 @@ def own_cluster() -> Cluster:
         credentials_file=os.environ["DEMO_REGISTRY_CREDENTIALS"],
     )
     prepare_namespace(cluster)
-    return cluster
+    env_file = CACHE / "deploy" / "own-cluster-env.sh"
+    env_file.parent.mkdir(parents=True, exist_ok=True)
+    values = {
+        "KUBECONFIG": cluster.kubeconfig,
+        "LOCALKUBE_REGISTRY": cluster.registry,
+        "LOCALKUBE_REGISTRY_CREDENTIALS": cluster.credentials_file,
+        "LOCALKUBE_REGISTRY_CA": cluster.registry_ca or "",
+        "AIRFLOW_DEPLOY_NAMESPACE": cluster.namespace,
+    }
+    env_file.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in values.items()))
+    os.environ["AIRFLOW_DEPLOY_NAMESPACE"] = cluster.namespace
+    return env_file
 
 
 def prepare_namespace(cluster: Cluster) -> None:
@@ -69,24 +84,29 @@ def prepare_namespace(cluster: Cluster) -> None:
 
 
 def main() -> int:
-    cluster = own_cluster() if os.environ.get("KUBECONFIG") and not os.environ.get("LOCALKUBE_REGISTRY") else local_cluster()
-    home = CACHE / "demo-airflow"
-    os.environ["AIRFLOW_HOME"] = str(home)  # before airflow is imported, for reading results back
-    runner = AirflowRunner(home=home, cluster=cluster)
-    print(f"==> Airflow home {home} (SQLite); migrating the metadata DB", flush=True)
-    runner.migrate()
-    log = home / "demo-dags-test.log"
-    print(f"==> airflow dags test {DAG_ID} (full log: {log})", flush=True)
-    result = runner.dags_test(DAG_ID, {"namespace": cluster.namespace, "registry_conn_id": "kaniko_registry"}, log=log)
+    own = os.environ.get("KUBECONFIG") and not os.environ.get("LOCALKUBE_REGISTRY")
+    start_deployment(own_cluster() if own else None)
+    cluster = Cluster.from_env()
 
-    from airflow_runs import latest_run
+    from airflow_api import AirflowAPI
     from registry import manifest_digest
 
-    run = latest_run(DAG_ID)
-    report = run["xcom"].get(("report", -1)) or {"images": [], "failed": ["(no report)"]}
+    api = AirflowAPI.from_env()
+    print(f"==> Airflow at {api.url} (user admin; password in {os.environ['AIRFLOW_DEPLOY_PASSWORDS']}, never printed)", flush=True)
+    api.wait_for_dag(DAG_ID)
+    api.unpause(DAG_ID)
+    started = time.monotonic()
+    run_id = api.trigger(DAG_ID, {"namespace": cluster.namespace, "registry_conn_id": "kaniko_registry"})["dag_run_id"]
+    print(f"==> triggered {DAG_ID} run {run_id} through the REST API; waiting for it", flush=True)
+    run = api.wait(DAG_ID, run_id, timeout=900, progress=lambda line: print(f"  {line}", flush=True))
+
+    try:
+        report = api.xcom(DAG_ID, run_id, "report")
+    except RuntimeError:
+        report = {"images": [], "failed": ["(no report)"]}
     auth = cluster.credentials()
     mismatches = 0
-    print(f"==> DAG run {run['run_id']}: {run['state']} in {result.seconds:.0f}s")
+    print(f"==> DAG run {run_id}: {run['state']} in {time.monotonic() - started:.0f}s")
     for row in report["images"]:
         if row["status"] not in ("rebuilt", "unchanged"):
             print(f"FAILED {row['name']}: {row.get('reason') or row['status']}")
@@ -98,6 +118,7 @@ def main() -> int:
                 print(f"MISMATCH {reference}: the registry serves {served}")
         print(f"IMAGE {row['images'][0]}  {row['reason']}")
     print(f"Registry: https://{cluster.registry} (CA {cluster.registry_ca}; credentials in {cluster.credentials_file}, never printed)")
+    print(f"Airflow UI: {api.ui_url(DAG_ID, run_id)}")
     return 0 if run["state"] == "success" and not report["failed"] and not mismatches else 1
 
 

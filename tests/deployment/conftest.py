@@ -1,0 +1,144 @@
+"""The deployment tier: the example DAG and tests/deployment/dags under a real Airflow deployment.
+
+`make test-deployment` starts dev/deploy (which starts dev/localkube) and exports its env.sh; run by
+hand, `source "$(VENV=... dev/deploy/up)"` first. A running deployment is reused between runs.
+"""
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "dev"))
+from airflow_api import AirflowAPI  # noqa: E402
+from airflow_runs import Cluster  # noqa: E402
+
+REQUIRED = ("AIRFLOW_DEPLOY_URL", "AIRFLOW_DEPLOY_PASSWORDS", "AIRFLOW_DEPLOY_RUN", "KUBECONFIG", "LOCALKUBE_REGISTRY")
+EXAMPLE = "kaniko_image_maintenance"
+TIER_DAGS = ("deploy_throttle", "deploy_killed_worker", "deploy_deferrable", "deploy_triggerer_restart")
+
+
+def pytest_collection_modifyitems(config, items):
+    # The report test's run is triggered at the start (see report_run) and checked late; the hygiene
+    # checks come last, so they see every run's logs.
+    last = {"test_report.py": 1, "test_hygiene.py": 2}
+    items.sort(key=lambda item: last.get(Path(str(item.fspath)).name, 0))
+    missing = [v for v in REQUIRED if not os.environ.get(v)]
+    if not missing:
+        return
+    if os.environ.get("KANIKO_DEPLOYMENT") == "required":
+        raise pytest.UsageError(f"deployment tier: {', '.join(missing)} not set; is dev/deploy up?")
+    for item in items:
+        item.add_marker(pytest.mark.skip(reason=f"no deployment: {', '.join(missing)} not set (source dev/deploy's env.sh)"))
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    return Cluster.from_env()
+
+
+@pytest.fixture(scope="session")
+def core(cluster):
+    from kubernetes import client, config
+
+    config.load_kube_config(cluster.kubeconfig)
+    return client.CoreV1Api()
+
+
+@pytest.fixture(scope="session")
+def api():
+    """Logged in as admin; every DAG of the tier parsed and unpaused, as a user would in the UI."""
+    api = AirflowAPI.from_env()
+    for dag_id in (EXAMPLE, *TIER_DAGS):
+        api.wait_for_dag(dag_id)
+        # Unpausing the example DAG lets the scheduler run its latest missed Monday at once
+        # (catchup=False); test_schedule checks that run.
+        api.unpause(dag_id)
+    return api
+
+
+@pytest.fixture(scope="session", autouse=True)
+def report_run(request, api, cluster):
+    """The example DAG on a manifest with a broken image, triggered as the session starts when test_report runs.
+
+    The whole run takes a while (the DAG may retry a failed build with backoff), so the other tests run meanwhile.
+    """
+    if not any(Path(str(item.fspath)).name == "test_report.py" for item in request.session.items):
+        return None
+    # Inside the deployment's copy of the example DAG's folder (dev/deploy/up puts it there).
+    manifest = Path(os.environ["AIRFLOW_HOME"], "dags", "example", "deployment-tier", "manifest-with-broken.yaml")
+    return api.trigger(EXAMPLE, {"manifest": str(manifest), "namespace": cluster.namespace})["dag_run_id"]
+
+
+DAEMONS = ("postgres", "api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def daemon(name: str) -> psutil.Process:
+    """A deployment service, from the PID and start time (clock ticks since boot) dev/deploy/up recorded."""
+    pid, start = Path(os.environ["AIRFLOW_DEPLOY_RUN"], f"{name}.pid").read_text().split()
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    assert stat.rsplit(")", 1)[1].split()[19] == start, f"{name}: pid {pid} is no longer the process up started"
+    return psutil.Process(int(pid))
+
+
+def task_process(ti_id: str) -> psutil.Process:
+    """The process running a task instance: the supervisor's child titled `airflow worker -- <ti id>`, under the scheduler."""
+    found = []
+    for process in daemon("scheduler").children(recursive=True):
+        try:
+            if " ".join(process.cmdline()).strip() == f"airflow worker -- {ti_id}":
+                found.append(process)
+        except psutil.Error:  # a worker that just exited
+            continue
+    assert len(found) == 1, f"expected one task process for {ti_id}, found {found}"
+    return found[0]
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class BuildPodSampler:
+    """Samples the build pods of one DAG from the API server every 0.3 s: which exist, and whose Kaniko container runs."""
+
+    def __init__(self, core, namespace: str, dag_id: str):
+        self.samples: list[tuple[float, set[str]]] = []
+        self.seen: dict[str, dict] = {}
+        self._core, self._namespace, self._selector = core, namespace, f"dag_id={dag_id},app.kubernetes.io/managed-by=airflow-kaniko"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(0.3):
+            pods = self._core.list_namespaced_pod(self._namespace, label_selector=self._selector).items
+            running = set()
+            for pod in pods:
+                self.seen[pod.metadata.name] = {"labels": pod.metadata.labels, "phase": pod.status.phase}
+                states = [s.state for s in pod.status.container_statuses or [] if s.name == "kaniko"]
+                if states and states[0].running:
+                    running.add(pod.metadata.name)
+            self.samples.append((time.monotonic(), running))
+
+    @property
+    def max_running(self) -> int:
+        return max((len(r) for _, r in self.samples), default=0)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
