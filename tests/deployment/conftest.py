@@ -21,7 +21,7 @@ from airflow_runs import Cluster  # noqa: E402
 
 REQUIRED = ("AIRFLOW_DEPLOY_URL", "AIRFLOW_DEPLOY_PASSWORDS", "AIRFLOW_DEPLOY_RUN", "KUBECONFIG", "LOCALKUBE_REGISTRY")
 EXAMPLE = "kaniko_image_maintenance"
-TIER_DAGS = ("deploy_throttle", "deploy_killed_worker", "deploy_deferrable", "deploy_triggerer_restart")
+TIER_DAGS = ("deploy_throttle", "deploy_killed_worker", "deploy_deferrable", "deploy_triggerer_restart", "deploy_leak")
 
 
 def pytest_collection_modifyitems(config, items):

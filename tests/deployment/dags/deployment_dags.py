@@ -57,3 +57,13 @@ with dag("deploy_triggerer_restart"):
     KanikoBuildOperator(
         task_id="build", context=str(SLOW), destinations=[f"{REG}/deploy/triggerer-restart:1"], build_args={**BASE, "SLEEP": "20"}, deferrable=True, **TARGET, **CA
     )
+
+with dag("deploy_leak"):
+    # A RUN step prints the mounted config.json: in the worker, after a deferral, and in both tries of a retry.
+    LEAK = {"context": str(HERE / "images" / "leak"), "build_args": BASE, **TARGET, **CA}
+    KanikoBuildOperator(task_id="sync", destinations=[f"{REG}/deploy/leak:sync"], **LEAK)
+    KanikoBuildOperator(task_id="deferred", destinations=[f"{REG}/deploy/leak:deferred"], deferrable=True, **LEAK)
+    KanikoBuildOperator(
+        task_id="retried", context=str(HERE / "images" / "leak-retry"), destinations=[f"{REG}/deploy/leak:retried"], build_args=BASE,
+        retries=1, retry_delay=timedelta(seconds=2), **TARGET, **CA,
+    )
