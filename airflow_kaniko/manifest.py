@@ -6,24 +6,25 @@ gives one. The format is documented in the README, "The image manifest".
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft202012Validator
 
 from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError
 from airflow_kaniko.kaniko.spec import KanikoBuild
-from airflow_kaniko.manifest_schema import MANIFEST_SCHEMA
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 DEFAULT_MAX_PARALLEL = 4
 DEFAULT_TAGS = ("{date}", "latest")
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
-_VALIDATOR = Draft202012Validator(MANIFEST_SCHEMA)
 # Spec fields whose manifest key differs.
 _SPEC_FIELD_TO_KEY = {"destinations": "repository"}
 
@@ -154,10 +155,20 @@ def _reject_duplicate_keys(path: Path, node: yaml.Node) -> None:
             _reject_duplicate_keys(path, item)
 
 
+@functools.cache
+def _validator() -> Draft202012Validator:
+    # Imported here, not at module level: the DAG file imports this module at parse time (read_max_parallel).
+    from jsonschema import Draft202012Validator
+
+    from airflow_kaniko.manifest_schema import MANIFEST_SCHEMA
+
+    return Draft202012Validator(MANIFEST_SCHEMA)
+
+
 def _validate_schema(path: Path, root: yaml.Node, data: object) -> None:
     if not isinstance(data, Mapping):
         raise ManifestError(path, f"must be a mapping with an 'images' list, not {type(data).__name__}", line=_line(root))
-    errors = sorted(_VALIDATOR.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    errors = sorted(_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     if not errors:
         return
     error = errors[0]

@@ -13,8 +13,6 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker.utils.build import exclude_paths
-
 from airflow_kaniko.kaniko.errors import KanikoSpecError
 
 # A ConfigMap object is capped at 1 MiB, and binaryData is stored base64-encoded.
@@ -45,6 +43,9 @@ def pack_context(directory: str | os.PathLike[str], dockerfile: str = "Dockerfil
         raise KanikoSpecError("dockerfile", dockerfile, f"does not exist in the context {str(root)!r}")
     if not dockerfile_path.resolve().is_relative_to(root.resolve()):
         raise KanikoSpecError("dockerfile", dockerfile, "must stay inside the context directory")
+
+    # docker-py costs ~35 ms to import, so it is imported when a context is packed, not at DAG parse.
+    from docker.utils.build import exclude_paths
 
     patterns = _read_dockerignore(root)
     kept = sorted(exclude_paths(str(root), patterns, dockerfile=dockerfile))
