@@ -1,13 +1,19 @@
-"""`make bench`: task time of KanikoBuildOperator against a plain KubernetesPodOperator, same build, both modes.
+"""`make bench`: KanikoBuildOperator against a plain KubernetesPodOperator, side by side. Numbers, not assertions.
 
-Runs each DAG of dev/bench_dags/ REPEAT times with `airflow dags test` on the local cluster and prints
-the median task duration (task start to end, as Airflow records it). Numbers, not assertions.
+1. Parse cost: the example DAG against a one-task KubernetesPodOperator DAG (dev/parse_dags/one_task_kpo.py),
+   each parsed by DagBag in PARSE_REPEAT fresh processes; best and median, and the difference. The budget is
+   50 ms; tests/unit/test_parse_imports.py pins the cause (what parsing may import). `dev/bench.py parse`
+   runs this part alone; it needs no cluster.
+2. Task time: each DAG of dev/bench_dags/ REPEAT times with `airflow dags test` on the local cluster; the
+   median task duration (task start to end, as Airflow records it).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -17,6 +23,37 @@ from airflow_runs import ROOT, AirflowRunner, Cluster  # noqa: E402
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 DAGS = ["bench_kpo_sync", "bench_kaniko_sync", "bench_kpo_deferrable", "bench_kaniko_deferrable"]
+PARSE_REPEAT = int(os.environ.get("BENCH_PARSE_REPEAT", "9"))
+PARSE_DAGS = {"one-task KPO DAG": ROOT / "dev/parse_dags/one_task_kpo.py", "example DAG": ROOT / "dags/kaniko_image_maintenance.py"}
+# Airflow is imported before the clock starts, as in the DAG processor; the DAG file's own imports are timed.
+PARSE_PROBE = """
+import json, sys, time
+from airflow.dag_processing.dagbag import DagBag
+start = time.perf_counter()
+bag = DagBag(sys.argv[1])
+elapsed = time.perf_counter() - start
+assert not bag.import_errors and bag.dags, bag.import_errors
+print(json.dumps(elapsed))
+"""
+
+
+def parse_seconds(dag_file: Path, home: Path) -> float:
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", PARSE_PROBE, str(dag_file)], capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def parse_cost() -> None:
+    home = Path(tempfile.mkdtemp(prefix="airflow-kaniko-bench-parse-"))
+    samples: dict[str, list[float]] = {name: [] for name in PARSE_DAGS}
+    for _ in range(PARSE_REPEAT):  # interleaved, so load on the machine hits both alike
+        for name, dag_file in PARSE_DAGS.items():
+            samples[name].append(parse_seconds(dag_file, home) * 1000)
+    print(f"DAG parse time, {PARSE_REPEAT} fresh processes each (DagBag of one file, Airflow already imported):")
+    for name, ms in samples.items():
+        print(f"  {name:<18} best {min(ms):7.1f} ms   median {statistics.median(ms):7.1f} ms")
+    (base, example) = samples.values()
+    print(f"  {'difference':<18} best {min(example) - min(base):+7.1f} ms   median {statistics.median(example) - statistics.median(base):+7.1f} ms   (budget: +50 ms)")
 
 
 def delete_plain_pod_objects(api, namespace: str) -> None:
@@ -49,6 +86,9 @@ def prepare_plain_pod_objects(cluster: Cluster):
 
 
 def main() -> int:
+    parse_cost()
+    if sys.argv[1:] == ["parse"]:
+        return 0
     cluster = Cluster.from_env()
     home = Path(tempfile.mkdtemp(prefix="airflow-kaniko-bench-"))
     os.environ["AIRFLOW_HOME"] = str(home)
