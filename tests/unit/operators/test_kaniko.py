@@ -89,7 +89,7 @@ def test_pod_meets_pod_security_baseline():
 
 def test_pod_is_valid_against_the_kubernetes_schema():
     pod = api_dict(rendered(operator(registry_ca={"registry": REG, "config_map": "registry-ca"}, git_conn_id="git")))
-    kubernetes_validate.validate(pod, "1.34", strict=True)
+    kubernetes_validate.validate(pod, "1.37", strict=True)
 
 
 def test_args_volumes_and_secret_names():

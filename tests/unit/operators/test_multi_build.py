@@ -42,7 +42,7 @@ def test_rendered_command_args_and_volumes():
     }
     assert pod["spec"]["volumes"][-1] == {"name": "results", "emptyDir": {"sizeLimit": "1Mi"}}
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"]}
-    kubernetes_validate.validate(pod, "1.34", strict=True)
+    kubernetes_validate.validate(pod, "1.37", strict=True)
 
 
 def test_keep_going_flag_is_first_script_argument():
