@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from airflow_kaniko.kaniko import reference
 from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError
+from airflow_kaniko.kaniko.local_paths import confine
 from airflow_kaniko.kaniko.spec import KanikoBuild
 
 if TYPE_CHECKING:
@@ -27,6 +29,9 @@ DEFAULT_TAGS = ("{date}", "latest")
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 # Spec fields whose manifest key differs.
 _SPEC_FIELD_TO_KEY = {"destinations": "repository"}
+_STANDARD_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
+# An extended resource: a domain-prefixed qualified name, e.g. nvidia.com/gpu.
+_EXTENDED_RESOURCE_RE = re.compile(r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?/[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 
 
 class ManifestError(KanikoError):
@@ -61,19 +66,33 @@ def load_manifest(
     path: str | Path,
     *,
     build_date: datetime,
-    registry: str | None = None,
+    registry: str | Callable[[], str] | None = None,
+    registry_conn_id: str | None = None,
     only: Iterable[str] | None = None,
     max_images: int = 1024,
+    allowed_roots: Iterable[str | Path] | None = None,
 ) -> Manifest:
     """Read, validate and resolve a manifest.
 
     :param path: the YAML file.
     :param build_date: the date that ``{date}`` and ``{datetime}`` tags take (the run's logical date).
-    :param registry: the registry host for destinations, used when the manifest names none.
+    :param registry: the registry host for destinations, used when the manifest names none; a callable
+        is called only then, so a manifest that names its registry needs no connection to be read.
+    :param registry_conn_id: the connection for registries that ``registry_connections`` does not name.
     :param only: build just these image names (all when empty).
     :param max_images: the most builds allowed (Airflow's ``core.max_map_length``).
+    :param allowed_roots: directories the manifest file and its local contexts must resolve into
+        (symlinks and ``..`` resolved), e.g. the DAG folder when a param names the manifest.
+        Default: the manifest is not checked, and its contexts must lie in its own folder.
     """
     path = Path(path)
+    if allowed_roots is not None:
+        allowed_roots = list(allowed_roots)
+        try:
+            confine("manifest", path, allowed_roots)
+        except KanikoSpecError as err:
+            raise ManifestError(path, err.reason) from None
+    context_roots = allowed_roots if allowed_roots is not None else [path.parent]
     try:
         text = path.read_text()
     except OSError as err:
@@ -82,7 +101,19 @@ def load_manifest(
     _validate_schema(path, root, data)
 
     defaults = data.get("defaults") or {}
-    registry = data.get("registry") or registry
+    registry = data.get("registry") or (registry() if callable(registry) else registry)
+    connections = data.get("registry_connections") or {}
+    if "registry_ca" in data:
+        from airflow_kaniko.pod_objects import RegistryCA  # imports the kubernetes client: not at DAG parse
+
+        try:
+            RegistryCA.parse_all({"registry": "", **data["registry_ca"]})
+        except KanikoSpecError as err:
+            raise ManifestError(path, f"{err.value!r} {err.reason}", line=_line(_node_at(root, ["registry_ca"])), where="registry_ca") from None
+    for mirror in data.get("registry_mirrors", []):
+        if not reference.is_registry(mirror):
+            node = _node_at(root, ["registry_mirrors"])
+            raise ManifestError(path, f"{mirror!r} is not a registry host such as 'mirror.example.com:5000'", line=_line(node), where="registry_mirrors")
     builds: list[dict[str, Any]] = []
     seen_names: dict[str, int] = {}
     seen_destinations: dict[str, int] = {}
@@ -97,9 +128,12 @@ def load_manifest(
         merged = {**defaults, **entry}
         for key in ("build_args", "labels"):  # maps merge key by key
             merged[key] = {**defaults.get(key, {}), **entry.get(key, {})}
-        kwargs = _resolve(path, node, where, merged, registry, build_date)
+        kwargs = _resolve(path, node, where, merged, registry, build_date, data.get("registry_mirrors", []), context_roots)
+        host = kwargs["destinations"][0].split("/", 1)[0]
         if "registry_ca" in data:
-            kwargs["registry_ca"] = {"registry": kwargs["destinations"][0].split("/", 1)[0], **data["registry_ca"]}
+            kwargs["registry_ca"] = {"registry": host, **data["registry_ca"]}
+        # Each image gets the credentials of the registry it pushes to, and no other.
+        kwargs["registry_conn_id"] = connections.get(host, registry_conn_id) or None
         for dest in kwargs["destinations"]:
             if dest in seen_destinations:
                 reason = f"destination {dest!r} is also pushed by images[{seen_destinations[dest]}]"
@@ -198,8 +232,17 @@ def _describe(data: Mapping[str, Any], location: list[Any]) -> str | None:
     return where + (f" field {'.'.join(map(str, rest))!r}" if rest else "")
 
 
-def _resolve(path: Path, node: yaml.Node, where: str, image: dict[str, Any], registry: str | None, build_date: datetime) -> dict[str, Any]:
-    """Turn one merged manifest entry into operator kwargs, validated by the build spec."""
+def _resolve(
+    path: Path,
+    node: yaml.Node,
+    where: str,
+    image: dict[str, Any],
+    registry: str | None,
+    build_date: datetime,
+    registry_mirrors: list[str],
+    context_roots: list[str | Path],
+) -> dict[str, Any]:
+    """Turn one merged manifest entry into operator kwargs, validated by the build spec and checked on disk."""
     repository = image["repository"]
     if "/" in repository and _looks_like_registry(repository.split("/", 1)[0]):
         full_repository = repository
@@ -211,7 +254,7 @@ def _resolve(path: Path, node: yaml.Node, where: str, image: dict[str, Any], reg
     values = {"date": build_date.strftime("%Y%m%d"), "datetime": build_date.strftime("%Y%m%dT%H%M%S"), "registry": full_repository.split("/", 1)[0]}
     tags = [_render_tag(path, node, where, t, image, values) for t in image.get("tags", DEFAULT_TAGS)]
     context = image["context"]
-    if "://" not in context and not Path(context).is_absolute():
+    if "://" not in context:
         context = str((path.parent / context).resolve())
     kwargs: dict[str, Any] = {
         "image_name": image["name"],
@@ -225,8 +268,13 @@ def _resolve(path: Path, node: yaml.Node, where: str, image: dict[str, Any], reg
     for key in ("target", "cache", "cache_repo", "cache_ttl", "extra_args"):
         if key in image:
             kwargs[key] = image[key]
+    if registry_mirrors:
+        kwargs["registry_mirrors"] = list(registry_mirrors)
     if "resources" in image:
         kwargs["container_resources"] = {k: {rk: str(rv) for rk, rv in v.items()} for k, v in image["resources"].items()}
+        problem = _resources_problem(kwargs["container_resources"])
+        if problem:
+            raise ManifestError(path, problem, line=_line(_node_at(node, ["resources"])), where=f"{where} field 'resources'")
     try:
         KanikoBuild(
             name=kwargs["image_name"],
@@ -240,11 +288,54 @@ def _resolve(path: Path, node: yaml.Node, where: str, image: dict[str, Any], reg
             cache_repo=kwargs.get("cache_repo"),
             cache_ttl=kwargs.get("cache_ttl"),
             extra_args=kwargs.get("extra_args", ()),
+            registry_mirrors=registry_mirrors,
         )
+        if "://" not in image["context"]:
+            _check_local_context(Path(kwargs["context"]), image["context"], kwargs["dockerfile"], context_roots)
     except KanikoSpecError as err:
         key = _SPEC_FIELD_TO_KEY.get(err.field, err.field.split(" ")[0].split("[")[0])
         raise ManifestError(path, f"{err.value!r} {err.reason}", line=_line(_node_at(node, [key])), where=f"{where} field {key!r}") from None
     return kwargs
+
+
+def _check_local_context(directory: Path, written: str, dockerfile: str, roots: list[str | Path]) -> None:
+    """What the build task would trip over, found before any pod: a context out of bounds, missing, or without its Dockerfile."""
+    try:
+        confine("context", directory, roots)
+    except KanikoSpecError as err:
+        raise KanikoSpecError("context", written, err.reason) from None
+    if not directory.is_dir():
+        raise KanikoSpecError("context", written, f"resolves to {str(directory)!r}, which is not a directory")
+    if not (directory / dockerfile).is_file():
+        raise KanikoSpecError("dockerfile", dockerfile, f"does not exist in the context {str(directory)!r}")
+
+
+def _resources_problem(resources: Mapping[str, Mapping[str, str]]) -> str | None:
+    """Why Kubernetes would refuse these requests and limits, or None."""
+    from kubernetes.utils.quantity import parse_quantity  # the client's own parser; imported here, not at DAG parse
+
+    parsed: dict[tuple[str, str], tuple[str, Any]] = {}
+    for kind, values in resources.items():
+        for name, text in (values or {}).items():
+            if name not in _STANDARD_RESOURCES and not name.startswith("hugepages-") and not _EXTENDED_RESOURCE_RE.fullmatch(name):
+                return f"{kind} {name!r} is not a resource name; use cpu, memory, ephemeral-storage, hugepages-<size> or a domain-prefixed name such as nvidia.com/gpu"
+            try:
+                # Decimal, under the parser, also takes spaces, '_', NaN and Infinity; the API server does not.
+                if text != text.strip() or "_" in text:
+                    raise ValueError(text)
+                value = parse_quantity(text)
+                if not value.is_finite():
+                    raise ValueError(text)
+            except (ValueError, ArithmeticError):
+                return f"{kind}.{name} {text!r} is not a Kubernetes quantity such as 500m, 1.5 or 2Gi"
+            if value < 0:
+                return f"{kind}.{name} {text!r} must not be negative"
+            parsed[kind, name] = (text, value)
+    for (kind, name), (text, value) in parsed.items():
+        limit = parsed.get(("limits", name))
+        if kind == "requests" and limit and value > limit[1]:
+            return f"requests.{name} {text!r} is more than limits.{name} {limit[0]!r}"
+    return None
 
 
 def _render_tag(path: Path, node: yaml.Node, where: str, template: str, image: Mapping[str, Any], values: Mapping[str, str]) -> str:
@@ -283,6 +374,17 @@ def _node_at(node: yaml.Node, location: Iterable[Any], *, key: bool = False) -> 
 
 def _line(node: yaml.Node | None) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
+
+
+def throttle_warning(manifest: Manifest, in_force: int | None) -> str | None:
+    """Airflow fixes the build task's concurrency when it parses the DAG: say so when this run asks for another."""
+    if in_force is None or manifest.max_parallel == in_force:
+        return None
+    return (
+        f"{manifest.path} asks for max_parallel={manifest.max_parallel}, but this run builds at most {in_force} at once: "
+        "Airflow fixed the limit when it parsed the DAG, from the DAG's default manifest. "
+        "Change that manifest's max_parallel, or use an Airflow pool, to change it."
+    )
 
 
 def read_max_parallel(path: str | Path, default: int = DEFAULT_MAX_PARALLEL) -> int:

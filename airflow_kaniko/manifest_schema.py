@@ -34,7 +34,10 @@ MANIFEST_SCHEMA = {
     "properties": {
         "version": {"const": 1},
         "registry": {"type": "string", "minLength": 1},
+        # Registry host -> Airflow Connection (conn type docker) whose credentials push there.
+        "registry_connections": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
         "max_parallel": {"type": "integer", "minimum": 1, "maximum": 256},
+        "registry_mirrors": {"type": "array", "items": {"type": "string"}},
         "registry_ca": {
             "type": "object",
             "additionalProperties": False,

@@ -13,6 +13,12 @@ class ReportRow:
     status: str  # "pushed", "failed" or "rendered"
     digest: str | None = None
     images: list[str] = field(default_factory=list)
+    #: For a failed build: ``{"kind", "retryable", "detail"}`` when the build got far enough to say.
+    failure: dict[str, Any] | None = None
+
+    @property
+    def status_text(self) -> str:
+        return f"{self.status} ({self.failure['kind']})" if self.failure else self.status
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,7 @@ class BuildReport:
 
     def table(self) -> str:
         header = ("IMAGE", "STATUS", "DIGEST", "REFERENCES")
-        lines = [(r.name, r.status, r.digest or "-", ", ".join(r.images) or "-") for r in self.rows]
+        lines = [(r.name, r.status_text, r.digest or "-", ", ".join(r.images) or "-") for r in self.rows]
         widths = [max(len(row[i]) for row in [header, *lines]) for i in range(3)]
         return "\n".join("  ".join(col.ljust(w) for col, w in zip(row[:3], widths)) + "  " + row[3] for row in [header, *lines])
 
@@ -47,6 +53,8 @@ def summarize(planned: Iterable[Mapping[str, Any]], results: Iterable[Mapping[st
         result = next((by_destination[d] for d in build["destinations"] if d in by_destination), None)
         if result is None:
             rows.append(ReportRow(build["image_name"], "failed"))
+        elif result.get("failed"):
+            rows.append(ReportRow(build["image_name"], "failed", failure=result.get("failure")))
         elif result.get("dry_run"):
             rows.append(ReportRow(build["image_name"], "rendered", None, list(build["destinations"])))
         else:

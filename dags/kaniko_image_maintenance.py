@@ -30,7 +30,9 @@ with DAG(
     tags=["kaniko", "maintenance"],
     params={
         "manifest": Param(str(MANIFEST), type="string", description="Path of the image manifest"),
-        "registry_conn_id": Param("kaniko_registry", type="string", description="Docker connection for the registry"),
+        "registry_conn_id": Param(
+            "kaniko_registry", type="string", description="Docker connection for registries the manifest's registry_connections does not name"
+        ),
         "namespace": Param("kaniko-builds", type="string", description="Namespace of the build pods"),
         "images": Param([], type="array", items={"type": "string"}, description="Build only these image names; empty: all"),
         "dry_run": Param(False, type="boolean", description="Render the pods without running them"),
@@ -38,19 +40,25 @@ with DAG(
 ) as dag:
 
     @task
-    def prepare(params: dict, dag_run=None) -> list[dict]:
+    def prepare(params: dict, dag_run=None, dag=None) -> list[dict]:
         """One KanikoBuildOperator kwargs dict per image; invalid input fails here, before any pod."""
+        import logging
+
         from airflow.sdk import Connection, conf
 
-        from airflow_kaniko.manifest import load_manifest
+        from airflow_kaniko.manifest import load_manifest, throttle_warning
 
         manifest = load_manifest(
             params["manifest"],
             build_date=dag_run.logical_date or dag_run.run_after,
-            registry=Connection.get(params["registry_conn_id"]).host,
+            registry=lambda: Connection.get(params["registry_conn_id"]).host,  # read only if the manifest names none
+            registry_conn_id=params["registry_conn_id"],
             only=params["images"],
             max_images=conf.getint("core", "max_map_length"),
+            allowed_roots=[MANIFEST.parent.parent],  # a triggering user's manifest path stays in the DAG folder
         )
+        if warning := throttle_warning(manifest, dag.get_task("build").max_active_tis_per_dagrun):
+            logging.getLogger(__name__).warning(warning)
         print(f"{len(manifest.builds)} image(s) to build: {', '.join(manifest.names)}")
         return manifest.builds
 
@@ -61,7 +69,6 @@ with DAG(
     build = KanikoBuildOperator.partial(
         task_id="build",
         namespace="{{ params.namespace }}",
-        registry_conn_id="{{ params.registry_conn_id }}",
         render_only="{{ params.dry_run }}",
         map_index_template="{{ task.image_name }}",
         max_active_tis_per_dagrun=read_max_parallel(MANIFEST),

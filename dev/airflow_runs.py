@@ -27,12 +27,16 @@ class Cluster:
     registry: str
     registry_ca: str | None
     credentials_file: str
+    #: What the Airflow worker uses: a token bound to deploy/worker-rbac.yaml's Role only.
+    worker_kubeconfig: str | None = None
 
     @classmethod
     def from_env(cls) -> Cluster:
+        namespace = os.environ.get("LOCALKUBE_NAMESPACE", "kaniko-builds")
         return cls(
             kubeconfig=os.environ["KUBECONFIG"],
-            namespace=os.environ.get("LOCALKUBE_NAMESPACE", "kaniko-builds"),
+            worker_kubeconfig=_worker_kubeconfig(namespace),
+            namespace=namespace,
             registry=os.environ["LOCALKUBE_REGISTRY"],
             registry_ca=os.environ.get("LOCALKUBE_REGISTRY_CA"),
             credentials_file=os.environ["LOCALKUBE_REGISTRY_CREDENTIALS"],
@@ -41,6 +45,15 @@ class Cluster:
     def credentials(self) -> tuple[str, str]:
         data = json.loads(Path(self.credentials_file).read_text())
         return data["username"], data["password"]
+
+
+def _worker_kubeconfig(namespace: str) -> str | None:
+    """The token kubeconfig dev/localkube/namespace wrote for this namespace's worker Role, if any."""
+    known = os.environ.get("LOCALKUBE_WORKER_KUBECONFIG")
+    if not known:
+        return None
+    path = Path(known).with_name(f"worker-{namespace}.kubeconfig")
+    return str(path) if path.is_file() else None
 
 
 @dataclass
@@ -63,7 +76,7 @@ class AirflowRunner:
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "KUBECONFIG": self.cluster.kubeconfig,
+            "KUBECONFIG": self.cluster.worker_kubeconfig or self.cluster.kubeconfig,
             f"AIRFLOW_CONN_{REGISTRY_CONN_ID.upper()}": json.dumps(registry),
             "AIRFLOW_CONN_KUBERNETES_DEFAULT": json.dumps(kube),
             # The venv is shared between checkouts; the airflow process imports this checkout's package.
@@ -136,7 +149,7 @@ def latest_run(dag_id: str) -> dict:
         return {
             "run_id": run.run_id,
             "state": str(run.state),
-            "tasks": {(ti.task_id, ti.map_index): {"state": str(ti.state), "label": ti.rendered_map_index} for ti in tis},
+            "tasks": {(ti.task_id, ti.map_index): {"state": str(ti.state), "label": ti.rendered_map_index, "try_number": ti.try_number} for ti in tis},
             "xcom": {(x.task_id, x.map_index): _value(x.value) for x in xcoms},
         }
 

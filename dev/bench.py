@@ -4,25 +4,31 @@
    each parsed by DagBag in PARSE_REPEAT fresh processes; best and median, and the difference. The budget is
    50 ms; tests/unit/test_parse_imports.py pins the cause (what parsing may import). `dev/bench.py parse`
    runs this part alone; it needs no cluster.
-2. Task time: each DAG of dev/bench_dags/ REPEAT times with `airflow dags test` on the local cluster; the
-   median task duration (task start to end, as Airflow records it).
+2. Task time: KanikoBuildOperator, default and isolate_push_credentials, against a plain KubernetesPodOperator,
+   same build, sync and deferrable: each DAG of dev/bench_dags/ REPEAT times with `airflow dags test` on the
+   local cluster; the median task duration (task start to end, as Airflow records it).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from airflow_runs import ROOT, AirflowRunner, Cluster  # noqa: E402
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
-DAGS = ["bench_kpo_sync", "bench_kaniko_sync", "bench_kpo_deferrable", "bench_kaniko_deferrable"]
+DAGS = [
+    "bench_kpo_sync", "bench_kaniko_sync", "bench_kaniko_isolated_sync",
+    "bench_kpo_deferrable", "bench_kaniko_deferrable", "bench_kaniko_isolated_deferrable",
+]
 PARSE_REPEAT = int(os.environ.get("BENCH_PARSE_REPEAT", "9"))
 PARSE_DAGS = {"one-task KPO DAG": ROOT / "dev/parse_dags/one_task_kpo.py", "example DAG": ROOT / "dags/kaniko_image_maintenance.py"}
 # Airflow is imported before the clock starts, as in the DAG processor; the DAG file's own imports are timed.
@@ -100,27 +106,98 @@ def main() -> int:
     runner.migrate()
     api = prepare_plain_pod_objects(cluster)
     try:
-        return measure(runner, home)
+        return measure(runner, home) or measure_pods(api, cluster)
     finally:
         delete_plain_pod_objects(api, cluster.namespace)
 
 
 def measure(runner: AirflowRunner, home: Path) -> int:
-
     from airflow.models import TaskInstance
     from airflow.utils.session import create_session
 
-    print(f"median task duration over {REPEAT} runs (a {ROOT / 'dags/images/hello'} build):")
-    for dag_id in DAGS:
-        for i in range(REPEAT):
+    print(f"median over {REPEAT} interleaved runs (a {ROOT / 'dags/images/hello'} build); "
+          "task = Airflow's task duration, pod = 'Building pod' to the task's end:")
+    pod_times: dict[str, list[float]] = {dag_id: [] for dag_id in DAGS}
+    for i in range(REPEAT):  # interleaved, so a busy moment on the shared machine hits every DAG alike
+        for dag_id in DAGS:
             result = runner.dags_test(dag_id, log=home / f"{dag_id}-{i}.log", progress=False)
             if result.returncode:
                 print(f"{dag_id}: run {i} failed, see {result.log}")
                 return 1
+            pod_times[dag_id].append(pod_seconds(result.text()))
+    for dag_id in DAGS:
         with create_session() as session:
             durations = [ti.duration for ti in session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id)]
-        print(f"  {dag_id:<26} {statistics.median(durations):6.2f} s   (runs: {', '.join(f'{d:.2f}' for d in durations)})")
+        pods = pod_times[dag_id]
+        print(f"  {dag_id:<34} task {statistics.median(durations):6.2f} s   pod {statistics.median(pods):6.2f} s"
+              f"   (pod runs: {', '.join(f'{d:.2f}' for d in pods)})")
     return 0
+
+
+# (label, isolate_push_credentials, number of destinations)
+POD_SHAPES = [("default, 1 tag", False, 1), ("isolated, 1 tag", True, 1), ("default, 3 tags", False, 3), ("isolated, 3 tags", True, 3)]
+
+
+def measure_pods(api, cluster: Cluster) -> int:
+    """The pod's shape alone, without Airflow: pod created to Succeeded, polled every 0.1 s."""
+    times: dict[str, list[float]] = {label: [] for label, _, _ in POD_SHAPES}
+    for _ in range(REPEAT):  # interleaved, as above
+        for label, isolate, tags in POD_SHAPES:
+            times[label].append(time_one_pod(api, cluster, isolate, tags))
+    print(f"median pod time over {REPEAT} runs, created to Succeeded (the same build, pods created directly):")
+    for label, _, _ in POD_SHAPES:
+        print(f"  {label:<18} {statistics.median(times[label]):6.2f} s   (runs: {', '.join(f'{t:.2f}' for t in times[label])})")
+    return 0
+
+
+def time_one_pod(api, cluster: Cluster, isolate: bool, tags: int) -> float:
+    import time
+
+    from airflow_kaniko.kaniko.docker_config import render_docker_config
+    from airflow_kaniko.operators.kaniko import KanikoBuildOperator
+    from airflow_kaniko.pod_objects import build_config_map, build_secret
+
+    ns, reg = cluster.namespace, cluster.registry
+    op = KanikoBuildOperator(
+        task_id="bench_pod", name="bench-pod", namespace=ns, context=str(ROOT / "dags/images/hello"),
+        destinations=[f"{reg}/bench/hello-pod:{i}" for i in range(tags)], build_args={"BASE": f"{reg}/library/busybox:latest"},
+        registry_conn_id="kaniko_registry", registry_ca={"registry": reg, "config_map": "registry-ca"},
+        isolate_push_credentials=isolate, pull_conn_id="kaniko_registry" if isolate else None,
+    )
+    pod = op.build_pod_request_obj(dry_run=True)
+    name = pod.metadata.name
+    config = render_docker_config(reg, *cluster.credentials())
+    api.create_namespaced_secret(ns, build_secret(op.secret_name(pod), ns, {"config.json": config, "pull-config.json": config}, {}))
+    api.create_namespaced_config_map(ns, build_config_map(op.config_map_name(pod), ns, {k: a.data for k, a in op._archives.items()}, {}))
+    try:
+        api.create_namespaced_pod(ns, pod)
+        started = time.monotonic()
+        while (status := api.read_namespaced_pod(name, ns).status).phase not in ("Succeeded", "Failed"):
+            time.sleep(0.1)
+        seconds = time.monotonic() - started
+        if status.phase != "Succeeded":
+            ended = [(c.name, c.state.terminated and c.state.terminated.message) for c in [*(status.init_container_statuses or []), *(status.container_statuses or [])]]
+            raise RuntimeError(f"bench pod {ns}/{name} ended {status.phase}: {ended}")
+        return seconds
+    finally:
+        api.delete_namespaced_pod(name, ns, grace_period_seconds=0)
+        api.delete_namespaced_secret(op.secret_name(pod), ns)
+        api.delete_namespaced_config_map(op.config_map_name(pod), ns)
+
+
+def pod_seconds(log: str) -> float:
+    """From KubernetesPodOperator's 'Building pod' line to the task's end, read from the log's timestamps."""
+    stamps = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z")
+    start = end = None
+    for line in log.splitlines():
+        match = stamps.match(line)
+        if match and "Building pod" in line and start is None:
+            start = datetime.fromisoformat(match[1])
+        elif match and "[DAG TEST] end task" in line:
+            end = datetime.fromisoformat(match[1])
+    if start is None or end is None:
+        raise RuntimeError("no 'Building pod' or task-end line in the log")
+    return (end - start).total_seconds()
 
 
 if __name__ == "__main__":

@@ -44,3 +44,9 @@ def render_docker_config(registry: str, username: str, password: str) -> bytes:
     """``{"auths": {registry: {"auth": base64(user:password)}}}`` as bytes."""
     auth = basic_auth(username, password)
     return json.dumps({"auths": {registry_key(registry): {"auth": auth}}}, sort_keys=True).encode()
+
+
+def secret_forms(username: str, password: str, config: bytes) -> tuple[str, ...]:
+    """Every form of the credentials a build could print: the password, ``auth``, the file, its base64."""
+    text = config.decode()
+    return (password, basic_auth(username, password), text, base64.b64encode(config).decode())

@@ -3,7 +3,7 @@
 The container runs a fixed shell script. Every value from a build spec reaches
 the executor as its own argv item, through the script's positional parameters:
 nothing is ever interpolated into shell code, so no value can inject syntax.
-Each run ends with ``--cleanup`` so the next build starts from a clean filesystem.
+Each run has ``--cleanup`` so the next build starts from a clean filesystem.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def max_builds() -> int:
 
 
 def check_builds(builds: Sequence[KanikoBuild]) -> None:
-    """Refuse a list that could not be reported back through the termination message."""
+    """Refuse a list that could not be reported back, or whose builds would overwrite each other."""
     if not builds:
         raise KanikoSpecError("builds", list(builds), "needs at least one build")
     if len(builds) > max_builds():
@@ -99,6 +99,16 @@ def check_builds(builds: Sequence[KanikoBuild]) -> None:
             raise KanikoSpecError(f"builds[{index}].name", None, "every build in a multi-build needs a name")
         if names.index(name) != index:
             raise KanikoSpecError(f"builds[{index}].name", name, "is used by another build in this list")
+    pushed_by: dict[str, int] = {}
+    for index, build in enumerate(builds):
+        for dest in build.destinations:
+            first = pushed_by.setdefault(dest, index)
+            if first != index:
+                raise KanikoSpecError(
+                    f"builds[{index}].destinations",
+                    dest,
+                    f"is pushed by both builds[{first}] ({names[first]}) and builds[{index}] ({names[index]}); the second would overwrite the first",
+                )
 
 
 def command(builds: Sequence[KanikoBuild], *, keep_going: bool = False) -> list[str]:
@@ -107,7 +117,8 @@ def command(builds: Sequence[KanikoBuild], *, keep_going: bool = False) -> list[
     argv = [SHELL, "-c", SCRIPT, "kaniko-multi-build", "1" if keep_going else "0"]
     for index, build in enumerate(builds):
         args = build.args(digest_file=f"{RESULTS_DIR}/{index}.digest", local_archive=archive_path(index))
-        args.append("--cleanup")
+        # First, so a bare value flag at the end of extra_args cannot swallow it as its value.
+        args.insert(0, "--cleanup")
         argv += [build.name or "", str(len(args)), *args]
     return argv
 

@@ -30,10 +30,8 @@ _AZURE_BLOB_SUFFIXES = (
 # Flags with a parameter of their own, or that the result parsing depends on.
 OWNED_FLAGS = frozenset(
     {
+        "bucket",  # a hidden flag that replaces the context
         "build-arg",
-        "cache",
-        "cache-repo",
-        "cache-ttl",
         "cleanup",
         "context",
         "destination",
@@ -51,6 +49,19 @@ OWNED_FLAGS = frozenset(
         "target",
     }
 )
+# Flags that defeat TLS or send pulls to another registry: credentials could travel in clear, or to a
+# host nobody approved, around insecure_registries and registry_ca. A pull-through mirror is registry_mirrors.
+UNSAFE_FLAGS = {
+    "insecure": "insecure_registries",
+    "insecure-pull": "insecure_registries",
+    "skip-tls-verify": "registry_ca",
+    "skip-tls-verify-pull": "registry_ca",
+    "skip-tls-verify-registry": "registry_ca",
+    "registry-mirror": "registry_mirrors",
+    "registry-map": "registry_mirrors",
+}
+# Flags that take a path inside the context; they must not climb out of it.
+CONTEXT_PATH_FLAGS = frozenset({"context-sub-path"})
 
 _NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?")
 _BUILD_ARG_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -89,6 +100,7 @@ class KanikoBuild:
     :param cache_ttl: cache lifetime as a Go duration (``168h``) or a timedelta.
     :param insecure_registries: registries reached over plain HTTP.
     :param registry_certificates: CA bundles for registries with a private CA.
+    :param registry_mirrors: pull-through mirrors for Docker Hub (``--registry-mirror``), registry hosts.
     :param extra_args: any other executor flag, ``--flag`` or ``--flag=value``.
     :param name: a short name for logs, labels and results.
     """
@@ -104,6 +116,7 @@ class KanikoBuild:
     cache_ttl: str | None = None
     insecure_registries: tuple[str, ...] = ()
     registry_certificates: tuple[RegistryCertificate, ...] = ()
+    registry_mirrors: tuple[str, ...] = ()
     extra_args: tuple[str, ...] = ()
     name: str | None = None
 
@@ -128,6 +141,7 @@ class KanikoBuild:
             raise KanikoSpecError("cache_ttl", self.cache_ttl, "is set but cache is false; set cache=True")
         _set(self, "insecure_registries", _check_registries("insecure_registries", self.insecure_registries))
         _set(self, "registry_certificates", _check_certificates(self.registry_certificates))
+        _set(self, "registry_mirrors", _check_registries("registry_mirrors", self.registry_mirrors))
         _set(self, "extra_args", _check_extra_args(self.extra_args))
         if self.name is not None and not (isinstance(self.name, str) and _NAME_RE.fullmatch(self.name)):
             raise KanikoSpecError(
@@ -165,6 +179,7 @@ class KanikoBuild:
             args.append(f"--cache-ttl={self.cache_ttl}")
         args += [f"--insecure-registry={r}" for r in self.insecure_registries]
         args += [f"--registry-certificate={c.registry}={c.path}" for c in self.registry_certificates]
+        args += [f"--registry-mirror={m}" for m in self.registry_mirrors]
         args += list(self.extra_args)
         return args
 
@@ -229,7 +244,14 @@ def _check_destinations(destinations: object) -> tuple[str, ...]:
 def _check_dockerfile(dockerfile: object) -> str:
     if not isinstance(dockerfile, str) or not dockerfile.strip() or _CONTROL_RE.search(dockerfile):
         raise KanikoSpecError("dockerfile", dockerfile, "must be a non-empty path")
+    _check_inside_context("dockerfile", dockerfile, dockerfile)
     return dockerfile
+
+
+def _check_inside_context(field: str, value: str, path: str) -> None:
+    # Kaniko opens an absolute --dockerfile as is, whatever the context, e.g. the mounted config.json.
+    if path.startswith("/") or ".." in path.split("/"):
+        raise KanikoSpecError(field, value, "must be a relative path inside the context, without '..'")
 
 
 def _check_mapping(name: str, mapping: object, key_re: re.Pattern[str]) -> Mapping[str, str]:
@@ -299,6 +321,17 @@ def _check_extra_args(extra_args: object) -> tuple[str, ...]:
             raise KanikoSpecError("extra_args", arg, "each item must be '--flag' or '--flag=value'")
         if match["value"] is not None and _CONTROL_RE.search(match["value"]):
             raise KanikoSpecError("extra_args", arg, "values must not contain newlines or control characters")
-        if match["flag"] in OWNED_FLAGS:
-            raise KanikoSpecError("extra_args", arg, f"--{match['flag']} is set by the operator; use its own parameter")
+        flag = match["flag"]
+        if flag in UNSAFE_FLAGS:
+            raise KanikoSpecError(
+                "extra_args", arg, f"--{flag} defeats TLS verification or redirects image pulls; use the {UNSAFE_FLAGS[flag]} parameter"
+            )
+        if flag == "cache" or flag.startswith("cache-"):
+            raise KanikoSpecError("extra_args", arg, "the layer cache is set by the operator's cache, cache_repo and cache_ttl parameters")
+        if flag in OWNED_FLAGS:
+            raise KanikoSpecError("extra_args", arg, f"--{flag} is set by the operator; use its own parameter")
+        if flag in CONTEXT_PATH_FLAGS:
+            if not match["value"]:
+                raise KanikoSpecError("extra_args", arg, f"--{flag} needs '=<relative path>'")
+            _check_inside_context("extra_args", arg, match["value"])
     return result

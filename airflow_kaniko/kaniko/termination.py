@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from airflow_kaniko.kaniko.errors import TerminationMessageError
 
@@ -37,3 +38,51 @@ def failure_summary(message: str | None, *, max_lines: int = 8) -> str:
     lines = [line.rstrip() for line in lines if line.strip()]
     errors = [line for line in lines if _ERROR_RE.search(line)]
     return "\n".join((errors or lines)[-max_lines:])
+
+
+@dataclass(frozen=True)
+class BuildFailure:
+    """Why a build failed, and whether running it again can help.
+
+    :param kind: ``dockerfile`` (a step of the Dockerfile failed: deterministic), ``push``, ``pull``,
+        ``registry`` (a 5xx or network error), ``out-of-memory``, ``deadline``, ``evicted``,
+        ``executor-image`` (the executor never started) or ``unknown``.
+    :param retryable: False only for ``dockerfile``: the same inputs fail the same way.
+    :param detail: the lines that say so, Kaniko's own or the pod's.
+    """
+
+    kind: str
+    retryable: bool
+    detail: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "retryable": self.retryable, "detail": self.detail}
+
+
+# Checked in order: a registry outage inside a build stage is still an outage, not a Dockerfile error.
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern, re.IGNORECASE))
+    for kind, pattern in (
+        ("registry", r"status code 5\d\d|\b50[0-9] (?:internal server error|bad gateway|service unavailable|gateway timeout)"
+         r"|connection refused|connection reset|i/o timeout|tls handshake timeout|no such host|too many requests|status code 429"),
+        ("push", r"error pushing image|error checking push permissions|failed to push"),
+        ("pull", r"unable to complete operation after|manifest_unknown|manifest unknown|error retrieving image|failed to get image"
+         r"|retrieving image .* from registry|unauthorized|denied|x509:"),
+        ("dockerfile", r"failed to execute command|failed to get files? used from context|failed to get fileinfo|dockerfile parse error"
+         r"|unknown instruction|error resolving dockerfile path|copy failed|error building stage|error building image"),
+    )
+)
+_POD_REASONS = {"OOMKilled": "out-of-memory", "DeadlineExceeded": "deadline", "Evicted": "evicted"}
+
+
+def classify_failure(message: str | None, *, reason: str | None = None, pod_reason: str | None = None) -> BuildFailure:
+    """Classify a failed executor from its termination message and the container's and pod's reasons."""
+    detail = failure_summary(message)
+    for known in (reason, pod_reason):
+        if known in _POD_REASONS:
+            return BuildFailure(_POD_REASONS[known], True, f"{known}: {detail}")
+    # Only the error lines: a healthy build's log also says "Retrieving image ... from registry".
+    for kind, pattern in _KINDS:
+        if pattern.search(detail):
+            return BuildFailure(kind, kind != "dockerfile", detail)
+    return BuildFailure("unknown", True, detail)

@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pendulum
+import tenacity
 import yaml
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
+from airflow.providers.cncf.kubernetes.kubernetes_helper_functions import (
+    API_RETRIES,
+    TRANSIENT_CONNECTION_ERRORS,
+    TRANSIENT_STATUS_CODES,
+    WaitRetryAfterOrExponential,
+)
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
-from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowException, AirflowSkipException
+from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
+from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowException, AirflowFailException, AirflowSkipException
 from airflow.sdk import Connection
 from airflow.sdk.log import mask_secret
 from airflow.utils.helpers import prune_dict
 from airflow_kaniko import pod_objects
 from airflow_kaniko.kaniko.context_archive import MAX_ARCHIVE_BYTES, ContextArchive, pack_context
-from airflow_kaniko.kaniko.docker_config import basic_auth, render_docker_config
+from airflow_kaniko.kaniko.docker_config import render_docker_config, secret_forms
 from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError
+from airflow_kaniko.kaniko.local_paths import confine
+from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.kaniko.spec import KanikoBuild, RegistryCertificate
-from airflow_kaniko.kaniko.termination import failure_summary
+from airflow_kaniko.kaniko.termination import BuildFailure, classify_failure
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -30,7 +43,30 @@ _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", "", "none"}
 
 
 class KanikoBuildFailed(AirflowException):
-    """The executor ran and failed; the message carries Kaniko's own error lines."""
+    """The build failed; the message carries Kaniko's own error lines, or why the executor never ran.
+
+    :param failure: the classified failure (kind, whether a retry can help, detail).
+    """
+
+    def __init__(self, message: str, failure: BuildFailure | None = None) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+
+class KanikoDockerfileFailed(KanikoBuildFailed, AirflowFailException):
+    """A Dockerfile step failed: the same inputs fail the same way, so the task fails without retry."""
+
+
+class _RedactingPodManager(PodManager):
+    """PodManager whose streamed container output is redacted before it is logged or printed."""
+
+    def __init__(self, *args: Any, redact: Callable[[str], str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._redact = redact
+
+    # KPO internal: every streamed log line, including the ``::group::`` markers it prints, passes here.
+    def _log_message(self, message: str, *args: Any, **kwargs: Any) -> None:
+        super()._log_message(self._redact(message), *args, **kwargs)
 
 
 class KanikoPodOperatorBase(KubernetesPodOperator):
@@ -52,6 +88,10 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         ``{"registry": "host:port", "config_map": "name"}`` (or ``"secret"``), optional ``"key"``
         (default ``ca.crt``), or a list of such. (templated)
     :param render_only: render and log the pod instead of running it; nothing is created. (templated)
+    :param context_roots: directories a local context must resolve into (symlinks and ``..`` resolved);
+        default: the folder of the DAG file. Not templated: only the DAG author sets it.
+    :param registry_mirrors: pull-through mirrors for Docker Hub base images, registry hosts
+        (``--registry-mirror``). Not templated: where pulls go is the DAG author's choice.
     :param container_security_context: default: uid 0, not privileged, no privilege escalation,
         all capabilities dropped but CHOWN, DAC_OVERRIDE, FOWNER, SETUID, SETGID, RuntimeDefault seccomp.
     :param security_context: pod security context; default: RuntimeDefault seccomp.
@@ -90,6 +130,8 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         insecure_registries: Sequence[str] | None = None,
         registry_ca: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
         render_only: bool | str = False,
+        context_roots: Sequence[str | os.PathLike[str]] | None = None,
+        registry_mirrors: Sequence[str] | None = None,
         container_security_context: k8s.V1SecurityContext | dict | None = None,
         security_context: k8s.V1PodSecurityContext | dict | None = None,
         automount_service_account_token: bool = False,
@@ -101,6 +143,9 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         log_pod_spec_on_failure: bool = False,
         **kwargs: Any,
     ) -> None:
+        if kwargs.get("logging_interval") is not None:
+            # The triggerer would stream the build's output, where this operator cannot redact credentials.
+            raise ValueError(f"{type(self).__name__} does not support logging_interval; the build log is read when the pod finishes")
         for owned in ("image", "cmds", "arguments", "do_xcom_push"):
             if owned in kwargs:
                 hint = {"image": "use executor_image", "do_xcom_push": "the result is always pushed as the return_value XCom"}
@@ -126,8 +171,9 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         self.insecure_registries = insecure_registries or []
         self.registry_ca = registry_ca
         self.render_only = render_only
+        self.context_roots = [context_roots] if isinstance(context_roots, (str, os.PathLike)) else context_roots
+        self.registry_mirrors = registry_mirrors or []
         self._archives: dict[str, ContextArchive] = {}
-        self._owned_objects: list[tuple[str, str, str]] = []  # (kind, namespace, name)
         self._result: Any = None
 
     # --- what subclasses define ---------------------------------------------------------------
@@ -154,11 +200,15 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
     # --- helpers for subclasses -----------------------------------------------------------
 
     def resolve_context(self, context: object) -> object:
-        """A relative local directory is relative to the DAG file, as template paths are."""
+        """A local directory, relative to the DAG file's folder, resolved and confined to ``context_roots``."""
+        if not isinstance(context, str) or "://" in context:
+            return context  # the build spec validates URLs and types
+        if not context.strip():
+            raise KanikoSpecError("context", context, "must be a local directory or a URL, not empty")
         fileloc = getattr(getattr(self, "dag", None), "fileloc", None) if self.has_dag() else None
-        if isinstance(context, str) and "://" not in context and not context.startswith("/") and fileloc:
-            return str(Path(fileloc).parent / context)
-        return context
+        dag_folder = Path(fileloc).parent if fileloc else None
+        roots = self.context_roots if self.context_roots is not None else [dag_folder] if dag_folder else []
+        return str(confine("context", context, roots, base=dag_folder))
 
     def registry_certificates(self) -> list[RegistryCertificate]:
         return [ca.certificate(i) for i, ca in enumerate(self._registry_cas())]
@@ -180,6 +230,7 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         self.cmds, self.arguments = self.container_argv(specs)
         self.labels = {**self.labels, **pod_objects.MANAGED_BY}
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
+        pod_objects.check_executor_env(pod.spec.containers)
         self._attach_volumes(pod)
         return pod
 
@@ -208,11 +259,7 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
 
     def _attach_volumes(self, pod: k8s.V1Pod) -> None:
         container = next(c for c in pod.spec.containers if c.name == self.base_container_name)
-        mounts: list[tuple[k8s.V1Volume, k8s.V1VolumeMount]] = []
-        if self.registry_conn_id:
-            mounts.append(pod_objects.docker_config_volume(self.secret_name(pod), "config.json"))
-        elif self.registry_secret:
-            mounts.append(pod_objects.docker_config_volume(self.registry_secret, ".dockerconfigjson"))
+        mounts = self.executor_credentials(pod)
         if self._archives:
             mounts.append(pod_objects.context_volume(self.config_map_name(pod), list(self._archives)))
         mounts += [ca.volume(i) for i, ca in enumerate(self._registry_cas())]
@@ -224,70 +271,112 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         elif self.git_secret:
             container.env = [*(container.env or []), *pod_objects.git_env(self.git_secret, "username", "password")]
 
+    def executor_credentials(self, pod: k8s.V1Pod) -> list[tuple[k8s.V1Volume, k8s.V1VolumeMount]]:
+        """The docker config.json the executor reads: the registry credentials, for pulls and pushes."""
+        if self.registry_conn_id:
+            return [pod_objects.docker_config_volume(self.secret_name(pod), "config.json")]
+        if self.registry_secret:
+            return [pod_objects.docker_config_volume(self.registry_secret, ".dockerconfigjson")]
+        return []
+
     def extra_volumes(self) -> list[tuple[k8s.V1Volume, k8s.V1VolumeMount]]:
         return []
 
-    # --- per-build objects: created just before the pod, then owned by it -----------------
+    # --- credentials: read once per process, redacted everywhere this process logs ------------
 
-    def get_or_create_pod(self, pod_request_obj: k8s.V1Pod, context: Context) -> k8s.V1Pod:
-        secret_data = self._secret_data()  # reads connections, so a bad one fails before anything exists
-        namespace = pod_request_obj.metadata.namespace
-        labels = {"airflow-kaniko/pod": pod_request_obj.metadata.name}
-        try:
-            if secret_data:
-                body = pod_objects.build_secret(self.secret_name(pod_request_obj), namespace, secret_data, labels)
-                self._create("Secret", namespace, body, self.client.create_namespaced_secret)
-            if self._archives:
-                archives = {k: a.data for k, a in self._archives.items()}
-                body = pod_objects.build_config_map(self.config_map_name(pod_request_obj), namespace, archives, labels)
-                self._create("ConfigMap", namespace, body, self.client.create_namespaced_config_map)
-            pod = super().get_or_create_pod(pod_request_obj, context)
-            if pod is pod_request_obj:
-                self._adopt(pod)
-        except BaseException:
-            self._delete_owned_objects()
-            raise
-        if pod is not pod_request_obj:
-            # Reattached to a pod of an earlier try; that pod owns its own objects.
-            self._delete_owned_objects()
-        return pod
+    @cached_property
+    def redactor(self) -> Redactor:
+        return Redactor()
 
-    def _secret_data(self) -> dict[str, bytes]:
+    @cached_property
+    def pod_manager(self) -> PodManager:
+        # KPO's PodManager streams the build's output; ours redacts the credentials from it first.
+        return _RedactingPodManager(kube_client=self.client, callbacks=self.callbacks, redact=self.redactor.redact)
+
+    def _load_credentials(self) -> dict[str, bytes]:
+        """The per-build Secret's data, from the connections; every secret form is redacted and masked."""
         data: dict[str, bytes] = {}
         if self.registry_conn_id:
             conn = _connection(self.registry_conn_id, "registry_conn_id", conn_type="docker", need_host=True)
-            config = render_docker_config(conn.host, conn.login, conn.password)
-            for secret in (conn.password, basic_auth(conn.login, conn.password), config.decode()):
-                mask_secret(secret)
-            data["config.json"] = config
+            data["config.json"] = render_docker_config(conn.host, conn.login, conn.password)
+            self._register_secrets(*secret_forms(conn.login, conn.password, data["config.json"]))
             self.log.info("Registry credentials for %s come from connection %r", conn.host, self.registry_conn_id)
         if self.git_conn_id:
             conn = _connection(self.git_conn_id, "git_conn_id")
-            mask_secret(conn.password)
+            self._register_secrets(conn.password)
             data["git-username"] = conn.login.encode()
             data["git-password"] = conn.password.encode()
         return data
 
-    def _create(self, kind: str, namespace: str, body: Any, create: Any) -> None:
-        create(namespace=namespace, body=body)
-        self._owned_objects.append((kind, namespace, body.metadata.name))
-        self.log.info("Created %s %s/%s for this build", kind, namespace, body.metadata.name)
+    def _register_secrets(self, *secrets: str) -> None:
+        self.redactor.add(*secrets)
+        for secret in secrets:
+            mask_secret(secret)  # Airflow's masker too, for its own messages and the supervisor
 
-    def _adopt(self, pod_request: k8s.V1Pod) -> None:
-        if not self._owned_objects:
+    # --- per-build objects: created right after the pod, owned by it from birth -------------
+
+    def get_or_create_pod(self, pod_request_obj: k8s.V1Pod, context: Context) -> k8s.V1Pod:
+        # The pod comes first, so the Secret and ConfigMap are never unowned: if this worker dies at
+        # any point, the garbage collector removes them with the pod. The kubelet waits for their volumes.
+        secret_data = self._load_credentials()  # a bad connection fails before anything exists
+        pod = super().get_or_create_pod(pod_request_obj, context)
+        if terminated_state(pod, self.base_container_name) is not None:
+            return pod  # an earlier try's finished pod, kept by KPO: it needs no objects
+        try:
+            self._provide_build_objects(pod, secret_data)
+        except BaseException as err:
+            self._abandon(pod, err)
+            raise
+        return pod
+
+    def _provide_build_objects(self, pod: k8s.V1Pod, secret_data: dict[str, bytes]) -> None:
+        """Create the pod's Secret and ConfigMap, owned by it; a reattached pod may already have them."""
+        if not secret_data and not self._archives:
             return
-        pod = self.client.read_namespaced_pod(name=pod_request.metadata.name, namespace=pod_request.metadata.namespace)
-        owner = self.client.api_client.sanitize_for_serialization(pod_objects.owner_reference(pod))
-        for kind, namespace, name in self._owned_objects:
-            patch = self.client.patch_namespaced_secret if kind == "Secret" else self.client.patch_namespaced_config_map
-            patch(name=name, namespace=namespace, body={"metadata": {"ownerReferences": [owner]}})
+        name, namespace = pod.metadata.name, pod.metadata.namespace
+        uid = pod.metadata.uid or _api_call(self.client.read_namespaced_pod, name=name, namespace=namespace).metadata.uid
+        owner = pod_objects.owner_reference(name, uid)
+        labels = {"airflow-kaniko/pod": name}
+        if secret_data:
+            body = pod_objects.build_secret(self.secret_name(pod), namespace, secret_data, labels, owner)
+            self._create("Secret", body, self.client.create_namespaced_secret)
+        if self._archives:
+            archives = {k: a.data for k, a in self._archives.items()}
+            body = pod_objects.build_config_map(self.config_map_name(pod), namespace, archives, labels, owner)
+            self._create("ConfigMap", body, self.client.create_namespaced_config_map)
 
-    def _delete_owned_objects(self) -> None:
-        while self._owned_objects:
-            kind, namespace, name = self._owned_objects.pop()
-            delete = self.client.delete_namespaced_secret if kind == "Secret" else self.client.delete_namespaced_config_map
+    def _create(self, kind: str, body: Any, create: Callable[..., Any]) -> None:
+        namespace, name = body.metadata.namespace, body.metadata.name
+        try:
+            _api_call(create, namespace=namespace, body=body)
+        except ApiException as err:
+            if err.status == 409:  # a reattached pod's, from the try that created the pod
+                self.log.info("%s %s/%s already exists", kind, namespace, name)
+                return
+            raise KanikoBuildFailed(_api_error(f"create {kind} {namespace}/{name}", err)) from None
+        self.log.info("Created %s %s/%s, owned by the build pod", kind, namespace, name)
+
+    def _abandon(self, pod: k8s.V1Pod, err: BaseException) -> None:
+        """The pod cannot run without its objects: delete it and whatever was created, leaving nothing."""
+        self.log.error("Deleting build pod %s/%s, which cannot start: %s", pod.metadata.namespace, pod.metadata.name, err)
+        try:
+            _api_call(self.client.delete_namespaced_pod, name=pod.metadata.name, namespace=pod.metadata.namespace, grace_period_seconds=0)
+        except ApiException as delete_err:
+            if delete_err.status != 404:
+                self.log.error("Could not delete pod %s/%s: %s", pod.metadata.namespace, pod.metadata.name, delete_err.reason)
+        self._delete_build_objects(pod)
+
+    def _delete_build_objects(self, pod: k8s.V1Pod | None) -> None:
+        """Delete the pod's Secret and ConfigMap by name; stateless, so any process can run it."""
+        if pod is None or pod.metadata is None:
+            return
+        namespace = pod.metadata.namespace
+        for kind, name, delete in (
+            ("Secret", self.secret_name(pod), self.client.delete_namespaced_secret),
+            ("ConfigMap", self.config_map_name(pod), self.client.delete_namespaced_config_map),
+        ):
             try:
-                delete(name=name, namespace=namespace)
+                _api_call(delete, name=name, namespace=namespace)
                 self.log.info("Deleted %s %s/%s", kind, namespace, name)
             except ApiException as err:
                 if err.status != 404:
@@ -303,8 +392,19 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         return self._push(context, self._result)
 
     def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
+        # A new process: it logs the build's output too, so it learns the secrets first.
+        try:
+            self._load_credentials()
+        except (KanikoError, AirflowException) as err:
+            self.log.warning("Cannot read the connections to redact the build log: %s", err)
         super().trigger_reentry(context, event)
         return self._push(context, self._result)
+
+    def _write_logs(self, pod: k8s.V1Pod, follow: bool = False, since_time: Any = None) -> None:
+        # KPO internal: after a deferral it logs the output itself; send it through the redacting PodManager.
+        if isinstance(since_time, str):
+            since_time = pendulum.parse(since_time.replace("Z", "+00:00"))
+        self.pod_manager.fetch_container_logs(pod, self.base_container_name, follow=follow, since_time=since_time)
 
     def _push(self, context: Context, result: Any) -> Any:
         # The parent ties do_xcom_push to its sidecar container, so the result is pushed here.
@@ -324,9 +424,13 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         except AirflowSkipException:
             raise
         except AirflowException:
-            raise KanikoBuildFailed(self.failure_message(pod, remote_pod)) from None
+            failed = self.build_failed(pod, remote_pod)
+            if context is not None:
+                self.push_failure(context, failed, remote_pod)
+            raise failed from None
         finally:
-            self._delete_owned_objects()
+            # The build container has finished: its credentials go now, whatever happens to the pod.
+            self._delete_build_objects(pod)
         if remote_pod is not None and not self._killed:
             message = get_container_termination_message(remote_pod, self.base_container_name)
             try:
@@ -335,28 +439,85 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
                 raise KanikoBuildFailed(f"The build of {self.describe_builds()} finished, but its result is unreadable: {err}") from None
             self.log.info("Result: %s", self._result)
 
-    def failure_message(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> str:
-        """A short failure: which build, where, and Kaniko's own error lines, never the whole pod."""
+    def build_failed(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> KanikoBuildFailed:
+        """The exception for a failed pod: classified, redacted, and final when a retry cannot help."""
+        message, failure = self.failure_message(pod, remote_pod)
+        message = self.redactor.redact(message)
+        failure = BuildFailure(failure.kind, failure.retryable, self.redactor.redact(failure.detail))
+        cls = KanikoBuildFailed if failure.retryable else KanikoDockerfileFailed
+        return cls(message, failure)
+
+    def push_failure(self, context: Context, failed: KanikoBuildFailed, remote_pod: k8s.V1Pod | None) -> None:
+        """What the report reads for a failed build; subclasses with their own failure result override it."""
+        destinations = [d for s in self.build_specs() for d in s.destinations]
+        failure = failed.failure.to_dict() if failed.failure else None
+        context["ti"].xcom_push(key=XCOM_RETURN_KEY, value={"failed": True, "failure": failure, "destinations": destinations})
+
+    def failure_message(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> tuple[str, BuildFailure]:
+        """A short failure: which build, where, what kind, and Kaniko's own error lines, never the whole pod."""
         where = f"{pod.metadata.namespace}/{pod.metadata.name}" if pod is not None and pod.metadata else "its pod"
         state = terminated_state(remote_pod, self.base_container_name)
+        if state is None and pod is not None:
+            # KPO's remote_pod can predate the failure (a start timeout): read what the pod says now.
+            remote_pod = self._read_pod_quietly(pod) or remote_pod
+            state = terminated_state(remote_pod, self.base_container_name)
+        pod_reason = getattr(getattr(remote_pod, "status", None), "reason", None)
         if state is None:
-            status = getattr(remote_pod, "status", None)
-            detail = " ".join(filter(None, [getattr(status, "reason", None), getattr(status, "message", None)])) or "it never ran"
-            return f"Kaniko build of {self.describe_builds()} failed in pod {where} before the executor finished: {detail}"
+            detail = self._not_started_detail(remote_pod)
+            kind = "executor-image" if "image" in detail.lower() else ("deadline" if pod_reason == "DeadlineExceeded" else "unknown")
+            failure = BuildFailure(kind, True, detail)
+            return f"Kaniko build of {self.describe_builds()} failed in pod {where} before the executor finished: {detail}", failure
+        failure = classify_failure(state.message, reason=state.reason, pod_reason=pod_reason)
+        retry = "a retry can help" if failure.retryable else "not retried: the same inputs fail the same way"
         return (
-            f"Kaniko build of {self.describe_builds()} failed in pod {where} (exit code {state.exit_code}, {state.reason}):\n"
-            f"{failure_summary(state.message)}"
-        )
+            f"Kaniko build of {self.describe_builds()} failed in pod {where} (exit code {state.exit_code}, {state.reason}; "
+            f"{failure.kind} failure, {retry}):\n{failure.detail}"
+        ), failure
+
+    def _read_pod_quietly(self, pod: k8s.V1Pod) -> k8s.V1Pod | None:
+        try:
+            return self.pod_manager.read_pod(pod)
+        except ApiException:
+            return None
+
+    def _not_started_detail(self, remote_pod: k8s.V1Pod | None) -> str:
+        status = getattr(remote_pod, "status", None)
+        for container in (getattr(status, "container_statuses", None) or []):
+            waiting = container.state.waiting if container.state else None
+            if container.name == self.base_container_name and waiting and waiting.reason:
+                return f"container {container.name} is waiting: {waiting.reason}: {waiting.message or '-'} (image {container.image})"
+        return " ".join(filter(None, [getattr(status, "reason", None), getattr(status, "message", None)])) or "it never ran"
 
     def on_kill(self) -> None:
         super().on_kill()
-        self._delete_owned_objects()
+        self._delete_build_objects(self.pod)
 
 
-def terminated_state(pod: k8s.V1Pod | None, container: str) -> k8s.V1ContainerStateTerminated | None:
-    statuses = (pod.status.container_statuses if pod is not None and pod.status else None) or []
+def terminated_state(pod: k8s.V1Pod | None, container: str, *, init: bool = False) -> k8s.V1ContainerStateTerminated | None:
+    status = pod.status if pod is not None else None
+    statuses = (getattr(status, "init_container_statuses" if init else "container_statuses", None) if status else None) or []
     status = next((s for s in statuses if s.name == container), None)
     return status.state.terminated if status and status.state else None
+
+
+def _transient(err: BaseException) -> bool:
+    # KPO's transient statuses, but 409: for these creates it means "already there", which is final.
+    if isinstance(err, ApiException):
+        return err.status in TRANSIENT_STATUS_CODES - {409}
+    return isinstance(err, TRANSIENT_CONNECTION_ERRORS)
+
+
+def _api_call(call: Callable[..., Any], **kwargs: Any) -> Any:
+    """One Kubernetes API call under KPO's retry policy (its attempts, Retry-After on 429, backoff)."""
+    retry = tenacity.retry(
+        stop=tenacity.stop_after_attempt(API_RETRIES), wait=WaitRetryAfterOrExponential(), retry=tenacity.retry_if_exception(_transient), reraise=True
+    )
+    return retry(call)(**kwargs)
+
+
+def _api_error(action: str, err: ApiException) -> str:
+    hint = " (the worker's Role needs this verb: see deploy/worker-rbac.yaml)" if err.status == 403 else ""
+    return f"Could not {action}: {err.status} {err.reason}{hint}"
 
 
 def _connection(conn_id: str, field: str, *, conn_type: str | None = None, need_host: bool = False) -> Connection:

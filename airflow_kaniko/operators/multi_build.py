@@ -13,6 +13,7 @@ from airflow_kaniko import pod_objects
 from airflow_kaniko.kaniko import multi_build
 from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError
 from airflow_kaniko.kaniko.spec import KanikoBuild
+from airflow_kaniko.kaniko.termination import BuildFailure
 from airflow_kaniko.operators.base import KanikoBuildFailed, KanikoPodOperatorBase, as_bool
 
 if TYPE_CHECKING:
@@ -70,11 +71,14 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
         if unknown:
             raise KanikoSpecError(f"builds[{index}]", unknown[0], f"is not a build key; use {', '.join(sorted(_BUILD_KEYS))}")
         fields = dict(build)
-        fields["context"] = self.resolve_context(fields.get("context"))
-        fields["cache"] = as_bool(f"builds[{index}].cache", fields.get("cache", False))
         try:
+            fields["context"] = self.resolve_context(fields.get("context"))
+            fields["cache"] = as_bool("cache", fields.get("cache", False))
             return KanikoBuild(
-                **fields, insecure_registries=self.insecure_registries, registry_certificates=self.registry_certificates()
+                **fields,
+                insecure_registries=self.insecure_registries,
+                registry_certificates=self.registry_certificates(),
+                registry_mirrors=self.registry_mirrors,
             )
         except KanikoSpecError as err:
             raise KanikoSpecError(f"builds[{index}].{err.field}", err.value, err.reason) from None
@@ -108,16 +112,13 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
         except KanikoError:
             return None  # the container died before writing results: the message is its log tail
 
-    def cleanup(self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, xcom_result: dict | None = None, context: Context | None = None) -> None:
-        try:
-            super().cleanup(pod, remote_pod, xcom_result, context)
-        except KanikoBuildFailed:
-            outcomes = self._outcomes(remote_pod)
-            if outcomes and context:
-                context["ti"].xcom_push(key=XCOM_RETURN_KEY, value=[o.to_dict() for o in outcomes])
-            raise
+    def push_failure(self, context: Context, failed: KanikoBuildFailed, remote_pod: k8s.V1Pod | None) -> None:
+        # The per-build outcomes say exactly which builds succeeded.
+        outcomes = self._outcomes(remote_pod)
+        if outcomes:
+            context["ti"].xcom_push(key=XCOM_RETURN_KEY, value=[o.to_dict() for o in outcomes])
 
-    def failure_message(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> str:
+    def failure_message(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> tuple[str, BuildFailure]:
         outcomes = self._outcomes(remote_pod)
         if not outcomes:
             return super().failure_message(pod, remote_pod)
@@ -127,4 +128,5 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
             detail = o.digest if o.status == multi_build.SUCCEEDED else (f"exit code {o.exit_code}" if o.status == multi_build.FAILED else "not run")
             lines.append(f"  {o.name}: {o.status} ({detail})")
         lines.append("Kaniko's output for each build is in the task log above.")
-        return "\n".join(lines)
+        # Which build failed, and why, is only in the log: a retry stays possible.
+        return "\n".join(lines), BuildFailure("unknown", True, lines[0])

@@ -1,4 +1,5 @@
-"""DAGs timed by dev/bench.py: the same Kaniko build through KanikoBuildOperator and a plain KubernetesPodOperator."""
+"""DAGs timed by dev/bench.py: the same Kaniko build through KanikoBuildOperator (default and
+isolate_push_credentials) and a plain KubernetesPodOperator."""
 
 from __future__ import annotations
 
@@ -41,7 +42,15 @@ for deferrable in (False, True):
         KanikoBuildOperator(
             task_id="build", namespace=NS, context=str(HELLO), destinations=[f"{REG}/bench/hello:1"],
             build_args={"BASE": f"{REG}/library/busybox:latest"}, registry_conn_id="kaniko_registry",
+            registry_ca={"registry": REG, "config_map": "registry-ca"}, deferrable=deferrable, context_roots=[HELLO],
+        )
+    with DAG(f"bench_kaniko_isolated_{mode}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
+        # The same build; the executor pulls the base with the same account (the local registry has one).
+        KanikoBuildOperator(
+            task_id="build", namespace=NS, context=str(HELLO), destinations=[f"{REG}/bench/hello:1"],
+            build_args={"BASE": f"{REG}/library/busybox:latest"}, registry_conn_id="kaniko_registry",
             registry_ca={"registry": REG, "config_map": "registry-ca"}, deferrable=deferrable,
+            isolate_push_credentials=True, pull_conn_id="kaniko_registry",
         )
     with DAG(f"bench_kpo_{mode}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
         KubernetesPodOperator(

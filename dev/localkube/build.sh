@@ -5,4 +5,5 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$LOCALKUBE_DIR/build-kubernetes.sh"
 "$LOCALKUBE_DIR/build-kaniko.sh"
+"$LOCALKUBE_DIR/build-crane.sh"
 "$LOCALKUBE_DIR/build-images.sh"

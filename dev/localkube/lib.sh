@@ -13,6 +13,10 @@ KANIKO_CANDIDATES="${KANIKO_CANDIDATES:-github.com/osscontainertools/kaniko@v1.2
 KANIKO_IMAGE="ghcr.io/osscontainertools/kaniko:${KANIKO_VERSION}"
 KANIKO_DEBUG_IMAGE="ghcr.io/osscontainertools/kaniko:${KANIKO_VERSION}-debug"
 PAUSE_IMAGE="registry.k8s.io/pause:3.10"
+# The pusher of isolate_push_credentials builds; tagged as the operator's default.
+CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
+CRANE_MODULE="github.com/google/go-containerregistry"
+CRANE_IMAGE="gcr.io/go-containerregistry/crane:${CRANE_VERSION}"
 
 # --- network: a bridge we create; nothing listens on other interfaces --------
 BRIDGE="${LOCALKUBE_BRIDGE:-lkube0}"
@@ -33,6 +37,7 @@ STATE="${LOCALKUBE_STATE:-$CACHE/state}"
 SECRETS="$CACHE/secrets"            # survives `up`: registry credentials
 K8S_BIN="$CACHE/bin/kubernetes-${K8S_VERSION}"
 KANIKO_BIN="$CACHE/bin/kaniko-${KANIKO_VERSION}"   # holds SOURCE naming the module built
+CRANE_BIN="$CACHE/bin/crane-${CRANE_VERSION}"
 IMAGES="$CACHE/images"
 PKI="$STATE/pki"
 LOGS="$STATE/logs"

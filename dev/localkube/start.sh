@@ -157,10 +157,10 @@ TOML
 )
 start_daemon containerd containerd --config "$CTRD/config.toml"
 wait_for "containerd socket" 30 ctr --address "$CTRD_SOCK" version
-for t in "pause-${PAUSE_IMAGE##*:}.tar" "kaniko-$KANIKO_VERSION.tar" "kaniko-$KANIKO_VERSION-debug.tar"; do
+for t in "pause-${PAUSE_IMAGE##*:}.tar" "kaniko-$KANIKO_VERSION.tar" "kaniko-$KANIKO_VERSION-debug.tar" "crane-$CRANE_VERSION.tar"; do
   ctr_k8s images import --no-unpack "$IMAGES/$t" >/dev/null
 done
-log "imported $PAUSE_IMAGE, $KANIKO_IMAGE, $KANIKO_DEBUG_IMAGE into containerd"
+log "imported $PAUSE_IMAGE, $KANIKO_IMAGE, $KANIKO_DEBUG_IMAGE, $CRANE_IMAGE into containerd"
 
 # --- etcd ------------------------------------------------------------------------
 start_daemon etcd etcd --name localkube --data-dir "$STATE/etcd" \
@@ -250,24 +250,13 @@ node_ready() {
 wait_for "node localhost Ready" 120 node_ready
 wait_for "ServiceAccount default/default" 60 kubectl_admin -n default get serviceaccount default
 
-# --- build namespace -----------------------------------------------------------------
-kubectl_admin apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: $NAMESPACE
-  labels:
-    pod-security.kubernetes.io/enforce: baseline
-    pod-security.kubernetes.io/warn: baseline
-YAML
-kubectl_admin -n "$NAMESPACE" create configmap "$CA_CONFIGMAP" --from-file=ca.crt="$PKI/registry-ca.crt" \
-  --dry-run=client -o yaml | kubectl_admin apply -f - >/dev/null
-wait_for "ServiceAccount $NAMESPACE/default" 60 kubectl_admin -n "$NAMESPACE" get serviceaccount default
-log "namespace $NAMESPACE ready (PodSecurity enforce=baseline, ConfigMap $CA_CONFIGMAP)"
+# --- build namespace: baseline, the registry CA, and the worker's least-privilege Role --------
+WORKER_KUBECONFIG=$("$LOCALKUBE_DIR/namespace" "$NAMESPACE")
 
 cat >"$ENV_FILE" <<ENV
 # Written by dev/localkube/up; source it: . $ENV_FILE
 export KUBECONFIG=$KUBECONFIG_ADMIN
+export LOCALKUBE_WORKER_KUBECONFIG=$WORKER_KUBECONFIG
 export LOCALKUBE_REGISTRY=$REGISTRY
 export LOCALKUBE_REGISTRY_CA=$PKI/registry-ca.crt
 export LOCALKUBE_REGISTRY_CREDENTIALS=$CRED_JSON

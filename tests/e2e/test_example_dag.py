@@ -2,6 +2,7 @@
 
 import base64
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,17 @@ def example_run(runner, cluster, core, tmp_path_factory):
     from tests.e2e.conftest import PodRecorder
 
     log = tmp_path_factory.mktemp("example") / "dags-test.log"
-    with PodRecorder(core, cluster.namespace) as pods:
-        result = runner.dags_test(DAG_ID, {"manifest": str(MANIFEST), "namespace": cluster.namespace}, log=log, progress=False)
+    # The DAG reads a manifest param only inside its own folder: run a copy with the broken image added.
+    dags = tmp_path_factory.mktemp("example") / "dags"
+    shutil.copytree(Path(runner.dags_folder), dags, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(Path(__file__).parent / "images" / "broken", dags / "images" / "broken")
+    shutil.copy(MANIFEST, dags / "images" / MANIFEST.name)
+    original, runner.dags_folder = runner.dags_folder, dags
+    try:
+        with PodRecorder(core, cluster.namespace) as pods:
+            result = runner.dags_test(DAG_ID, {"manifest": str(dags / "images" / MANIFEST.name), "namespace": cluster.namespace}, log=log, progress=False)
+    finally:
+        runner.dags_folder = original
     return result, latest_run(DAG_ID), pods.pods
 
 
@@ -31,8 +41,12 @@ def test_only_the_broken_build_fails_and_report_lists_it(example_run):
     assert builds == {"hello": "success", "app": "success", "web": "success", "broken": "failed"}, result.text()[-3000:]
     assert tasks[("report", -1)]["state"] == "failed"  # fails the run, so alerting fires
     assert run["state"] == "failed"
+    # A failing Dockerfile step fails the same way every time: no retry, though the task allows 2.
+    broken = next(v for (task, _), v in tasks.items() if task == "build" and v["label"] == "broken")
+    assert broken["try_number"] == 1
     report = run["xcom"][("report", -1)]
     assert report["failed"] == ["broken"]
+    assert report["images"][3]["failure"]["kind"] == "dockerfile"
     assert [(r["name"], r["status"]) for r in report["images"]] == [("hello", "pushed"), ("app", "pushed"), ("web", "pushed"), ("broken", "failed")]
 
 
@@ -40,6 +54,7 @@ def test_failure_carries_kanikos_error(example_run):
     result, _, _ = example_run
     text = result.text()
     assert "Kaniko build of broken failed in pod" in text
+    assert "dockerfile failure, not retried: the same inputs fail the same way" in text
     assert "exit status 3" in text
     assert "remote_pod:" not in text  # no pod dump
 
@@ -49,7 +64,7 @@ def test_xcom_digests_are_what_the_registry_serves(example_run, cluster):
     auth = cluster.credentials()
     checked = 0
     for (task, index), value in run["xcom"].items():
-        if task != "build":
+        if task != "build" or value.get("failed"):
             continue
         assert len(value["images"]) == 2  # date tag and latest
         for image in value["images"]:

@@ -51,21 +51,26 @@ def test_report_on_mixed_results():
         {"image_name": "hello", "destinations": [f"{REG}/demo/hello:1", f"{REG}/demo/hello:latest"]},
         {"image_name": "broken", "destinations": [f"{REG}/demo/broken:1"]},
         {"image_name": "app", "destinations": [f"{REG}/demo/app:1"]},
+        {"image_name": "lost", "destinations": [f"{REG}/demo/lost:1"]},
     ]
     d1, d2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    failure = {"kind": "dockerfile", "retryable": False, "detail": "exit status 3"}
     results = [
         {"digest": d1, "images": [f"{REG}/demo/hello:1@{d1}", f"{REG}/demo/hello:latest@{d1}"]},
-        None,
+        {"failed": True, "failure": failure, "destinations": [f"{REG}/demo/broken:1"]},
         {"digest": d2, "images": [f"{REG}/demo/app:1@{d2}"]},
+        None,  # a task that died before it could say anything
     ]
     report = summarize(planned, results)
-    assert report.failed == ["broken"]
-    assert report.to_dict()["images"][0] == {"name": "hello", "status": "pushed", "digest": d1, "images": results[0]["images"]}
+    assert report.failed == ["broken", "lost"]
+    assert report.to_dict()["images"][0] == {"name": "hello", "status": "pushed", "digest": d1, "images": results[0]["images"], "failure": None}
+    assert report.to_dict()["images"][1]["failure"] == failure
     assert report.table().splitlines() == [
-        f"IMAGE   STATUS  {'DIGEST'.ljust(71)}  REFERENCES",
-        f"hello   pushed  {d1}  {REG}/demo/hello:1@{d1}, {REG}/demo/hello:latest@{d1}",
-        f"broken  failed  {'-'.ljust(71)}  -",
-        f"app     pushed  {d2}  {REG}/demo/app:1@{d2}",
+        f"IMAGE   STATUS               {'DIGEST'.ljust(71)}  REFERENCES",
+        f"hello   pushed               {d1}  {REG}/demo/hello:1@{d1}, {REG}/demo/hello:latest@{d1}",
+        f"broken  failed (dockerfile)  {'-'.ljust(71)}  -",
+        f"app     pushed               {d2}  {REG}/demo/app:1@{d2}",
+        f"lost    failed               {'-'.ljust(71)}  -",
     ]
 
 
@@ -86,8 +91,8 @@ def test_rendered_pod_of_one_mapped_instance(registry_conn):
     from airflow_kaniko.manifest import load_manifest
     from datetime import datetime, timezone
 
-    kwargs = load_manifest(ROOT / "dags/images/images.yaml", build_date=datetime(2026, 11, 30, tzinfo=timezone.utc), registry=REG).builds[2]
-    op = KanikoBuildOperator(task_id="build", namespace="kaniko-builds", registry_conn_id="kaniko_registry", **kwargs)
+    kwargs = load_manifest(ROOT / "dags/images/images.yaml", build_date=datetime(2026, 11, 30, tzinfo=timezone.utc), registry=REG, registry_conn_id="kaniko_registry").builds[2]
+    op = KanikoBuildOperator(task_id="build", namespace="kaniko-builds", context_roots=[ROOT / "dags"], **kwargs)
     pod = op.build_pod_request_obj(dry_run=True)
     container = pod.spec.containers[0]
     assert container.args == [

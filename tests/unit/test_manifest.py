@@ -16,6 +16,7 @@ def load(tmp_path, text, **kwargs):
     path = tmp_path / "images.yaml"
     path.write_text(textwrap.dedent(text))
     (tmp_path / "app").mkdir(exist_ok=True)
+    (tmp_path / "app" / "Dockerfile").write_text("FROM scratch\n")
     return load_manifest(path, build_date=DATE, registry=kwargs.pop("registry", REG), **kwargs)
 
 
@@ -33,6 +34,7 @@ def test_shipped_manifest():
         "image_labels": {"org.opencontainers.image.vendor": "data-platform"},
         "container_resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
         "registry_ca": {"registry": REG, "config_map": "registry-ca"},
+        "registry_conn_id": None,
     }
     assert app["build_args"] == {"BASE": f"{REG}/library/busybox:latest", "APP_VERSION": "1.4"}
     assert web["target"] == "runtime"
@@ -73,7 +75,7 @@ def test_parse_time_max_parallel(tmp_path):
         ("images: [\n  {name: a\n", r"images.yaml:3: is not valid YAML"),
         ("- a\n- b\n", r"images.yaml:1: must be a mapping with an 'images' list, not list"),
         ("images: {name: a}\n", r"images.yaml:1: images: 'images' must be a list of images, not dict"),
-        ("images: []\nfoo: 1\n", r"images.yaml:2: unknown key 'foo'; allowed keys: defaults, images, max_parallel, registry, registry_ca, version"),
+        ("images: []\nfoo: 1\n", r"images.yaml:2: unknown key 'foo'; allowed keys: defaults, images, max_parallel, registry, registry_ca, registry_connections, registry_mirrors, version"),
         ("version: 2\nimages: []\n", r"images.yaml:1: version: 1 was expected"),
         ("images:\n  - name: a\n    context: app\n", r"images.yaml:2: images\[0\] \(a\): 'repository' is a required property"),
         ("images:\n  - name: a\n    context: app\n    repository: r/a\n    tag: [x]\n", r"images.yaml:5: images\[0\] \(a\): unknown key 'tag'"),
@@ -105,6 +107,36 @@ def test_missing_file(tmp_path):
         load_manifest(tmp_path / "nope.yaml", build_date=DATE)
 
 
+def test_each_image_gets_the_connection_of_its_own_registry(tmp_path):
+    manifest = load(
+        tmp_path,
+        """
+        registry_connections: {mirror.example.com: mirror_pusher}
+        images:
+          - {name: a, context: app, repository: team/a}
+          - {name: b, context: app, repository: mirror.example.com/team/b}
+        """.replace("\n        ", "\n"),
+        registry_conn_id="kaniko_registry",
+    )
+    assert [b["registry_conn_id"] for b in manifest.builds] == ["kaniko_registry", "mirror_pusher"]
+
+
+def test_a_manifest_that_names_its_registry_needs_no_connection(tmp_path):
+    def no_connection():
+        raise AssertionError("the connection was read")
+
+    manifest = load(tmp_path, "registry: reg.example.com\nimages:\n  - {name: a, context: app, repository: r/a}\n", registry=no_connection)
+    assert manifest.builds[0]["destinations"][0].startswith("reg.example.com/r/a:")
+
+
+def test_throttle_warning_says_when_the_run_asks_for_another_limit(tmp_path):
+    from airflow_kaniko.manifest import throttle_warning
+
+    manifest = load(tmp_path, "max_parallel: 7\nimages:\n  - {name: a, context: app, repository: r/a}\n")
+    assert throttle_warning(manifest, 7) is None
+    assert "asks for max_parallel=7, but this run builds at most 3 at once" in throttle_warning(manifest, 3)
+
+
 def test_no_registry_anywhere(tmp_path):
     with pytest.raises(ManifestError, match=r"images.yaml:2: images\[0\] \(a\): no registry"):
         load(tmp_path, "images:\n  - {name: a, context: app, repository: r/a}\n", registry=None)
@@ -119,3 +151,130 @@ def test_over_long_list(tmp_path):
     entries = "".join(f"  - {{name: i{i}, context: app, repository: r/i{i}}}\n" for i in range(6))
     with pytest.raises(ManifestError, match=r"images.yaml:2: 6 images exceed Airflow's core.max_map_length=5; raise it \(AIRFLOW__CORE__MAX_MAP_LENGTH\) or split"):
         load(tmp_path, "images:\n" + entries, max_images=5)
+
+
+# Issue 8, item 5: a manifest named by a param, and the contexts it names, stay inside the allowed roots.
+@pytest.fixture
+def dags(tmp_path):
+    root = tmp_path / "dags"
+    (root / "images" / "app").mkdir(parents=True)
+    (root / "images" / "app" / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "elsewhere" / "app").mkdir(parents=True)
+    (tmp_path / "elsewhere" / "app" / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "elsewhere" / "images.yaml").write_text("images:\n  - {name: a, context: app, repository: r/a}\n")
+    return root
+
+
+def test_manifest_outside_the_allowed_roots_is_not_read(dags, tmp_path):
+    for path in (tmp_path / "elsewhere" / "images.yaml", Path("/etc/passwd"), dags / ".." / "elsewhere" / "images.yaml"):
+        with pytest.raises(ManifestError) as info:
+            load_manifest(path, build_date=DATE, registry=REG, allowed_roots=[dags])
+        assert "outside the allowed roots" in info.value.reason and str(dags) in info.value.reason
+        assert info.value.path == str(path) and info.value.line is None
+
+
+def test_manifest_symlinked_out_of_the_roots_refused(dags, tmp_path):
+    (dags / "images" / "linked.yaml").symlink_to(tmp_path / "elsewhere" / "images.yaml")
+    with pytest.raises(ManifestError, match="outside the allowed roots"):
+        load_manifest(dags / "images" / "linked.yaml", build_date=DATE, registry=REG, allowed_roots=[dags])
+
+
+@pytest.mark.parametrize("context", ["/etc", "../../elsewhere/app", "app/../../../elsewhere/app"])
+def test_manifest_context_outside_the_roots_refused(dags, context):
+    path = dags / "images" / "images.yaml"
+    path.write_text(f"images:\n  - name: a\n    repository: r/a\n    context: {context}\n")
+    with pytest.raises(ManifestError) as info:
+        load_manifest(path, build_date=DATE, registry=REG, allowed_roots=[dags])
+    assert info.value.line == 4 and info.value.where == "images[0] (a) field 'context'"
+    assert "outside the allowed roots" in info.value.reason and str(dags) in info.value.reason
+
+
+def test_manifest_contexts_default_to_the_manifest_folder(dags):
+    path = dags / "images" / "images.yaml"
+    path.write_text("images:\n  - {name: a, context: app, repository: r/a}\n")
+    assert load_manifest(path, build_date=DATE, registry=REG).builds[0]["context"] == str(dags / "images" / "app")
+    path.write_text("images:\n  - {name: a, context: ../images/../../elsewhere/app, repository: r/a}\n")
+    with pytest.raises(ManifestError, match=r"images.yaml:2: images\[0\] \(a\) field 'context': .*outside the allowed roots"):
+        load_manifest(path, build_date=DATE, registry=REG)
+
+
+def test_manifest_inside_the_roots_loads(dags):
+    path = dags / "images" / "images.yaml"
+    path.write_text("images:\n  - {name: a, context: app, repository: r/a}\n  - {name: b, context: 'git://h/r.git', repository: r/b}\n")
+    manifest = load_manifest(path, build_date=DATE, registry=REG, allowed_roots=[dags])
+    assert [b["context"] for b in manifest.builds] == [str(dags / "images" / "app"), "git://h/r.git"]
+
+
+def test_shipped_manifest_inside_the_dag_folder():
+    assert load_manifest(SHIPPED, build_date=DATE, registry=REG, allowed_roots=[ROOT / "dags"]).names == ["hello", "app", "web"]
+
+
+# Issue 8, item 16: what would fail only inside a build task fails in prepare, with file:line, entry and field.
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("{name: a, context: nope, repository: r/a}", r"images.yaml:2: images\[0\] \(a\) field 'context': .*nope.* is not a directory"),
+        ("{name: a, context: app, repository: r/a, dockerfile: Dockerfile.prod}", r"images.yaml:2: images\[0\] \(a\) field 'dockerfile': 'Dockerfile.prod' does not exist in"),
+        ("{name: a, context: app, repository: r/a, dockerfile: ../Dockerfile}", r"field 'dockerfile': '../Dockerfile' must be a relative path inside the context"),
+        ("{name: a, context: 'git://h/r.git', repository: r/a, dockerfile: /kaniko/.docker/config.json}", r"field 'dockerfile': .* must be a relative path inside the context"),
+        ("{name: a, context: app, repository: r/a, resources: {requests: {cpu: lots}}}", r"field 'resources': requests.cpu 'lots' is not a Kubernetes quantity"),
+        ("{name: a, context: app, repository: r/a, resources: {limits: {memory: 1_000Mi}}}", r"field 'resources': limits.memory '1_000Mi' is not a Kubernetes quantity"),
+        ("{name: a, context: app, repository: r/a, resources: {limits: {memory: ' 1Gi'}}}", r"field 'resources': limits.memory ' 1Gi' is not a Kubernetes quantity"),
+        ("{name: a, context: app, repository: r/a, resources: {limits: {memory: NaN}}}", r"field 'resources': limits.memory 'NaN' is not a Kubernetes quantity"),
+        ("{name: a, context: app, repository: r/a, resources: {requests: {memory: -1Gi}}}", r"field 'resources': requests.memory '-1Gi' must not be negative"),
+        ("{name: a, context: app, repository: r/a, resources: {requests: {memory: 2Gi}, limits: {memory: 1Gi}}}", r"field 'resources': requests.memory '2Gi' is more than limits.memory '1Gi'"),
+        ("{name: a, context: app, repository: r/a, resources: {requests: {gpu: 1}}}", r"field 'resources': requests 'gpu' is not a resource name"),
+    ],
+)
+def test_values_that_fail_later_fail_in_prepare(tmp_path, entry, expected):
+    with pytest.raises(ManifestError, match=expected):
+        load(tmp_path, f"images:\n  - {entry}\n")
+
+
+def test_valid_resources_pass(tmp_path):
+    text = "images:\n  - {name: a, context: app, repository: r/a, resources: {requests: {cpu: 0.5, memory: 1Gi, nvidia.com/gpu: 1, ephemeral-storage: 2G}, limits: {memory: 1Gi, nvidia.com/gpu: 1}}}\n"
+    assert load(tmp_path, text).builds[0]["container_resources"]["requests"]["cpu"] == "0.5"
+
+
+def test_inherited_resources_point_at_the_defaults_line(tmp_path):
+    with pytest.raises(ManifestError, match=r"images.yaml:3: images\[0\] \(a\) field 'resources': requests.cpu '1x'"):
+        load(tmp_path, "defaults: {resources: {requests: {cpu: 1x}}}\nimages:\n  - {name: a, context: app, repository: r/a}\n")
+
+
+def test_the_quantity_parser_is_not_imported_at_dag_parse():
+    import subprocess
+    import sys
+
+    code = "import sys, airflow_kaniko.manifest; print(sorted(m for m in sys.modules if m.startswith('kubernetes')))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+# Issue 8, item 4: a pull-through mirror for every image, now that --registry-mirror is refused in extra_args.
+def test_registry_mirrors(tmp_path):
+    manifest = load(tmp_path, "registry_mirrors: [mirror.example.com]\nimages:\n  - {name: a, context: app, repository: r/a}\n")
+    assert manifest.builds[0]["registry_mirrors"] == ["mirror.example.com"]
+    with pytest.raises(ManifestError, match=r"images.yaml:1: registry_mirrors: 'http://m' is not a registry host"):
+        load(tmp_path, "registry_mirrors: ['http://m']\nimages:\n  - {name: a, context: app, repository: r/a}\n")
+    with pytest.raises(ManifestError, match=r"field 'extra_args': '--registry-mirror=m.io' --registry-mirror defeats TLS verification or redirects image pulls"):
+        load(tmp_path, "images:\n  - {name: a, context: app, repository: r/a, extra_args: ['--registry-mirror=m.io']}\n")
+
+
+def test_example_dag_refuses_a_manifest_param_outside_its_folder(airflow_db, registry_conn, tmp_path):
+    """A valid manifest copied out of the DAG folder: a triggering user may not point prepare at it."""
+    import shutil
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    shutil.copytree(ROOT / "dags" / "images", tmp_path / "images")
+    outside = tmp_path / "images" / "images.yaml"
+    assert load_manifest(outside, build_date=DATE, registry=REG).names == ["hello", "app", "web"]  # valid, but elsewhere
+    dag = DagBag(str(ROOT / "dags")).dags["kaniko_image_maintenance"]
+    run = dag.test(run_conf={"dry_run": True, "manifest": str(outside)})
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert run.state == "failed" and states["prepare"] == "failed"
+    assert states.get("build") in (None, "upstream_failed")
+
+
+def test_registry_ca_key_checked_in_prepare(tmp_path):
+    with pytest.raises(ManifestError, match=r"images.yaml:1: registry_ca: '\.\.' is not a valid ConfigMap or Secret key"):
+        load(tmp_path, "registry_ca: {config_map: registry-ca, key: '..'}\nimages:\n  - {name: a, context: app, repository: r/a}\n")

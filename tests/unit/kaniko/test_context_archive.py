@@ -10,8 +10,9 @@ from airflow_kaniko.kaniko.errors import KanikoSpecError
 
 
 def members(data):
+    """Members by name, without the './' prefix every entry has."""
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        return {m.name: m for m in tar.getmembers()}
+        return {m.name.removeprefix("./") or ".": m for m in tar.getmembers()}
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def test_dockerignore_applied_while_packing(ctx):
     archive = pack_context(ctx)
     names = set(members(archive.data))
     # Docker sends .dockerignore itself too; docker-py's matcher does the same.
-    assert names == {".dockerignore", "Dockerfile", "app.py", "run.sh", "sub", "sub/keep.md", "README.md"}
+    assert names == {".", ".dockerignore", "Dockerfile", "app.py", "run.sh", "sub", "sub/keep.md", "README.md"}
     assert archive.ignored == 3  # secrets, secrets/token, notes.md
     assert b"s3cret" not in gzip.decompress(archive.data)
 
@@ -85,3 +86,40 @@ def test_too_big_for_a_configmap(ctx):
     with pytest.raises(KanikoSpecError, match=r"git://, s3:// or gs:// context") as info:
         pack_context(ctx)
     assert info.value.field == "context"
+
+
+# Issue 8, item 11: without an entry for the context root, Kaniko's tar:// unpacking creates it 0750,
+# and `COPY . /app` gives /app 0750, unreadable to a non-root USER.
+@pytest.mark.parametrize("mode", [0o755, 0o751, 0o700, 0o1777])
+def test_context_root_is_the_first_entry_with_its_real_mode(ctx, mode):
+    os.chmod(ctx, mode)
+    data = pack_context(ctx).data
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        first = tar.getmembers()[0]
+    # tarfile reads a directory's name without its trailing slash; the header holds "./", as GNU tar writes it.
+    assert gzip.decompress(data)[:3] == b"./\0"
+    assert (first.name, first.isdir(), first.mode, first.uid, first.gid, first.mtime, first.uname) == (".", True, mode, 0, 0, 0, "")
+
+
+def test_every_entry_is_dot_slash_prefixed_as_tar_c_dot_writes_them(ctx):
+    os.link(ctx / "app.py", ctx / "hard.py")
+    with tarfile.open(fileobj=io.BytesIO(pack_context(ctx).data), mode="r:gz") as tar:
+        entries = tar.getmembers()
+    assert entries[0].name == "." and all(m.name.startswith("./") for m in entries[1:])
+    assert len({m.name for m in entries}) == len(entries)
+    # A hard link names its target by the target's entry name.
+    hard = next(m for m in entries if m.name in ("./hard.py", "./app.py") and m.islnk())
+    assert hard.linkname in ("./app.py", "./hard.py") and hard.linkname != hard.name
+
+
+def test_special_modes_kept(ctx):
+    os.chmod(ctx / "run.sh", 0o4755)
+    os.chmod(ctx / "sub", 0o1777)
+    info = members(pack_context(ctx).data)
+    assert info["run.sh"].mode == 0o4755 and info["sub"].mode == 0o1777
+
+
+def test_reproducible_whatever_the_root_mtime(ctx):
+    first = pack_context(ctx).data
+    os.utime(ctx, (12345, 12345))
+    assert pack_context(ctx).data == first

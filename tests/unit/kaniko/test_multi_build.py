@@ -24,11 +24,18 @@ def test_command_layout():
     builds = [spec("one"), spec("two", context="git://example.com/r.git")]
     argv = multi_build.command(builds)
     assert argv[:5] == ["/busybox/sh", "-c", multi_build.SCRIPT, "kaniko-multi-build", "0"]
-    one = builds[0].args(digest_file="/kaniko/results/0.digest", local_archive="/workspace/context-0.tar.gz") + ["--cleanup"]
-    two = builds[1].args(digest_file="/kaniko/results/1.digest", local_archive="/workspace/context-1.tar.gz") + ["--cleanup"]
+    one = ["--cleanup", *builds[0].args(digest_file="/kaniko/results/0.digest", local_archive="/workspace/context-0.tar.gz")]
+    two = ["--cleanup", *builds[1].args(digest_file="/kaniko/results/1.digest", local_archive="/workspace/context-1.tar.gz")]
     assert argv[5:] == ["one", str(len(one)), *one, "two", str(len(two)), *two]
     assert "--context=tar:///workspace/context-0.tar.gz" in one
     assert "--context=git://example.com/r.git" in two
+
+
+def test_a_bare_value_flag_cannot_swallow_cleanup():
+    # A string flag given as "--flag" takes the next argv item as its value; --cleanup must not be that item.
+    argv = multi_build.command([spec("one", extra_args=["--ignore-path"])])
+    build = argv[7:]
+    assert build[0] == "--cleanup" and build[-1] == "--ignore-path"
 
 
 def test_script_is_constant():
@@ -114,7 +121,7 @@ def test_hostile_values_reach_the_executor_intact(shell, sandbox, tmp_path):
     proc, message, calls = run(shell, sandbox, builds, keep_going=False)
     assert proc.returncode == 0, proc.stderr
     expected = [
-        b.args(digest_file=f"{tmp_path}/results/{i}.digest", local_archive=multi_build.archive_path(i)) + ["--cleanup"]
+        ["--cleanup", *b.args(digest_file=f"{tmp_path}/results/{i}.digest", local_archive=multi_build.archive_path(i))]
         for i, b in enumerate(builds)
     ]
     assert calls == expected
@@ -162,3 +169,18 @@ def test_parse_results_missing_lines_are_skipped_builds():
 def test_parse_results_rejects_unreadable_lines(message):
     with pytest.raises(TerminationMessageError, match="unreadable result line"):
         multi_build.parse_results(message, [spec("alpha")])
+
+
+# Issue 8, item 10: two builds pushing one tag would overwrite each other and both report success.
+def test_two_builds_pushing_one_destination_refused_naming_both():
+    builds = [spec("alpha"), spec("bravo", destinations=[f"{REG}/demo/bravo:1", f"{REG}/demo/alpha:1"])]
+    with pytest.raises(KanikoSpecError) as info:
+        multi_build.command(builds)
+    assert info.value.field == "builds[1].destinations"
+    assert info.value.value == f"{REG}/demo/alpha:1"
+    assert "builds[0] (alpha)" in info.value.reason and "builds[1] (bravo)" in info.value.reason
+
+
+def test_same_repository_with_other_tags_is_fine():
+    builds = [spec("alpha", destinations=[f"{REG}/demo/app:a"]), spec("bravo", destinations=[f"{REG}/demo/app:b"])]
+    assert multi_build.command(builds)

@@ -40,3 +40,14 @@ def test_repository_and_registry():
     assert not reference.is_repository("reg.io/cache/app:1")
     assert reference.is_registry("reg.io:5000")
     assert not reference.is_registry("reg.io/path")
+
+
+@pytest.mark.parametrize("ref", ["reg.io/app:tåg٣", "app:٣", "app:é", "app:_ok\u00b2"])
+def test_unicode_word_characters_are_not_tag_characters(ref):
+    assert not reference.is_reference(ref)
+
+
+def test_tag_grammar_edges():
+    assert reference.is_reference("app:_" + "a" * 127)
+    assert not reference.is_reference("app:_" + "a" * 128)
+    assert reference.is_reference("app:A.b-C_9")

@@ -120,7 +120,7 @@ def test_local_context_detection():
         ({"cache": True, "cache_ttl": "a week"}, "cache_ttl", "duration"),
         ({"insecure_registries": ["http://mirror"]}, "insecure_registries", "registry host"),
         ({"extra_args": "--reproducible"}, "extra_args", "not one string"),
-        ({"extra_args": ["--insecure", "true"]}, "extra_args", "'--flag' or '--flag=value'"),
+        ({"extra_args": ["--verbosity", "debug"]}, "extra_args", "'--flag' or '--flag=value'"),
         ({"extra_args": ["-v=debug"]}, "extra_args", "'--flag' or '--flag=value'"),
         ({"extra_args": ["--destination=evil/x:1"]}, "extra_args", "set by the operator"),
         ({"extra_args": ["--digest-file=/tmp/x"]}, "extra_args", "set by the operator"),
@@ -148,3 +148,83 @@ def test_bad_registry_certificate():
     with pytest.raises(KanikoSpecError) as info:
         build(registry_certificates=[RegistryCertificate("http://x", "/ca.crt")])
     assert info.value.field == "registry_ca.registry"
+
+
+# Issue 8, item 4: flags that defeat TLS or send pulls elsewhere, in any spelling pflag accepts.
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "--insecure",
+        "--insecure=true",
+        "--insecure=false",
+        "--insecure-pull",
+        "--skip-tls-verify",
+        "--skip-tls-verify=1",
+        "--skip-tls-verify-pull",
+        "--skip-tls-verify-registry=registry.example.com:5000",
+        "--registry-mirror=mirror.evil.example",
+        "--registry-map=index.docker.io=mirror.evil.example",
+    ],
+)
+def test_tls_defeating_and_pull_redirecting_flags_refused(arg):
+    with pytest.raises(KanikoSpecError) as info:
+        build(extra_args=["--snapshot-mode=redo", arg])
+    assert info.value.field == "extra_args" and info.value.value == arg
+    assert "TLS" in info.value.reason or "redirects" in info.value.reason
+
+
+@pytest.mark.parametrize("arg", ["--INSECURE", "--Insecure=true", "--skip_tls_verify", "-insecure", "--insecure true"])
+def test_other_spellings_refused_by_the_flag_grammar(arg):
+    with pytest.raises(KanikoSpecError, match="'--flag' or '--flag=value'"):
+        build(extra_args=[arg])
+
+
+@pytest.mark.parametrize("arg", ["--cache-dir=/cache", "--cache-run-layers=false", "--cache-copy-layers", "--cache=true", "--cache-ttl=1h"])
+def test_every_cache_flag_refused(arg):
+    with pytest.raises(KanikoSpecError) as info:
+        build(extra_args=[arg])
+    assert info.value.field == "extra_args" and "cache" in info.value.reason
+
+
+def test_registry_mirrors_typed_parameter():
+    spec = build(registry_mirrors=["mirror.example.com", "10.0.0.5:5000"])
+    assert spec.args()[-2:] == ["--registry-mirror=mirror.example.com", "--registry-mirror=10.0.0.5:5000"]
+    assert build(registry_mirrors="mirror.example.com").registry_mirrors == ("mirror.example.com",)
+
+
+@pytest.mark.parametrize("mirror", ["http://mirror.example.com", "mirror.example.com --insecure", "mirror.example.com=evil", "", "mirror.example.com/path"])
+def test_registry_mirrors_must_be_hosts(mirror):
+    with pytest.raises(KanikoSpecError) as info:
+        build(registry_mirrors=[mirror])
+    assert info.value.field == "registry_mirrors" and info.value.value == mirror
+
+
+# Issue 8, item 7: the Dockerfile stays inside the context, whatever the context is.
+@pytest.mark.parametrize(
+    "context", ["git://github.com/acme/app.git#refs/heads/main", "s3://bucket/ctx.tar.gz", "gs://bucket/ctx.tar.gz", "dir:///workspace", "tar:///workspace/c.tar.gz", "images/app"]
+)
+@pytest.mark.parametrize("dockerfile", ["/kaniko/.docker/config.json", "../.docker/config.json", "sub/../../Dockerfile", "..", "a/.."])
+def test_dockerfile_outside_the_context_refused_for_every_context(context, dockerfile):
+    with pytest.raises(KanikoSpecError) as info:
+        build(context=context, dockerfile=dockerfile)
+    assert info.value.field == "dockerfile" and info.value.value == dockerfile
+
+
+@pytest.mark.parametrize("arg", ["--context-sub-path=../.docker", "--context-sub-path=/kaniko/.docker", "--context-sub-path", "--bucket=evil"])
+def test_flags_that_move_the_context_refused(arg):
+    with pytest.raises(KanikoSpecError) as info:
+        build(extra_args=[arg])
+    assert info.value.field == "extra_args"
+
+
+def test_dockerfile_and_sub_path_inside_the_context_accepted():
+    spec = build(dockerfile="./docker/Dockerfile.prod", extra_args=["--context-sub-path=services/api"])
+    assert "--dockerfile=./docker/Dockerfile.prod" in spec.args() and "--context-sub-path=services/api" in spec.args()
+
+
+# Issue 8, item 8: the reference grammar is ASCII, as the OCI distribution spec says.
+@pytest.mark.parametrize("dest", [f"{REG}/team/app:tåg٣", f"{REG}/team/app:٣", f"{REG}/team/app:ｔａｇ", f"{REG}/team/app:a\u0301"])
+def test_unicode_tags_refused(dest):
+    with pytest.raises(KanikoSpecError) as info:
+        build(destinations=[dest])
+    assert info.value.field == "destinations"

@@ -1,7 +1,7 @@
 import pytest
 
 from airflow_kaniko.kaniko.errors import TerminationMessageError
-from airflow_kaniko.kaniko.termination import failure_summary, parse_digest
+from airflow_kaniko.kaniko.termination import classify_failure, failure_summary, parse_digest
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
@@ -54,3 +54,37 @@ def test_no_error_lines_falls_back_to_last_lines():
 @pytest.mark.parametrize("message", [None, ""])
 def test_failure_without_output(message):
     assert failure_summary(message) == "(the executor left no output)"
+
+
+@pytest.mark.parametrize(
+    ("message", "reason", "pod_reason", "kind", "retryable"),
+    [
+        ("error building image: error building stage: failed to execute command: waiting for process to exit: exit status 3", "Error", None, "dockerfile", False),
+        ("error building image: error building stage: failed to get files used from context: failed to get fileinfo for /kaniko/buildcontext/x: lstat: no such file or directory", "Error", None, "dockerfile", False),
+        ("dockerfile parse error line 2: unknown instruction: FORM", "Error", None, "dockerfile", False),
+        ("error checking push permissions -- make sure you entered the correct tag name: UNAUTHORIZED: authentication required", "Error", None, "push", True),
+        ("error pushing image: failed to push to destination r/x:1: PUT https://r/v2/x/manifests/1: unexpected status code 500 Internal Server Error", "Error", None, "registry", True),
+        ("error building image: error building stage: failed to get filesystem from image: GET https://r/v2/library/busybox/blobs/sha256:ab: unexpected status code 503", "Error", None, "registry", True),
+        ("error building image: unable to complete operation after 0 attempts, last error: GET https://r/v2/base/manifests/1: MANIFEST_UNKNOWN: manifest unknown", "Error", None, "pull", True),
+        ("Killed", "OOMKilled", None, "out-of-memory", True),
+        ("", "Error", "DeadlineExceeded", "deadline", True),
+        ("", "Error", "Evicted", "evicted", True),
+        ("something nobody foresaw", "Error", None, "unknown", True),
+    ],
+)
+def test_classify_failure(message, reason, pod_reason, kind, retryable):
+    failure = classify_failure(message, reason=reason, pod_reason=pod_reason)
+    assert (failure.kind, failure.retryable) == (kind, retryable)
+
+
+def test_only_error_lines_classify_a_failure():
+    tail = (
+        'time="t" level=info msg="Retrieving image 10.244.77.1:5000/library/busybox:latest from registry 10.244.77.1:5000"\n'
+        "error building image: error building stage: failed to execute command: waiting for process to exit: exit status 3\n"
+    )
+    assert classify_failure(tail).kind == "dockerfile"
+
+
+def test_failure_detail_is_kanikos_error_lines():
+    tail = 'time="t" level=info msg="Retrieving image"\nerror building image: error building stage: failed to execute command: exit status 3\n'
+    assert classify_failure(tail).detail == "error building image: error building stage: failed to execute command: exit status 3"

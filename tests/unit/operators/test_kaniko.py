@@ -12,7 +12,7 @@ from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 from airflow_kaniko.kaniko.errors import KanikoSpecError
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed, KanikoBuildOperator
 from tests.unit.conftest import PASSWORD
-from tests.unit.operators.fake_kube import FakeCoreV1
+from tests.unit.operators.fake_kube import POD_UID, FakeCoreV1
 
 ROOT = Path(__file__).resolve().parents[3]
 CONTEXT = ROOT / "dags" / "images" / "hello"
@@ -34,6 +34,7 @@ def operator(**overrides):
         "registry_conn_id": "kaniko_registry",
         "image_name": "hello",
         "durable": False,
+        "context_roots": [str(ROOT / "dags")],  # no DAG file here to default to
     }
     return KanikoBuildOperator(**{**kwargs, **overrides})
 
@@ -192,27 +193,20 @@ def test_dry_run_needs_no_cluster(monkeypatch, tmp_path, capsys):
 
 
 def with_fake_cluster(op, fake):
-    op.__dict__["client"] = fake
-    op.__dict__["pod_manager"] = PodManager(kube_client=fake)
+    op.__dict__["client"] = fake  # the operator's own pod_manager is built on it
     return op
 
 
-def test_objects_created_before_the_pod_then_owned_by_it(registry_conn):
+def test_pod_first_then_its_objects_owned_from_birth(registry_conn):
     fake = FakeCoreV1()
     op = with_fake_cluster(operator(), fake)
     request = rendered(op)
     name = request.metadata.name
     assert op.get_or_create_pod(request, context={}) is request
-    assert fake.calls == [
-        ("create_secret", f"{name}-credentials"),
-        ("create_config_map", f"{name}-context"),
-        ("create_pod", name),
-        ("read_pod", name),
-        ("patch_secret", f"{name}-credentials"),
-        ("patch_config_map", f"{name}-context"),
-    ]
+    # No moment exists in which a Secret is unowned: it is created with its ownerReference.
+    assert fake.calls == [("create_pod", name), ("read_pod", name), ("create_secret", f"{name}-credentials"), ("create_config_map", f"{name}-context")]
     secret = fake.objects[("Secret", f"{name}-credentials")]
-    owner = {"apiVersion": "v1", "kind": "Pod", "name": name, "uid": "uid-1234"}
+    owner = k8s.V1OwnerReference(api_version="v1", kind="Pod", name=name, uid=POD_UID)
     assert secret.metadata.owner_references == [owner]
     assert fake.objects[("ConfigMap", f"{name}-context")].metadata.owner_references == [owner]
     config = json.loads(base64.b64decode(secret.data["config.json"]))
@@ -220,14 +214,60 @@ def test_objects_created_before_the_pod_then_owned_by_it(registry_conn):
     assert secret.immutable is True
 
 
-def test_pod_creation_failure_removes_the_objects(registry_conn):
+def test_pod_creation_failure_creates_nothing_else(registry_conn):
     fake = FakeCoreV1(fail_on="create_pod")
     op = with_fake_cluster(operator(), fake)
-    request = rendered(op)
-    with pytest.raises(Exception, match="create_pod forbidden"):
-        op.get_or_create_pod(request, context={})
-    assert [verb for verb, _ in fake.calls] == ["create_secret", "create_config_map", "create_pod", "delete_config_map", "delete_secret"]
+    with pytest.raises(Exception, match="Forbidden"):
+        op.get_or_create_pod(rendered(op), context={})
+    assert [verb for verb, _ in fake.calls] == ["create_pod"]
     assert fake.objects == {}
+
+
+@pytest.mark.parametrize("verb", ["read_pod", "create_secret", "create_config_map"])
+def test_failing_to_equip_the_pod_deletes_it_and_everything_created(registry_conn, verb):
+    fake = FakeCoreV1(fail_on=verb)
+    op = with_fake_cluster(operator(), fake)
+    request = rendered(op)
+    with pytest.raises(Exception, match="Forbidden"):
+        op.get_or_create_pod(request, context={})
+    assert ("delete_pod", request.metadata.name) in fake.calls
+    assert fake.objects == {}  # no pod left to re-attach to without its credentials
+
+
+def test_forbidden_names_the_verb_and_the_role(registry_conn):
+    op = with_fake_cluster(operator(), FakeCoreV1(fail_on="create_secret"))
+    request = rendered(op)
+    with pytest.raises(KanikoBuildFailed) as info:
+        op.get_or_create_pod(request, context={})
+    assert str(info.value) == (
+        f"Could not create Secret kaniko-builds/{request.metadata.name}-credentials: 403 Forbidden "
+        "(the worker's Role needs this verb: see deploy/worker-rbac.yaml)"
+    )
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_transient_api_errors_are_retried_with_kpos_policy(registry_conn, status):
+    fake = FakeCoreV1(fail_on={"create_secret": status}, fail_times=2)
+    op = with_fake_cluster(operator(), fake)
+    request = rendered(op)
+    op.get_or_create_pod(request, context={})
+    assert [verb for verb, _ in fake.calls].count("create_secret") == 3
+    assert ("Secret", f"{request.metadata.name}-credentials") in fake.objects
+
+
+def test_reattached_pod_gets_missing_objects_and_keeps_existing_ones(registry_conn, monkeypatch):
+    """A worker that died between creating the pod and its Secret: the retry equips the waiting pod."""
+    fake = FakeCoreV1()
+    op = with_fake_cluster(operator(), fake)
+    request = rendered(op)
+    name = request.metadata.name
+    running = k8s.V1Pod(metadata=k8s.V1ObjectMeta(name=name, namespace="kaniko-builds", uid="uid-earlier"), status=k8s.V1PodStatus(phase="Pending"))
+    monkeypatch.setattr(KubernetesPodOperator, "get_or_create_pod", lambda self, req, ctx: running)
+    fake.objects[("ConfigMap", f"{name}-context")] = "created by the earlier try"
+    assert op.get_or_create_pod(request, context={}) is running
+    assert fake.calls == [("create_secret", f"{name}-credentials"), ("create_config_map", f"{name}-context")]
+    assert fake.objects[("Secret", f"{name}-credentials")].metadata.owner_references[0].uid == "uid-earlier"
+    assert fake.objects[("ConfigMap", f"{name}-context")] == "created by the earlier try"
 
 
 @pytest.mark.parametrize(
@@ -261,22 +301,92 @@ def test_success_maps_the_digest_onto_every_destination(registry_conn):
     op.get_or_create_pod(request, context={})
     op.cleanup(request, finished_pod(request, exit_code=0, message=DIGEST, phase="Succeeded"))
     assert op._result == {"digest": DIGEST, "images": [f"{REG}/demo/hello:1@{DIGEST}", f"{REG}/demo/hello:latest@{DIGEST}"]}
-    assert fake.objects == {}  # deleted explicitly, not only by garbage collection
+    assert fake.objects == {}  # Secret and ConfigMap deleted explicitly; the pod too (on_finish_action)
 
 
-def test_failure_is_short_and_carries_kaniko_error(registry_conn):
+def test_cleanup_is_stateless_and_keeps_no_secret_with_a_kept_pod(registry_conn):
+    """After a deferral a new process cleans up: it finds the objects by name, with nothing in memory."""
+    fake = FakeCoreV1()
+    creator = with_fake_cluster(operator(), fake)
+    request = rendered(creator)
+    creator.get_or_create_pod(request, context={})
+    resumed = with_fake_cluster(operator(on_finish_action="keep_pod"), fake)
+    resumed.cleanup(request, finished_pod(request, exit_code=0, message=DIGEST, phase="Succeeded"))
+    assert set(fake.objects) == {("Pod", request.metadata.name)}  # the kept pod, without its credentials
+
+
+def ti_recorder():
+    pushed = {}
+
+    class TI:
+        def xcom_push(self, key, value):
+            pushed[key] = value
+
+    return {"ti": TI()}, pushed
+
+
+def test_dockerfile_failure_is_final_and_says_why(registry_conn):
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
     fake = FakeCoreV1()
     op = with_fake_cluster(operator(), fake)
     request = rendered(op)
     op.get_or_create_pod(request, context={})
-    tail = 'time="t" level=info msg="Retrieving image"\ntime="t" level=error msg="error building image: exit status 3"\n'
+    tail = 'time="t" level=info msg="Retrieving image"\nerror building image: error building stage: failed to execute command: waiting for process to exit: exit status 3\n'
+    context, pushed = ti_recorder()
+    with pytest.raises(KanikoBuildFailed) as info:
+        op.cleanup(request, finished_pod(request, exit_code=1, message=tail, phase="Failed"), context=context)
+    assert isinstance(info.value, AirflowFailException)  # the task fails without retry
+    assert str(info.value) == (
+        f"Kaniko build of hello failed in pod kaniko-builds/{request.metadata.name} "
+        "(exit code 1, Error; dockerfile failure, not retried: the same inputs fail the same way):\n"
+        "error building image: error building stage: failed to execute command: waiting for process to exit: exit status 3"
+    )
+    assert pushed["return_value"]["failure"]["kind"] == "dockerfile" and pushed["return_value"]["failure"]["retryable"] is False
+    assert pushed["return_value"]["destinations"] == [f"{REG}/demo/hello:1", f"{REG}/demo/hello:latest"]
+    assert fake.objects == {}
+
+
+def test_push_failure_stays_retryable(registry_conn):
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    op = with_fake_cluster(operator(), FakeCoreV1())
+    request = rendered(op)
+    tail = "error pushing image: failed to push to destination: PUT https://r/v2/x: unexpected status code 503 Service Unavailable"
     with pytest.raises(KanikoBuildFailed) as info:
         op.cleanup(request, finished_pod(request, exit_code=1, message=tail, phase="Failed"))
+    assert not isinstance(info.value, AirflowFailException)
+    assert info.value.failure.kind == "registry"
+
+
+def test_executor_image_pull_failure_names_the_reason_and_image(registry_conn):
+    waiting = k8s.V1ContainerStateWaiting(reason="ErrImagePull", message='failed to pull "ghcr.io/osscontainertools/kaniko:v1.28.3": not found')
+    op = with_fake_cluster(operator(), FakeCoreV1(waiting=waiting))
+    request = rendered(op)
+    stale = k8s.V1Pod(metadata=request.metadata, spec=request.spec, status=k8s.V1PodStatus(phase="Pending"))
+    with pytest.raises(KanikoBuildFailed) as info:
+        op.cleanup(request, stale)
     assert str(info.value) == (
-        f"Kaniko build of hello failed in pod kaniko-builds/{request.metadata.name} (exit code 1, Error):\n"
-        'time="t" level=error msg="error building image: exit status 3"'
+        f"Kaniko build of hello failed in pod kaniko-builds/{request.metadata.name} before the executor finished: "
+        'container kaniko is waiting: ErrImagePull: failed to pull "ghcr.io/osscontainertools/kaniko:v1.28.3": not found '
+        "(image ghcr.io/osscontainertools/kaniko:v1.28.3)"
     )
-    assert fake.objects == {}
+    assert info.value.failure.kind == "executor-image" and info.value.failure.retryable
+
+
+def test_failure_message_and_its_xcom_are_redacted(registry_conn):
+    op = with_fake_cluster(operator(), FakeCoreV1())
+    request = rendered(op)
+    op.get_or_create_pod(request, context={})
+    auth = base64.b64encode(f"builder:{PASSWORD}".encode()).decode()
+    tail = f'error building image: error building stage: failed to execute command: {{"auths": {{"{REG}": {{"auth": "{auth}"}}}}}}: exit status 1'
+    context, pushed = ti_recorder()
+    with pytest.raises(KanikoBuildFailed) as info:
+        op.cleanup(request, finished_pod(request, exit_code=1, message=tail, phase="Failed"), context=context)
+    for text in (str(info.value), json.dumps(pushed)):
+        assert auth not in text and PASSWORD not in text
+    assert "failed to execute command: ***: exit status 1" in str(info.value)
+    assert pushed["return_value"]["failure"]["detail"].endswith("failed to execute command: ***: exit status 1")
 
 
 def test_success_with_an_unreadable_message_fails_clearly(registry_conn):
@@ -286,7 +396,7 @@ def test_success_with_an_unreadable_message_fails_clearly(registry_conn):
         op.cleanup(request, finished_pod(request, exit_code=0, message="", phase="Succeeded"))
 
 
-def test_on_kill_deletes_the_objects(registry_conn):
+def test_on_kill_deletes_the_pod_and_its_objects(registry_conn):
     fake = FakeCoreV1()
     op = with_fake_cluster(operator(), fake)
     request = rendered(op)
@@ -294,6 +404,11 @@ def test_on_kill_deletes_the_objects(registry_conn):
     op.on_kill()
     assert fake.objects == {}
     assert ("delete_pod", request.metadata.name) in fake.calls
+
+
+def test_logging_interval_is_refused():
+    with pytest.raises(ValueError, match="does not support logging_interval"):
+        operator(logging_interval=30)
 
 
 def test_credentials_never_in_pod_args_or_template_fields(registry_conn):
@@ -332,7 +447,7 @@ def test_relative_local_context_is_relative_to_the_dag_file():
 
     with DAG("relative_context", schedule=None):
         op = operator(context="../../../dags/images/hello")
-    assert op.build_specs()[0].context == str(Path(__file__).parent / "../../../dags/images/hello")
+    assert op.build_specs()[0].context == str(CONTEXT)
     assert op.build_pod_request_obj(dry_run=True).spec.containers[0].args[0] == "--context=tar:///workspace/context.tar.gz"
 
 
@@ -343,3 +458,34 @@ def test_password_and_its_base64_form_are_masked_in_logs(registry_conn, monkeypa
     op.get_or_create_pod(rendered(op), context={})
     auth = base64.b64encode(f"builder:{PASSWORD}".encode()).decode()
     assert PASSWORD in masked and auth in masked
+
+
+def config_json_line():
+    auth = base64.b64encode(f"builder:{PASSWORD}".encode()).decode()
+    return auth, f'{{"auths": {{"{REG}": {{"auth": "{auth}"}}}}}}'
+
+
+@pytest.mark.parametrize("marker", ["", "::group::"])
+def test_streamed_build_output_is_redacted_at_its_source(registry_conn, capsys, marker):
+    """`airflow dags test` configures no masking at all, so the operator's PodManager redacts itself."""
+    auth, line = config_json_line()
+    op = with_fake_cluster(operator(), FakeCoreV1())
+    op._load_credentials()
+    op.pod_manager._log_message(marker + line, "kaniko", True, None)
+    out = capsys.readouterr().out
+    assert auth not in out and PASSWORD not in out
+    assert f"{marker or '[kaniko] '}***" in out
+
+
+def test_a_resumed_deferred_task_redacts_before_it_logs(registry_conn, capsys, monkeypatch):
+    """trigger_reentry runs in a new process; it learns the secrets before KPO logs the build."""
+    auth, line = config_json_line()
+
+    def parent_reentry(self, context, event):
+        self.pod_manager._log_message(line, "kaniko", True, None)
+
+    monkeypatch.setattr(KubernetesPodOperator, "trigger_reentry", parent_reentry)
+    with_fake_cluster(operator(), FakeCoreV1()).trigger_reentry(context={}, event={"status": "success"})
+    out = capsys.readouterr().out
+    assert auth not in out
+    assert "[kaniko] ***" in out

@@ -22,6 +22,7 @@ def operator(**overrides):
         {"name": "app", "context": str(ROOT / "dags/images/app"), "destinations": [f"{REG}/demo/app:1", f"{REG}/demo/app:2"], "labels": {"l": HOSTILE}},
     ]
     kwargs = {"task_id": "builds", "namespace": "kaniko-builds", "builds": builds, "registry_conn_id": "kaniko_registry", "durable": False}
+    kwargs["context_roots"] = [str(ROOT / "dags"), "/x"]  # no DAG file here to default to; /x for the bad-input cases
     return KanikoMultiBuildOperator(**{**kwargs, **overrides})
 
 
@@ -111,5 +112,5 @@ def test_failure_says_exactly_which_builds_succeeded_and_pushes_them():
 def test_container_died_before_any_result():
     op = with_fake_cluster(operator())
     request = op.build_pod_request_obj(dry_run=True)
-    with pytest.raises(KanikoBuildFailed, match=r"exit code 137, Error\):\nKilled"):
+    with pytest.raises(KanikoBuildFailed, match=r"exit code 137, Error; unknown failure, a retry can help\):\nKilled"):
         op.cleanup(request, finished(request, "Killed", 137, "Failed"), context={"ti": FakeTI()})

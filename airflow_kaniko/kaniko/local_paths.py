@@ -1,0 +1,28 @@
+"""Keep a local path from a template, a param or a manifest inside the directories a DAG author allowed.
+
+Someone who may trigger a DAG with a config is not a DAG author: a path they give must not reach
+the worker's other files. Symlinks and '..' are resolved before the check.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from airflow_kaniko.kaniko.errors import KanikoSpecError
+
+
+def confine(field: str, path: str | os.PathLike[str], roots: Iterable[str | os.PathLike[str]], *, base: str | os.PathLike[str] | None = None) -> Path:
+    """``path`` (relative to ``base``) resolved, if it lies inside one of ``roots``.
+
+    :raises KanikoSpecError: naming ``field``, the path and the roots, when it lies outside all of them.
+    """
+    roots = [Path(root) for root in roots]
+    if not roots:
+        raise KanikoSpecError(field, str(path), "no allowed roots to check it against; the DAG author must name them")
+    resolved = (Path(base) / path if base is not None else Path(path)).resolve()
+    if any(resolved.is_relative_to(root.resolve()) for root in roots):
+        return resolved
+    names = ", ".join(str(root) for root in roots)
+    raise KanikoSpecError(field, str(path), f"resolves to {str(resolved)!r}, outside the allowed roots ({names})")
