@@ -12,7 +12,7 @@ LOCALKUBE := dev/localkube
 PYTEST_ARGS ?=
 
 .PHONY: help venv busybox test test-unit test-e2e demo cluster-up cluster-down bench clean-venv
-.PHONY: venv-lowest test-unit-lowest dist wheel-smoke
+.PHONY: venv-lowest test-unit-lowest dist wheel-smoke lint typecheck
 
 help:
 	@echo "make demo       bring up the local cluster if needed and run the example DAG end to end"
@@ -20,6 +20,8 @@ help:
 	@echo "make test-unit  unit tests only (no cluster)"
 	@echo "make test-e2e   end-to-end tests only (starts the local cluster)"
 	@echo "make test-unit-lowest   unit tests on the oldest versions pyproject.toml allows (constraints-lowest.txt)"
+	@echo "make lint       ruff check and ruff format --check"
+	@echo "make typecheck  mypy on airflow_kaniko/ (settings in setup.cfg)"
 	@echo "make dist       build the sdist and wheel into dist/ and twine-check them"
 	@echo "make wheel-smoke   install the wheel into a venv of its own and check it works as a provider"
 	@echo "make cluster-up / cluster-down   start or stop the local cluster"
@@ -36,7 +38,7 @@ venv: $(VENV)/.installed
 	@$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e . >$(VENV)/editable.log 2>&1 \
 	  || { cat $(VENV)/editable.log; exit 1; }
 
-test: test-unit test-unit-lowest wheel-smoke test-e2e
+test: lint typecheck test-unit test-unit-lowest wheel-smoke test-e2e
 
 # The multi-build script runs under busybox sh in the pod, so the unit tier runs it there too.
 busybox:
@@ -48,6 +50,14 @@ test-unit: venv busybox
 # `up` prints the path of its env file (KUBECONFIG, registry address, credentials file).
 test-e2e: venv
 	env_file=$$($(LOCALKUBE)/up) && source "$$env_file" && KANIKO_E2E=required $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+# --- lint and types: before the unit tier, and they fail `make test` ---------------------------
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(PY) -m mypy
 
 # --- compatibility: the unit tier on the oldest versions pyproject.toml allows ----------------
 LOWEST_KEY := $(shell cat pyproject.toml constraints-lowest.txt | sha256sum | cut -c1-12)
