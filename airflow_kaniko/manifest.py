@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -240,7 +240,7 @@ def _resolve(
     registry: str | None,
     build_date: datetime,
     registry_mirrors: list[str],
-    context_roots: list[str | Path],
+    context_roots: Sequence[str | Path],
 ) -> dict[str, Any]:
     """Turn one merged manifest entry into operator kwargs, validated by the build spec and checked on disk."""
     repository = image["repository"]
@@ -298,7 +298,7 @@ def _resolve(
     return kwargs
 
 
-def _check_local_context(directory: Path, written: str, dockerfile: str, roots: list[str | Path]) -> None:
+def _check_local_context(directory: Path, written: str, dockerfile: str, roots: Sequence[str | Path]) -> None:
     """What the build task would trip over, found before any pod: a context out of bounds, missing, or without its Dockerfile."""
     try:
         confine("context", directory, roots)

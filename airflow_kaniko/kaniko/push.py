@@ -85,7 +85,7 @@ class IsolatedPush:
         built = parse_digest(executor_message)
         if len(pusher_messages) != len(self.build.destinations):
             reason = f"has {len(pusher_messages)} pushers' messages for {len(self.build.destinations)} destinations"
-            raise TerminationMessageError(pusher_messages, reason)
+            raise TerminationMessageError(repr(list(pusher_messages)), reason)
         for destination, message in zip(self.build.destinations, pusher_messages):
             pushed = parse_pushed(message, destination)
             if pushed != built:

@@ -6,13 +6,14 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pendulum
 import tenacity
 import yaml
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 from airflow.providers.cncf.kubernetes.kubernetes_helper_functions import (
     API_RETRIES,
@@ -400,6 +401,13 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         super().trigger_reentry(context, event)
         return self._push(context, self._result)
 
+    # KPO's own retry policy for this method, which an override would otherwise drop.
+    @tenacity.retry(
+        stop=tenacity.stop_after_attempt(3),
+        wait=tenacity.wait_exponential(max=15),
+        retry=tenacity.retry_if_exception_type((HTTPError, ApiException)),
+        reraise=True,
+    )
     def _write_logs(self, pod: k8s.V1Pod, follow: bool = False, since_time: Any = None) -> None:
         # KPO internal: after a deferral it logs the output itself; send it through the redacting PodManager.
         if isinstance(since_time, str):
@@ -520,14 +528,23 @@ def _api_error(action: str, err: ApiException) -> str:
     return f"Could not {action}: {err.status} {err.reason}{hint}"
 
 
-def _connection(conn_id: str, field: str, *, conn_type: str | None = None, need_host: bool = False) -> Connection:
+class ConnectionLogin(NamedTuple):
+    """What a build takes from a Connection, checked to be there (host is empty when not needed)."""
+
+    host: str
+    login: str
+    password: str
+
+
+def _connection(conn_id: str, field: str, *, conn_type: str | None = None, need_host: bool = False) -> ConnectionLogin:
     conn = Connection.get(conn_id)
     if conn_type and conn.conn_type != conn_type:
         raise KanikoSpecError(field, conn_id, f"has conn type {conn.conn_type!r}; it must be {conn_type!r}")
-    missing = [name for name, value in (("host", conn.host if need_host else "-"), ("login", conn.login), ("password", conn.password)) if not value]
+    login = ConnectionLogin(conn.host or "", conn.login or "", conn.password or "")
+    missing = [name for name, value in (("host", login.host if need_host else "-"), ("login", login.login), ("password", login.password)) if not value]
     if missing:
         raise KanikoSpecError(field, conn_id, f"has no {' or '.join(missing)}")
-    return conn
+    return login
 
 
 def as_bool(field: str, value: object) -> bool:

@@ -150,6 +150,13 @@ def test_bad_registry_certificate():
     assert info.value.field == "registry_ca.registry"
 
 
+@pytest.mark.parametrize("certificates", [None, 3, "/ca.crt", {"registry": REG}])
+def test_registry_certificates_must_be_a_list(certificates):
+    with pytest.raises(KanikoSpecError, match="must be a list of RegistryCertificate items") as info:
+        build(registry_certificates=certificates)
+    assert info.value.field == "registry_certificates"
+
+
 # Issue 8, item 4: flags that defeat TLS or send pulls elsewhere, in any spelling pflag accepts.
 @pytest.mark.parametrize(
     "arg",

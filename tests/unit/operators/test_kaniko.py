@@ -489,3 +489,29 @@ def test_a_resumed_deferred_task_redacts_before_it_logs(registry_conn, capsys, m
     out = capsys.readouterr().out
     assert auth not in out
     assert "[kaniko] ***" in out
+
+
+def test_log_fetch_after_a_deferral_keeps_kpos_retry_on_transient_api_errors(monkeypatch):
+    """The _write_logs override (redaction) keeps the parent's retry: a 500 from the apiserver is tried again."""
+    import tenacity
+    from kubernetes.client.exceptions import ApiException
+
+    calls = []
+    failures = [1]  # how many calls fail before one succeeds
+
+    def fetch(self, pod, container, **kwargs):
+        calls.append(container)
+        if len(calls) <= failures[0]:
+            raise ApiException(status=500, reason="etcd leader changed")
+
+    monkeypatch.setattr(PodManager, "fetch_container_logs", fetch)
+    op = with_fake_cluster(operator(), FakeCoreV1())
+    pod = k8s.V1Pod(metadata=k8s.V1ObjectMeta(name="kaniko-hello-x", namespace="kaniko-builds"))
+    write_logs = KanikoBuildOperator._write_logs.retry_with(wait=tenacity.wait_none())
+    write_logs(op, pod)
+    assert calls == ["kaniko", "kaniko"]
+    calls.clear()
+    failures[0] = 10
+    with pytest.raises(ApiException):
+        write_logs(op, pod)
+    assert len(calls) == 3  # KPO's three attempts, then the error
