@@ -249,7 +249,7 @@ def split_push(
 
     names = push.pusher_names(watched)
     destinations = push.build.destinations
-    others = [pusher(n, d) for n, d in zip(names[1:], destinations[1:])]
+    others = [pusher(n, d) for n, d in zip(names[1:], destinations[1:], strict=True)]
     pod.spec.init_containers = [*(pod.spec.init_containers or []), executor, *others]
     pod.spec.containers = [pusher(watched, destinations[0]) if c is executor else c for c in pod.spec.containers]
     pod.spec.volumes = [*(pod.spec.volumes or []), *([credentials] if credentials is not None else []), output_volume()]

@@ -36,7 +36,7 @@ class BuildReport:
         header = ("IMAGE", "STATUS", "DIGEST", "REFERENCES")
         lines = [(r.name, r.status_text, r.digest or "-", ", ".join(r.images) or "-") for r in self.rows]
         widths = [max(len(row[i]) for row in [header, *lines]) for i in range(3)]
-        return "\n".join("  ".join(col.ljust(w) for col, w in zip(row[:3], widths)) + "  " + row[3] for row in [header, *lines])
+        return "\n".join("  ".join(col.ljust(w) for col, w in zip(row[:3], widths, strict=True)) + "  " + row[3] for row in [header, *lines])
 
 
 def summarize(planned: Iterable[Mapping[str, Any]], results: Iterable[Mapping[str, Any] | None]) -> BuildReport:

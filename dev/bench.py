@@ -58,11 +58,11 @@ def parse_cost() -> None:
             samples[name].append([s * 1000 for s in parse_seconds(dag_file, home)])
     print(f"DAG parse time, {PARSE_REPEAT} fresh processes each (DagBag of one file, Airflow already imported), in ms:")
     print(f"  {'':<18} {'wall best':>10} {'wall median':>12} {'CPU best':>10} {'CPU median':>11}")
-    rows = {name: [f(col) for col in zip(*runs) for f in (min, statistics.median)] for name, runs in samples.items()}
+    rows = {name: [f(col) for col in zip(*runs, strict=True) for f in (min, statistics.median)] for name, runs in samples.items()}
     for name, row in rows.items():
         print(f"  {name:<18} {row[0]:10.1f} {row[1]:12.1f} {row[2]:10.1f} {row[3]:11.1f}")
     base, example = rows.values()
-    diff = [e - b for e, b in zip(example, base)]
+    diff = [e - b for e, b in zip(example, base, strict=True)]
     print(f"  {'difference':<18} {diff[0]:+10.1f} {diff[1]:+12.1f} {diff[2]:+10.1f} {diff[3]:+11.1f}   (budget: +50 ms)")
 
 

@@ -215,7 +215,7 @@ def test_packed_context_builds_the_same_image_as_a_directory_context(both_ways, 
     via_operator, via_dir = image(cluster, repository, case, result["operator"]), image(cluster, repository, case, result["dir"])
     assert json.dumps(via_operator[0], sort_keys=True, indent=1) == json.dumps(via_dir[0], sort_keys=True, indent=1)
     assert len(via_operator[1]) == len(via_dir[1])
-    for index, (ours, theirs) in enumerate(zip(*[via_operator[1], via_dir[1]])):
+    for index, (ours, theirs) in enumerate(zip(via_operator[1], via_dir[1], strict=True)):
         only_ours, only_theirs = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
         assert (only_ours, only_theirs) == ([], []), f"layer {index} differs:\n operator only: {only_ours[:10]}\n dir:// only: {only_theirs[:10]}"
 

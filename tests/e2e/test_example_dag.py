@@ -63,7 +63,7 @@ def test_xcom_digests_are_what_the_registry_serves(example_run, cluster):
     _, run, _ = example_run
     auth = cluster.credentials()
     checked = 0
-    for (task, index), value in run["xcom"].items():
+    for (task, _index), value in run["xcom"].items():
         if task != "build" or value.get("failed"):
             continue
         assert len(value["images"]) == 2  # date tag and latest
