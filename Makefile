@@ -105,7 +105,7 @@ demo: venv
 	$(PY) dev/demo.py
 
 bench: venv
-	env_file=$$($(LOCALKUBE)/up) && source "$$env_file" && $(PY) dev/bench.py
+	env_file=$$($(LOCALKUBE)/up) && source "$$env_file" && $(PY) dev/bench.py && $(PY) dev/bench_maintenance.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -28,4 +28,5 @@ def get_provider_info() -> dict:
                 ],
             }
         ],
+        "extra-links": ["airflow_kaniko.links.KanikoImageLink"],
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +56,8 @@ class Manifest:
     path: Path
     max_parallel: int
     builds: list[dict[str, Any]]
+    #: image name -> its ``max_age`` ("7d"), for the images that set one (or inherit it).
+    max_age: dict[str, str] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -117,6 +119,7 @@ def load_manifest(
     builds: list[dict[str, Any]] = []
     seen_names: dict[str, int] = {}
     seen_destinations: dict[str, int] = {}
+    max_age: dict[str, str] = {}
     for index, entry in enumerate(data["images"]):
         where = f"images[{index}] ({entry['name']})"
         node = _node_at(root, ["images", index])
@@ -130,6 +133,9 @@ def load_manifest(
             merged[key] = {**defaults.get(key, {}), **entry.get(key, {})}
         kwargs = _resolve(path, node, where, merged, registry, build_date, data.get("registry_mirrors", []), context_roots)
         host = kwargs["destinations"][0].split("/", 1)[0]
+        if "max_age" in merged:
+            _check_max_age(path, node, root, where, merged["max_age"], "max_age" in entry)
+            max_age[entry["name"]] = merged["max_age"]
         if "registry_ca" in data:
             kwargs["registry_ca"] = {"registry": host, **data["registry_ca"]}
         # Each image gets the credentials of the registry it pushes to, and no other.
@@ -154,7 +160,23 @@ def load_manifest(
             "(AIRFLOW__CORE__MAX_MAP_LENGTH) or split the images over several manifests",
             line=_line(_node_at(root, ["images"])),
         )
-    return Manifest(path=path, max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL), builds=builds)
+    names = {b["image_name"] for b in builds}
+    return Manifest(
+        path=path,
+        max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL),
+        builds=builds,
+        max_age={n: a for n, a in max_age.items() if n in names},
+    )
+
+
+def _check_max_age(path: Path, node: yaml.Node, root: yaml.Node, where: str, value: str, own: bool) -> None:
+    from airflow_kaniko.maintenance.plan import parse_max_age
+
+    try:
+        parse_max_age(value)
+    except KanikoSpecError as err:
+        line = _line(_node_at(node, ["max_age"]) if own else _node_at(root, ["defaults", "max_age"]))
+        raise ManifestError(path, f"{value!r} {err.reason}", line=line, where=f"{where} field 'max_age'" if own else "defaults field 'max_age'") from None
 
 
 def _parse(path: Path, text: str) -> tuple[yaml.Node, Any]:

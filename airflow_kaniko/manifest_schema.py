@@ -24,6 +24,8 @@ _INHERITABLE = {
     "cache_ttl": {"type": "string", "minLength": 1},
     "resources": _RESOURCE_MAP,
     "extra_args": {"type": "array", "items": {"type": "string"}},
+    # Change-aware maintenance: rebuild when the last build is older than this ("7d", "12h").
+    "max_age": {"type": "string", "minLength": 1},
 }
 
 MANIFEST_SCHEMA = {

@@ -10,11 +10,13 @@ from typing import Any
 @dataclass(frozen=True)
 class ReportRow:
     name: str
-    status: str  # "pushed", "failed" or "rendered"
+    status: str  # "pushed", "failed" or "rendered"; with a plan: "rebuilt", "unchanged", "failed", "planned"
     digest: str | None = None
     images: list[str] = field(default_factory=list)
     #: For a failed build: ``{"kind", "retryable", "detail"}`` when the build got far enough to say.
     failure: dict[str, Any] | None = None
+    reason: str | None = None  # with a plan: why it was rebuilt or skipped, e.g. "rebuilt (context changed)"
+    detail: dict[str, Any] | None = None  # with a plan: the reason as data, the fingerprint, the previous digest
 
     @property
     def status_text(self) -> str:
@@ -30,13 +32,18 @@ class BuildReport:
         return [r.name for r in self.rows if r.status == "failed"]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"images": [asdict(r) for r in self.rows], "failed": self.failed}
+        rows = [{k: v for k, v in asdict(r).items() if v is not None or k not in ("reason", "detail", "failure")} for r in self.rows]
+        return {"images": rows, "failed": self.failed}
 
     def table(self) -> str:
-        header = ("IMAGE", "STATUS", "DIGEST", "REFERENCES")
-        lines = [(r.name, r.status_text, r.digest or "-", ", ".join(r.images) or "-") for r in self.rows]
-        widths = [max(len(row[i]) for row in [header, *lines]) for i in range(3)]
-        return "\n".join("  ".join(col.ljust(w) for col, w in zip(row[:3], widths, strict=True)) + "  " + row[3] for row in [header, *lines])
+        if any(r.reason for r in self.rows):
+            header: tuple[str, ...] = ("IMAGE", "DIGEST", "REASON")
+            lines = [(r.name, r.digest or "-", (r.status_text if r.failure else r.reason) or r.status) for r in self.rows]
+        else:
+            header = ("IMAGE", "STATUS", "DIGEST", "REFERENCES")
+            lines = [(r.name, r.status_text, r.digest or "-", ", ".join(r.images) or "-") for r in self.rows]
+        widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header) - 1)]
+        return "\n".join("  ".join(col.ljust(w) for col, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1] for row in [header, *lines])
 
 
 def summarize(planned: Iterable[Mapping[str, Any]], results: Iterable[Mapping[str, Any] | None]) -> BuildReport:
@@ -59,4 +66,27 @@ def summarize(planned: Iterable[Mapping[str, Any]], results: Iterable[Mapping[st
             rows.append(ReportRow(build["image_name"], "rendered", None, list(build["destinations"])))
         else:
             rows.append(ReportRow(build["image_name"], "pushed", result["digest"], list(result["images"])))
+    return BuildReport(rows)
+
+
+def summarize_plan(plan: Mapping[str, Any]) -> BuildReport:
+    """One row per image of a finished maintenance plan (see ``maintenance.planner.finish``), with its reason."""
+    from airflow_kaniko.maintenance.reasons import Outcome, Reason
+
+    rows = []
+    for names in plan["levels"]:
+        for name in names:
+            state = plan["images"][name]
+            status = {"build": "planned", "parent_failed": "failed"}.get(state["status"], state["status"])
+            reason = Reason.from_dict(state["reason"]) if state["reason"] else Reason("failed")
+            outcome = Outcome(name, reason, status, state["digest"], state["previous_digest"], list(state["images"]))
+            detail = {
+                "level": state["level"],
+                "reason": reason.to_dict(),
+                "identical": outcome.identical,
+                "fingerprint": state["fingerprint"],
+                "previous_digest": state["previous_digest"],
+            }
+            failure = state.get("failure")
+            rows.append(ReportRow(name, status, state["digest"], list(state["images"]), failure=failure, reason=outcome.text(), detail=detail))
     return BuildReport(rows)

@@ -1,10 +1,11 @@
 """
-Weekly base-image maintenance: rebuild every image listed in images/images.yaml.
+Change-aware image maintenance: rebuild exactly the images of images/images.yaml whose inputs changed.
 
-prepare reads and validates the manifest, build runs one isolated Kaniko pod per
-image (dynamic task mapping), and report lists what was pushed and what failed.
-Trigger it by hand with params to pick another manifest, a subset of images, or a
-dry run that only renders the pods.
+prepare reads the manifest and fingerprints every image (base digests, context, settings)
+without starting a pod: an image whose fingerprint is already in the registry is only
+retagged there. The rest is built parents first, one mapped stage per level of images
+built on each other (at most LEVELS), one isolated Kaniko pod per image. report says,
+per image, why it was rebuilt or skipped. Params: force, max_age, dry_run (the plan only).
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ from airflow_kaniko.manifest import read_max_parallel
 from airflow_kaniko.operators.kaniko import KanikoBuildOperator
 
 MANIFEST = Path(__file__).parent / "images" / "images.yaml"
+LEVELS = 4  # an image FROM an image FROM an image...: at most 4 levels, deeper fails prepare
+# Airflow fixes task concurrency when it parses the DAG, so max_parallel is the one manifest
+# value read here; a missing or broken manifest falls back to the default.
+MAX_PARALLEL = read_max_parallel(MANIFEST)
 
 with DAG(
     dag_id="kaniko_image_maintenance",
     description="Rebuild the images in images.yaml with Kaniko to pick up base-image fixes",
-    schedule="0 3 * * 1",  # Mondays, 03:00 UTC
+    schedule="0 * * * *",  # hourly: an unchanged image costs a registry request, not a pod
     start_date=pendulum.datetime(2026, 1, 5, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -35,57 +40,63 @@ with DAG(
         ),
         "namespace": Param("kaniko-builds", type="string", description="Namespace of the build pods"),
         "images": Param([], type="array", items={"type": "string"}, description="Build only these image names; empty: all"),
-        "dry_run": Param(False, type="boolean", description="Render the pods without running them"),
+        "dry_run": Param(False, type="boolean", description="Show the plan and render the pods; build and retag nothing"),
+        "force": Param(False, type="boolean", description="Rebuild every image, whatever changed"),
+        "max_age": Param("", type="string", description="Rebuild images last built longer ago (7d, 12h), cache off; empty: the manifest's"),
+        "on_registry_error": Param("fail", enum=["fail", "build"], description="A base image that cannot be resolved: fail prepare, or build anyway"),
+        "base_registry_connections": Param({}, type="object", description="Registry host -> Connection id, for private base images elsewhere"),
     },
 ) as dag:
 
+    # Each planning task returns its level's builds and pushes the whole plan as XCom "plan".
     @task
-    def prepare(params: dict, dag_run=None, dag=None) -> list[dict]:
-        """One KanikoBuildOperator kwargs dict per image; invalid input fails here, before any pod."""
-        import logging
+    def prepare(params: dict, ti=None, dag_run=None) -> list[dict]:
+        """The plan (which images to rebuild, and why) and level 0's builds; unchanged images are retagged."""
+        from airflow_kaniko import maintenance_tasks
 
-        from airflow.sdk import Connection, conf
-
-        from airflow_kaniko.manifest import load_manifest, throttle_warning
-
-        manifest = load_manifest(
-            params["manifest"],
-            build_date=dag_run.logical_date or dag_run.run_after,
-            registry=lambda: Connection.get(params["registry_conn_id"]).host,  # read only if the manifest names none
-            registry_conn_id=params["registry_conn_id"],
-            only=params["images"],
-            max_images=conf.getint("core", "max_map_length"),
+        return maintenance_tasks.prepare(
+            params,
+            dag_run.logical_date or dag_run.run_after,
+            max_depth=LEVELS,
+            ti=ti,
             allowed_roots=[MANIFEST.parent.parent],  # a triggering user's manifest path stays in the DAG folder
+            max_parallel_in_force=MAX_PARALLEL,
         )
-        if warning := throttle_warning(manifest, dag.get_task("build").max_active_tis_per_dagrun):
-            logging.getLogger(__name__).warning(warning)
-        print(f"{len(manifest.builds)} image(s) to build: {', '.join(manifest.names)}")
-        return manifest.builds
-
-    images = prepare()
-
-    # Airflow fixes task concurrency when it parses the DAG, so max_parallel is the one
-    # manifest value read here; a missing or broken manifest falls back to the default.
-    build = KanikoBuildOperator.partial(
-        task_id="build",
-        namespace="{{ params.namespace }}",
-        render_only="{{ params.dry_run }}",
-        map_index_template="{{ task.image_name }}",
-        max_active_tis_per_dagrun=read_max_parallel(MANIFEST),
-        retries=2,
-        retry_delay=timedelta(seconds=20),
-        retry_exponential_backoff=2.0,
-    ).expand_kwargs(images)
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
-    def report(planned: list[dict], results: list[dict]) -> dict:
-        """Log a table of every image; fail the run if any build failed, after reporting all of them."""
+    def next_level(plan: dict, level: int, results: list, params: dict, ti=None) -> list[dict]:
+        """The builds of one level, decided once the parents' new digests are known."""
+        from airflow_kaniko import maintenance_tasks
+
+        return maintenance_tasks.next_level(plan, level, results, params, ti=ti)
+
+    stage = prepare()
+    results = []
+    for level in range(LEVELS):
+        if level:
+            stage = next_level.override(task_id=f"plan_level_{level}")(stage["plan"], level, list(results))
+        build = KanikoBuildOperator.partial(
+            task_id=f"build_level_{level}",
+            namespace="{{ params.namespace }}",
+            render_only="{{ params.dry_run }}",
+            map_index_template="{{ task.image_name }}",
+            max_active_tis_per_dagrun=MAX_PARALLEL,
+            retries=2,
+            retry_delay=timedelta(seconds=20),
+            retry_exponential_backoff=2.0,
+        ).expand_kwargs(stage)  # an empty level is skipped
+        results.append(build.output)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def report(plan: dict, results: list) -> dict:
+        """Log why each image was rebuilt or skipped; fail the run if any build failed, after reporting all."""
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_kaniko.report import summarize
+        from airflow_kaniko.maintenance.planner import finish
+        from airflow_kaniko.report import summarize_plan
 
-        summary = summarize(planned, results)
+        summary = summarize_plan(finish(plan, [r for level in results for r in (level or [])]))
         print(summary.table())
         if summary.failed:
             # Push the report before failing, so the successful images are still recorded.
@@ -93,4 +104,4 @@ with DAG(
             raise AirflowFailException(f"{len(summary.failed)} build(s) failed: {', '.join(summary.failed)}")
         return summary.to_dict()
 
-    report(images, build.output)
+    report(stage["plan"], results)

@@ -68,6 +68,8 @@ class AirflowRunner:
     def env(self, password: str | None = None) -> dict[str, str]:
         user, real_password = self.cluster.credentials()
         registry = {"conn_type": "docker", "host": self.cluster.registry, "login": user, "password": password or real_password}
+        if self.cluster.registry_ca:  # for prepare's registry requests from the worker (the pods mount a ConfigMap)
+            registry["extra"] = {"ca_file": self.cluster.registry_ca}
         # No kube_config_path: the hook reads $KUBECONFIG, and deferrable mode passes that file's
         # contents to the trigger, which refuses a connection that also names a path.
         kube = {"conn_type": "kubernetes", "extra": {"namespace": self.cluster.namespace}}

@@ -88,15 +88,15 @@ def main() -> int:
     mismatches = 0
     print(f"==> DAG run {run['run_id']}: {run['state']} in {result.seconds:.0f}s")
     for row in report["images"]:
-        if row["status"] != "pushed":
-            print(f"FAILED {row['name']}")
+        if row["status"] not in ("rebuilt", "unchanged"):
+            print(f"FAILED {row['name']}: {row.get('reason') or row['status']}")
             continue
         for reference in row["images"]:
             served = manifest_digest(cluster.registry, reference.split("@")[0], auth, cluster.registry_ca)
             if served != row["digest"]:
                 mismatches += 1
                 print(f"MISMATCH {reference}: the registry serves {served}")
-        print(f"IMAGE {row['images'][0]}")
+        print(f"IMAGE {row['images'][0]}  {row['reason']}")
     print(f"Registry: https://{cluster.registry} (CA {cluster.registry_ca}; credentials in {cluster.credentials_file}, never printed)")
     return 0 if run["state"] == "success" and not report["failed"] and not mismatches else 1
 

@@ -7,6 +7,7 @@ stable, so it is spelled out here rather than pulled in from a Docker SDK.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _ALNUM = r"[a-z0-9]+"
 _SEPARATOR = r"(?:[._]|__|[-]+)"
@@ -54,3 +55,48 @@ def registry_of(reference: str) -> str:
     if sep and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
         return first
     return "docker.io"
+
+
+# Docker Hub answers to several names; docker and Kaniko treat them all as docker.io.
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_ALIASES = frozenset({DOCKER_HUB, "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
+
+
+@dataclass(frozen=True)
+class ImageReference:
+    """A reference split into its parts, Docker Hub normalised (``busybox`` is ``docker.io/library/busybox``)."""
+
+    registry: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+
+def parse_reference(value: str) -> ImageReference:
+    """Split a valid reference; raises ValueError for anything else."""
+    match = _REFERENCE_RE.fullmatch(value) if isinstance(value, str) else None
+    if not match or len(match["name"]) > NAME_MAX_LENGTH:
+        raise ValueError(f"{value!r} is not a valid image reference")
+    name = match["name"]
+    registry = registry_of(name)
+    repository = name[len(registry) + 1 :] if name.startswith(registry + "/") else name
+    if registry in DOCKER_HUB_ALIASES:
+        registry = DOCKER_HUB
+        repository = repository if "/" in repository else f"library/{repository}"
+    return ImageReference(registry, repository, match["tag"], match["digest"])
+
+
+def split(value: str) -> tuple[str, str, str | None, str | None]:
+    """``(registry, repository, tag, digest)`` of a reference, Docker Hub's defaults filled in.
+
+    ``busybox`` is ``("docker.io", "library/busybox", "latest", None)``; a reference with a
+    digest and no tag keeps ``tag=None``. Raises ``ValueError`` for an invalid reference.
+    """
+    ref = parse_reference(value)
+    return ref.registry, ref.repository, ref.tag or (None if ref.digest else "latest"), ref.digest
+
+
+def normalize(value: str) -> str:
+    """One spelling per image: ``busybox`` and ``docker.io/library/busybox:latest`` are equal."""
+    registry, repository, tag, digest = split(value)
+    return f"{registry}/{repository}" + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")

@@ -36,6 +36,8 @@ from airflow_kaniko.kaniko.local_paths import confine
 from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.kaniko.spec import KanikoBuild, RegistryCertificate
 from airflow_kaniko.kaniko.termination import BuildFailure, classify_failure
+from airflow_kaniko.lineage import ImageLineageMixin
+from airflow_kaniko.links import KanikoImageLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -70,7 +72,7 @@ class _RedactingPodManager(PodManager):
         super()._log_message(self._redact(message), *args, **kwargs)
 
 
-class KanikoPodOperatorBase(KubernetesPodOperator):
+class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
     """
     Shared glue between Kaniko build specs and a KubernetesPodOperator pod.
 
@@ -89,6 +91,8 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         ``{"registry": "host:port", "config_map": "name"}`` (or ``"secret"``), optional ``"key"``
         (default ``ca.crt``), or a list of such. (templated)
     :param render_only: render and log the pod instead of running it; nothing is created. (templated)
+    :param base_images: the images the build starts from, best pinned by digest, reported to
+        OpenLineage as the task's inputs. (templated)
     :param context_roots: directories a local context must resolve into (symlinks and ``..`` resolved);
         default: the folder of the DAG file. Not templated: only the DAG author sets it.
     :param registry_mirrors: pull-through mirrors for Docker Hub base images, registry hosts
@@ -115,10 +119,12 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         "insecure_registries",
         "registry_ca",
         "render_only",
+        "base_images",
     )
     template_fields_renderers = {**KubernetesPodOperator.template_fields_renderers, "arguments": "py"}
     BASE_CONTAINER_NAME = "kaniko"
     ui_color = "#f5c542"
+    operator_extra_links = (KanikoImageLink(),)
 
     def __init__(
         self,
@@ -131,6 +137,7 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         insecure_registries: Sequence[str] | None = None,
         registry_ca: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
         render_only: bool | str = False,
+        base_images: Sequence[str] | None = None,
         context_roots: Sequence[str | os.PathLike[str]] | None = None,
         registry_mirrors: Sequence[str] | None = None,
         container_security_context: k8s.V1SecurityContext | dict | None = None,
@@ -172,6 +179,7 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
         self.insecure_registries = insecure_registries or []
         self.registry_ca = registry_ca
         self.render_only = render_only
+        self.base_images = base_images or []
         self.context_roots = [context_roots] if isinstance(context_roots, (str, os.PathLike)) else context_roots
         self.registry_mirrors = registry_mirrors or []
         self._archives: dict[str, ContextArchive] = {}
@@ -221,6 +229,7 @@ class KanikoPodOperatorBase(KubernetesPodOperator):
 
     def build_pod_request_obj(self, context: Context | None = None, *, dry_run: bool = False) -> k8s.V1Pod:
         specs = self.build_specs()
+        self.lineage_base_images()  # a bad value fails here, before any pod
         self._check_credentials_options()
         self._archives = {self.archive_key(i): self._pack(s) for i, s in enumerate(specs) if s.is_local_context}
         total = sum(len(a.data) for a in self._archives.values())

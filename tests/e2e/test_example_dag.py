@@ -21,6 +21,7 @@ def example_run(runner, cluster, core, tmp_path_factory):
 
     log = tmp_path_factory.mktemp("example") / "dags-test.log"
     # The DAG reads a manifest param only inside its own folder: run a copy with the broken image added.
+    # force: the e2e/* images may be unchanged since an earlier run; every build must run here.
     dags = tmp_path_factory.mktemp("example") / "dags"
     shutil.copytree(Path(runner.dags_folder), dags, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(Path(__file__).parent / "images" / "broken", dags / "images" / "broken")
@@ -28,7 +29,7 @@ def example_run(runner, cluster, core, tmp_path_factory):
     original, runner.dags_folder = runner.dags_folder, dags
     try:
         with PodRecorder(core, cluster.namespace) as pods:
-            result = runner.dags_test(DAG_ID, {"manifest": str(dags / "images" / MANIFEST.name), "namespace": cluster.namespace}, log=log, progress=False)
+            result = runner.dags_test(DAG_ID, {"manifest": str(dags / "images" / MANIFEST.name), "namespace": cluster.namespace, "force": True}, log=log, progress=False)
     finally:
         runner.dags_folder = original
     return result, latest_run(DAG_ID), pods.pods
@@ -37,17 +38,22 @@ def example_run(runner, cluster, core, tmp_path_factory):
 def test_only_the_broken_build_fails_and_report_lists_it(example_run):
     result, run, _ = example_run
     tasks = run["tasks"]
-    builds = {v["label"]: v["state"] for (task, _), v in tasks.items() if task == "build"}
+    builds = {v["label"]: v["state"] for (task, _), v in tasks.items() if task == "build_level_0"}
     assert builds == {"hello": "success", "app": "success", "web": "success", "broken": "failed"}, result.text()[-3000:]
     assert tasks[("report", -1)]["state"] == "failed"  # fails the run, so alerting fires
     assert run["state"] == "failed"
     # A failing Dockerfile step fails the same way every time: no retry, though the task allows 2.
-    broken = next(v for (task, _), v in tasks.items() if task == "build" and v["label"] == "broken")
+    broken = next(v for (task, _), v in tasks.items() if task == "build_level_0" and v["label"] == "broken")
     assert broken["try_number"] == 1
     report = run["xcom"][("report", -1)]
     assert report["failed"] == ["broken"]
     assert report["images"][3]["failure"]["kind"] == "dockerfile"
-    assert [(r["name"], r["status"]) for r in report["images"]] == [("hello", "pushed"), ("app", "pushed"), ("web", "pushed"), ("broken", "failed")]
+    assert [(r["name"], r["status"], r["reason"]) for r in report["images"]] == [
+        ("hello", "rebuilt", "rebuilt (forced)" if not report["images"][0]["detail"]["identical"] else "rebuilt, identical (forced)"),
+        ("app", "rebuilt", "rebuilt (forced)" if not report["images"][1]["detail"]["identical"] else "rebuilt, identical (forced)"),
+        ("web", "rebuilt", "rebuilt (forced)" if not report["images"][2]["detail"]["identical"] else "rebuilt, identical (forced)"),
+        ("broken", "failed", "failed"),
+    ]
 
 
 def test_failure_carries_kanikos_error(example_run):
@@ -64,20 +70,20 @@ def test_xcom_digests_are_what_the_registry_serves(example_run, cluster):
     auth = cluster.credentials()
     checked = 0
     for (task, _index), value in run["xcom"].items():
-        if task != "build" or value.get("failed"):
+        if task != "build_level_0" or value.get("failed"):
             continue
-        assert len(value["images"]) == 2  # date tag and latest
+        assert len(value["images"]) == 4  # date tag, latest, fingerprint tag, build-time tag
         for image in value["images"]:
             reference, digest = image.split("@")
             assert digest == value["digest"]
             assert manifest_digest(cluster.registry, reference, auth, cluster.registry_ca) == digest
             checked += 1
-    assert checked == 6
+    assert checked == 12
 
 
 def test_pushed_image_runs(example_run, core, cluster):
     _, run, _ = example_run
-    app = next(v for (t, _), v in run["xcom"].items() if t == "build" and "/e2e/app:" in v["images"][0])
+    app = next(v for (t, _), v in run["xcom"].items() if t == "build_level_0" and "/e2e/app:" in v["images"][0])
     # COPY --chown, USER app and the build arg all took effect, under the hardened security context.
     assert run_image(core, cluster.namespace, app["images"][0]).strip() == "version=1.4 uid=1000"
 

@@ -59,7 +59,7 @@ def test_a_failing_build_names_the_executor_and_shows_its_log(runner, cluster, c
     result, run = scenario(runner, "e2e_isolated_push_broken", tmp_path)
     text = result.text()
     assert run["state"] == "failed"
-    assert "failed in pod" in text and "container kaniko (exit code 3, Error)" in text, text[-3000:]
+    assert "failed in pod" in text and "container kaniko (exit code 3, Error; dockerfile failure, not retried" in text, text[-3000:]
     assert "error building image: error building stage: failed to execute command: waiting for process to exit: exit status 3" in text
     assert "Log of the executor (init container kaniko)" in text and "this step fails on purpose" in text
     assert leftovers(core, cluster.namespace) == []

@@ -34,16 +34,31 @@ def test_airflow_dags_list_shows_the_dag_without_import_errors(airflow_db):
 
 def test_structure_and_schedule(dagbag):
     dag = dagbag.dags[DAG_ID]
-    assert dag.timetable.expression == "0 3 * * 1"  # weekly, Mondays 03:00 UTC
+    assert dag.timetable.expression == "0 * * * *"  # hourly: an unchanged image costs one registry request
     assert dag.catchup is False and dag.max_active_runs == 1
-    assert {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} == {"prepare": ["build", "report"], "build": ["report"], "report": []}
-    build = dag.get_task("build")
-    assert build.operator_class is KanikoBuildOperator or build.operator_name == "KanikoBuildOperator"
-    assert build.max_active_tis_per_dagrun == 3  # from images.yaml
-    assert build.retries == 2 and build.retry_delay == timedelta(seconds=20)
-    assert build.partial_kwargs["map_index_template"] == "{{ task.image_name }}"
-    assert dag.get_task("report").trigger_rule == "all_done"
-    assert set(dag.params.keys()) == {"manifest", "registry_conn_id", "namespace", "images", "dry_run"}
+    # prepare plans level 0; plan_level_n plans level n once level n-1 is built; report reads the last plan
+    assert {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} == {
+        "prepare": ["build_level_0", "plan_level_1"],
+        "build_level_0": ["plan_level_1", "plan_level_2", "plan_level_3", "report"],
+        "plan_level_1": ["build_level_1", "plan_level_2"],
+        "build_level_1": ["plan_level_2", "plan_level_3", "report"],
+        "plan_level_2": ["build_level_2", "plan_level_3"],
+        "build_level_2": ["plan_level_3", "report"],
+        "plan_level_3": ["build_level_3", "report"],
+        "build_level_3": ["report"],
+        "report": [],
+    }
+    for level in range(4):
+        build = dag.get_task(f"build_level_{level}")
+        assert build.operator_class is KanikoBuildOperator or build.operator_name == "KanikoBuildOperator"
+        assert build.max_active_tis_per_dagrun == 3  # from images.yaml
+        assert build.retries == 2 and build.retry_delay == timedelta(seconds=20)
+        assert build.partial_kwargs["map_index_template"] == "{{ task.image_name }}"
+    for task_id in ("plan_level_1", "plan_level_2", "plan_level_3", "report"):
+        assert dag.get_task(task_id).trigger_rule == "all_done"  # a failed or empty level does not stop the rest
+    assert set(dag.params.keys()) == {
+        "manifest", "registry_conn_id", "namespace", "images", "dry_run", "force", "max_age", "on_registry_error", "base_registry_connections",
+    }
 
 
 def test_report_on_mixed_results():
@@ -63,7 +78,7 @@ def test_report_on_mixed_results():
     ]
     report = summarize(planned, results)
     assert report.failed == ["broken", "lost"]
-    assert report.to_dict()["images"][0] == {"name": "hello", "status": "pushed", "digest": d1, "images": results[0]["images"], "failure": None}
+    assert report.to_dict()["images"][0] == {"name": "hello", "status": "pushed", "digest": d1, "images": results[0]["images"]}
     assert report.to_dict()["images"][1]["failure"] == failure
     assert report.table().splitlines() == [
         f"IMAGE   STATUS               {'DIGEST'.ljust(71)}  REFERENCES",
@@ -74,17 +89,34 @@ def test_report_on_mixed_results():
     ]
 
 
-def test_dry_run_renders_every_mapped_pod(airflow_db, registry_conn, dagbag):
-    """The whole DAG under dag.test(): prepare, one rendered pod per image, report."""
+def test_dry_run_shows_the_plan_and_renders_every_pod(airflow_db, monkeypatch, dagbag):
+    """The whole DAG under dag.test(), with no registry: prepare says it cannot resolve the base and,
+    as on_registry_error=build asks, plans every image anyway; one rendered pod per image, report."""
+    unreachable = "127.0.0.1:9"  # nothing listens: refused at once, and no traffic leaves the machine
+    monkeypatch.setenv("AIRFLOW_CONN_KANIKO_REGISTRY", f'{{"conn_type": "docker", "host": "{unreachable}", "login": "u", "password": "p"}}')
     dag = dagbag.dags[DAG_ID]
-    run = dag.test(run_conf={"dry_run": True})
+    run = dag.test(run_conf={"dry_run": True, "on_registry_error": "build"})
     assert run.state == "success"
     tis = {(ti.task_id, ti.map_index): ti for ti in run.get_task_instances()}
-    assert sorted(k for k in tis if k[0] == "build") == [("build", 0), ("build", 1), ("build", 2)]
-    assert [tis[("build", i)].rendered_map_index for i in range(3)] == ["hello", "app", "web"]
+    assert sorted(k for k in tis if k[0] == "build_level_0") == [("build_level_0", 0), ("build_level_0", 1), ("build_level_0", 2)]
+    assert [tis[("build_level_0", i)].rendered_map_index for i in range(3)] == ["hello", "app", "web"]
     report = tis[("report", -1)].xcom_pull(task_ids="report")
-    assert [(row["name"], row["status"]) for row in report["images"]] == [("hello", "rendered"), ("app", "rendered"), ("web", "rendered")]
-    assert report["images"][0]["images"][1] == f"{REG}/demo/hello:latest"
+    assert [(row["name"], row["status"]) for row in report["images"]] == [("hello", "planned"), ("app", "planned"), ("web", "planned"), ("app-shell", "planned")]
+    # app-shell is FROM app: planned at level 1, after app
+    assert [tis[("build_level_1", 0)].rendered_map_index] == ["app-shell"]
+    assert report["images"][3]["reason"] == "would be rebuilt (parent app rebuilt)"
+    reason = report["images"][0]["reason"]
+    assert reason.startswith(f"would be rebuilt (built anyway: base image '${{BASE}}' = {unreachable}/library/busybox:latest (Dockerfile line 2) cannot be resolved: registry {unreachable}: unreachable after 3 attempt(s): [Errno 111] Connection refused)")
+    assert report["images"][0]["detail"]["reason"]["kind"] == "unverified"
+
+
+def test_unresolvable_base_fails_prepare_naming_image_base_and_registry(airflow_db, monkeypatch, dagbag):
+    unreachable = "127.0.0.1:9"
+    monkeypatch.setenv("AIRFLOW_CONN_KANIKO_REGISTRY", f'{{"conn_type": "docker", "host": "{unreachable}", "login": "u", "password": "p"}}')
+    run = dagbag.dags[DAG_ID].test(run_conf={"dry_run": True, "on_registry_error": "fail"})
+    tis = {ti.task_id: ti for ti in run.get_task_instances() if ti.map_index == -1}
+    assert tis["prepare"].state == "failed"
+    assert not any(ti.task_id.startswith("build_level") and ti.state == "success" for ti in run.get_task_instances())
 
 
 def test_rendered_pod_of_one_mapped_instance(registry_conn):
@@ -110,3 +142,17 @@ def test_rendered_pod_of_one_mapped_instance(registry_conn):
     ]
     assert container.resources.to_dict() == {"claims": None, "limits": {"memory": "1Gi"}, "requests": {"cpu": "100m", "memory": "256Mi"}}
     assert "site/notes.local" not in op._archives["context.tar.gz"].members  # .dockerignore
+
+
+def test_parsing_the_dag_imports_none_of_the_maintenance_machinery():
+    """Parse-time budget: the planner, the registry client and the Dockerfile parser load inside tasks only."""
+    import subprocess
+    import sys
+
+    code = (
+        "import runpy, sys; runpy.run_path(sys.argv[1]); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dxf', 'dockerfile', 'expandvars', 'requests_toolbelt') "
+        "or m.startswith(('airflow_kaniko.maintenance', 'airflow_kaniko.registry'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "dags" / "kaniko_image_maintenance.py")], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

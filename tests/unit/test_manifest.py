@@ -22,9 +22,9 @@ def load(tmp_path, text, **kwargs):
 
 def test_shipped_manifest():
     manifest = load_manifest(SHIPPED, build_date=DATE, registry=REG)
-    assert manifest.names == ["hello", "app", "web"]
+    assert manifest.names == ["hello", "app", "web", "app-shell"]
     assert manifest.max_parallel == 3
-    hello, app, web = manifest.builds
+    hello, app, web, app_shell = manifest.builds
     assert hello == {
         "image_name": "hello",
         "context": str(SHIPPED.parent / "hello"),
@@ -39,6 +39,7 @@ def test_shipped_manifest():
     assert app["build_args"] == {"BASE": f"{REG}/library/busybox:latest", "APP_VERSION": "1.4"}
     assert web["target"] == "runtime"
     assert web["image_labels"] == {"org.opencontainers.image.vendor": "data-platform", "org.opencontainers.image.title": "web"}
+    assert app_shell["build_args"] == {"BASE": f"{REG}/demo/app:latest"}  # built FROM app
 
 
 def test_subset_and_tag_policies(tmp_path):
@@ -206,7 +207,7 @@ def test_manifest_inside_the_roots_loads(dags):
 
 
 def test_shipped_manifest_inside_the_dag_folder():
-    assert load_manifest(SHIPPED, build_date=DATE, registry=REG, allowed_roots=[ROOT / "dags"]).names == ["hello", "app", "web"]
+    assert load_manifest(SHIPPED, build_date=DATE, registry=REG, allowed_roots=[ROOT / "dags"]).names == ["hello", "app", "web", "app-shell"]
 
 
 # Issue 8, item 16: what would fail only inside a build task fails in prepare, with file:line, entry and field.
@@ -267,7 +268,7 @@ def test_example_dag_refuses_a_manifest_param_outside_its_folder(airflow_db, reg
 
     shutil.copytree(ROOT / "dags" / "images", tmp_path / "images")
     outside = tmp_path / "images" / "images.yaml"
-    assert load_manifest(outside, build_date=DATE, registry=REG).names == ["hello", "app", "web"]  # valid, but elsewhere
+    assert load_manifest(outside, build_date=DATE, registry=REG).names == ["hello", "app", "web", "app-shell"]  # valid, but elsewhere
     dag = DagBag(str(ROOT / "dags")).dags["kaniko_image_maintenance"]
     run = dag.test(run_conf={"dry_run": True, "manifest": str(outside)})
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
@@ -278,3 +279,21 @@ def test_example_dag_refuses_a_manifest_param_outside_its_folder(airflow_db, reg
 def test_registry_ca_key_checked_in_prepare(tmp_path):
     with pytest.raises(ManifestError, match=r"images.yaml:1: registry_ca: '\.\.' is not a valid ConfigMap or Secret key"):
         load(tmp_path, "registry_ca: {config_map: registry-ca, key: '..'}\nimages:\n  - {name: a, context: app, repository: r/a}\n")
+
+
+def test_max_age_is_inherited_overridden_and_checked(tmp_path):
+    manifest = load(
+        tmp_path,
+        """
+        defaults: {max_age: 7d}
+        images:
+          - {name: a, context: app, repository: t/a}
+          - {name: b, context: app, repository: t/b, max_age: 12h}
+        """,
+    )
+    assert manifest.max_age == {"a": "7d", "b": "12h"}
+    assert all("max_age" not in b for b in manifest.builds)  # not an operator argument
+    with pytest.raises(ManifestError, match=r"images.yaml:4: images\[1\] \(b\) field 'max_age': 'soon' must be a duration such as '7d'"):
+        load(tmp_path, "images:\n  - {name: a, context: app, repository: t/a}\n  - name: b\n    max_age: soon\n    context: app\n    repository: t/b\n")
+    with pytest.raises(ManifestError, match=r"images.yaml:2: defaults field 'max_age': '0d' must be positive"):
+        load(tmp_path, "defaults:\n  max_age: 0d\nimages:\n  - {name: a, context: app, repository: t/a}\n")

@@ -17,6 +17,14 @@ def test_provider_info():
     modules = info["operators"][0]["python-modules"]
     for module in modules:
         __import__(module)
+    (link,) = info["extra-links"]
+    module, _, name = link.rpartition(".")
+    link_class = getattr(__import__(module, fromlist=[name]), name)
+    from airflow_kaniko.operators.kaniko import KanikoBuildOperator
+    from airflow_kaniko.operators.multi_build import KanikoMultiBuildOperator
+
+    for operator in (KanikoBuildOperator, KanikoMultiBuildOperator):
+        assert [type(l) for l in operator.operator_extra_links] == [link_class] and link_class.name == "Image"
 
 
 def test_airflow_providers_list_shows_the_package():
@@ -27,7 +35,8 @@ def test_airflow_providers_list_shows_the_package():
 def test_kaniko_layer_imports_neither_airflow_nor_kubernetes():
     code = (
         "import sys, airflow_kaniko.kaniko.spec, airflow_kaniko.kaniko.multi_build, airflow_kaniko.kaniko.context_archive, "
-        "airflow_kaniko.kaniko.docker_config, airflow_kaniko.kaniko.termination, airflow_kaniko.manifest, airflow_kaniko.report; "
+        "airflow_kaniko.kaniko.docker_config, airflow_kaniko.kaniko.termination, airflow_kaniko.kaniko.registry_ui, "
+        "airflow_kaniko.kaniko.image_datasets, airflow_kaniko.manifest, airflow_kaniko.report; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'kubernetes'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

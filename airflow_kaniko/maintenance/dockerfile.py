@@ -1,0 +1,237 @@
+"""The images a Dockerfile build pulls, after ARG substitution, as the executor sees them.
+
+Parsing is the official Go parser's (the ``dockerfile`` package); ``$VAR``,
+``${VAR}``, ``${VAR:-default}``, ``${VAR-default}`` and ``${VAR:+alt}`` are expanded
+by ``expandvars``. What this module adds is Docker's scoping rules:
+
+- a ``FROM`` line sees only the global ARGs (declared before the first ``FROM``);
+  an ARG declared inside a stage never reaches a later ``FROM``;
+- a build arg overrides a declared ARG's default, and is ignored for a name that no
+  global ARG declares;
+- ARG names are case-sensitive, stage names are not (``AS Build`` is ``build``);
+- ``FROM <stage>`` and ``COPY --from=<stage>`` refer to an earlier stage, ``scratch``
+  to nothing; everything else is an external image.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from airflow_kaniko.kaniko.errors import KanikoError
+from airflow_kaniko.kaniko.reference import is_reference
+
+_ESCAPE_DIRECTIVE_RE = re.compile(r"#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
+# Forms expandvars reads differently from Docker: ${#V}, ${!V}, ${V:1} (Docker refuses them), and
+# ${V-x}/${V+x} on an ARG set to "" (expandvars treats empty as unset there).
+_FOREIGN_FORM_RE = re.compile(r"\$\{[#!]|\$\{[A-Za-z_][A-Za-z0-9_]*:(?![-+?])")
+_NO_COLON_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)[-+]")
+_VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+class DockerfileError(KanikoError, ValueError):
+    """A Dockerfile's base images cannot be determined.
+
+    :param path: the Dockerfile, as the caller names it.
+    :param line: 1-based line of the offending instruction, when known.
+    :param reason: what is wrong.
+    """
+
+    def __init__(self, path: str, line: int | None, reason: str) -> None:
+        self.path, self.line, self.reason = path, line, reason
+        super().__init__(f"{path}:{line}: {reason}" if line else f"{path}: {reason}")
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    """One image reference the build pulls.
+
+    :param line: where it appears.
+    :param written: the reference as written, before substitution (``${BASE}``).
+    :param reference: after substitution (``registry/library/busybox:latest``).
+    :param args: the ARG names the reference went through (``("BASE",)``), for pinning.
+    :param stage: the index of the stage it is the base of, or ``None`` for ``COPY --from``.
+    """
+
+    line: int
+    written: str
+    reference: str
+    args: tuple[str, ...]
+    stage: int | None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One ``FROM`` line: its name, and either an earlier stage or an image (or ``scratch``)."""
+
+    index: int
+    line: int
+    name: str | None
+    parent_stage: int | None
+    base: BaseImage | None  # None for `scratch` and for `FROM <stage>`
+
+
+@dataclass(frozen=True)
+class BuildBases:
+    """What a build of one Dockerfile (up to ``target``) pulls."""
+
+    stages: tuple[Stage, ...]
+    target: int
+    images: tuple[BaseImage, ...]  # every external image of stages 0..target, first use first
+
+    @property
+    def final_base(self) -> BaseImage | None:
+        """The image the target stage is built on, following ``FROM <stage>`` (OCI ``base.name``)."""
+        stage = self.stages[self.target]
+        while stage.parent_stage is not None:
+            stage = self.stages[stage.parent_stage]
+        return stage.base
+
+
+def build_bases(text: str, build_args: Mapping[str, str] | None = None, *, target: str | None = None, path: str = "Dockerfile") -> BuildBases:
+    """The external images a build of ``text`` with ``build_args`` pulls, up to stage ``target``.
+
+    Kaniko builds every stage up to the target (it skips unused stages only with
+    ``--skip-unused-stages``), so all of them count.
+
+    :param text: the Dockerfile.
+    :param build_args: the build's ``--build-arg`` values.
+    :param target: the stage to build (default: the last).
+    :param path: how to name the file in errors.
+    """
+    import dockerfile
+
+    build_args = dict(build_args or {})
+    escape = _escape_char(text)
+    try:
+        commands = dockerfile.parse_string(text)
+    except dockerfile.GoParseError as err:
+        raise DockerfileError(path, None, f"cannot be parsed: {err}") from None
+
+    global_args: dict[str, str] = {}
+    declared: set[str] = set()
+    stages: list[Stage] = []
+    stage_names: dict[str, int] = {}
+    copies: list[tuple[int, int, str]] = []  # (stage, line, written)
+    for command in commands:
+        cmd = command.cmd.upper()
+        if cmd == "ARG" and not stages:
+            for item in command.value:
+                name, sep, default = item.partition("=")
+                declared.add(name)
+                if name in build_args:
+                    global_args[name] = build_args[name]
+                elif sep:
+                    global_args[name] = _expand(_unquote(default), global_args, escape, path, command.start_line)
+                else:
+                    global_args.pop(name, None)
+        elif cmd == "FROM":
+            stages.append(_stage(command, len(stages), stage_names, global_args, escape, path))
+            if stages[-1].name:
+                stage_names[stages[-1].name] = stages[-1].index
+        elif cmd in ("COPY", "ADD", "RUN") and stages:
+            for flag in command.flags:
+                written = _from_flag(flag)
+                if written is not None:
+                    copies.append((len(stages) - 1, command.start_line, written))
+    if not stages:
+        raise DockerfileError(path, None, "has no FROM instruction")
+
+    target_index = len(stages) - 1
+    if target is not None:
+        if target.lower() not in stage_names:
+            names = ", ".join(sorted(stage_names)) or "none"
+            raise DockerfileError(path, None, f"has no stage named {target!r} (target); its stages: {names}")
+        target_index = stage_names[target.lower()]
+
+    images: list[BaseImage] = []
+    for stage in stages[: target_index + 1]:
+        if stage.base is not None:
+            images.append(stage.base)
+        for index, line, written in copies:
+            if index != stage.index:
+                continue
+            key = written.lower()
+            if key in stage_names or key == "scratch" or (written.isdigit() and int(written) < stage.index):
+                continue
+            reference = _expand(written, global_args, escape, path, line)
+            _check_reference(reference, written, path, line)
+            images.append(BaseImage(line=line, written=written, reference=reference, args=_args_of(written), stage=None))
+    return BuildBases(stages=tuple(stages), target=target_index, images=tuple(images))
+
+
+def _stage(command, index: int, stage_names: Mapping[str, int], global_args: Mapping[str, str], escape: str, path: str) -> Stage:
+    line = command.start_line
+    value = list(command.value)
+    name = None
+    if len(value) == 3 and value[1].lower() == "as":
+        name = value[2].lower()
+    elif len(value) != 1:
+        raise DockerfileError(path, line, f"FROM takes one image and an optional 'AS name', not {command.original!r}")
+    written = value[0]
+    reference = _expand(written, global_args, escape, path, line)
+    if reference.lower() in stage_names:
+        return Stage(index=index, line=line, name=name, parent_stage=stage_names[reference.lower()], base=None)
+    if reference.lower() == "scratch":
+        return Stage(index=index, line=line, name=name, parent_stage=None, base=None)
+    _check_reference(reference, written, path, line)
+    return Stage(index=index, line=line, name=name, parent_stage=None, base=BaseImage(line, written, reference, _args_of(written), index))
+
+
+def _check_reference(reference: str, written: str, path: str, line: int) -> None:
+    if not reference:
+        names = _args_of(written)
+        why = f"ARG {', '.join(names)} has no default and no build arg" if names else "it is empty"
+        raise DockerfileError(path, line, f"base image {written!r} expands to an empty reference: {why}")
+    if not is_reference(reference):
+        raise DockerfileError(path, line, f"base image {written!r} expands to {reference!r}, which is not an image reference")
+
+
+def _expand(word: str, env: Mapping[str, str], escape: str, path: str, line: int) -> str:
+    from expandvars import ExpandvarsException, expand
+
+    if "$$" in word:  # expandvars would put its own PID there; Docker keeps it literal
+        raise DockerfileError(path, line, f"{word!r}: '$$' is not supported in a base image reference")
+    if _FOREIGN_FORM_RE.search(word):
+        raise DockerfileError(path, line, f"{word!r}: only $V, ${{V}}, ${{V:-x}}, ${{V-x}}, ${{V:+x}}, ${{V+x}} and ${{V:?}} are supported")
+    for name in _NO_COLON_RE.findall(word):
+        if env.get(name) == "":
+            raise DockerfileError(path, line, f"{word!r}: ARG {name} is set but empty; use ${{{name}:-…}} or ${{{name}:+…}} here")
+    try:
+        return expand(word, environ=dict(env), nounset=False, escape_char=escape)
+    except ExpandvarsException as err:
+        raise DockerfileError(path, line, f"{word!r}: {err}") from None
+
+
+def _args_of(word: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m[1] or m[2] for m in _VAR_RE.finditer(word)))
+
+
+def _from_flag(flag: str) -> str | None:
+    """The image of ``COPY --from=x`` or ``RUN --mount=...,from=x``; ``None`` otherwise."""
+    if flag.startswith("--from="):
+        return flag[len("--from=") :]
+    if flag.startswith("--mount="):
+        for part in flag[len("--mount=") :].split(","):
+            key, _, value = part.partition("=")
+            if key == "from":
+                return value
+    return None
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def _escape_char(text: str) -> str:
+    """The ``# escape=`` parser directive, if the file starts with one."""
+    for line in text.splitlines():
+        match = _ESCAPE_DIRECTIVE_RE.match(line.strip())
+        if match:
+            return match[1]
+        if not line.strip().startswith("#"):
+            break
+    return "\\"

@@ -1,0 +1,158 @@
+"""`make bench`, change-aware maintenance: what an unchanged rerun saves, what planning costs, what
+--reproducible costs. Numbers, not assertions; everything runs against the local cluster and registry.
+
+1. The example DAG on a copy of the demo manifest (own repository prefix): a full run, then an
+   unchanged rerun: Kaniko pods the API server admitted, wall time, and their ratio.
+2. prepare's planning for a generated 200-image manifest, in-process against the local registry:
+   every image new (fingerprint lookups plus the last-build lookups), then every image unchanged
+   (fingerprint lookup plus a registry-side retag of two tags).
+3. The app image built with and without --reproducible (Kaniko pod run time, median of BENCH_REPEAT).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from airflow_runs import ROOT, AirflowRunner, Cluster  # noqa: E402
+
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+MANY = int(os.environ.get("BENCH_IMAGES", "200"))
+
+
+class PodCounter:
+    """Every Kaniko build pod the API server admits while active, by name, as served."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        from kubernetes import client, config
+
+        config.load_kube_config(cluster.kubeconfig)
+        self._core, self._namespace = client.CoreV1Api(), cluster.namespace
+        self.pods: dict[str, dict] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.3):
+            response = self._core.list_namespaced_pod(self._namespace, label_selector="airflow-kaniko/image", _preload_content=False)
+            for pod in json.loads(response.data)["items"]:
+                self.pods[pod["metadata"]["name"]] = pod
+
+    def __enter__(self) -> PodCounter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def copy_demo(cluster: Cluster, root: Path, prefix: str) -> Path:
+    import yaml
+
+    shutil.copytree(ROOT / "dags" / "images", root / "images")
+    path = root / "images" / "images.yaml"
+    manifest = yaml.safe_load(path.read_text())
+    for image in manifest["images"]:
+        image["repository"] = image["repository"].replace("demo/", f"{prefix}/")
+        if "BASE" in image.get("build_args", {}):
+            image["build_args"]["BASE"] = image["build_args"]["BASE"].replace("/demo/", f"/{prefix}/")
+    path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+    return path
+
+
+def dag_runs(cluster: Cluster, runner: AirflowRunner, root: Path, prefix: str) -> None:
+    manifest = copy_demo(cluster, root, prefix)
+    timings = {}
+    for name in ("full run", "unchanged rerun"):
+        with PodCounter(cluster) as pods:
+            result = runner.dags_test("kaniko_image_maintenance", {"manifest": str(manifest), "namespace": cluster.namespace}, log=root / f"{name}.log", progress=False)
+        if result.returncode:
+            raise SystemExit(f"{name} failed, see {result.log}")
+        timings[name] = (len(pods.pods), result.seconds)
+    full = timings["full run"][1]
+    print("example DAG on the demo manifest (airflow dags test, wall time):")
+    for name, (pods, seconds) in timings.items():
+        print(f"  {name:<16} {pods:2d} Kaniko pod(s)  {seconds:6.1f} s  ({seconds / full:.2f} of the full run)")
+
+
+def many_images(cluster: Cluster, root: Path, prefix: str) -> None:
+    from airflow_kaniko.maintenance.fingerprint import fingerprint_tag
+    from airflow_kaniko.maintenance.planner import prepare_plan
+    from airflow_kaniko.pod_objects import DEFAULT_EXECUTOR_IMAGE
+    from airflow_kaniko.registry import Credentials, Registries
+
+    builds = []
+    for n in range(MANY):
+        context = root / "many" / f"i{n}"
+        context.mkdir(parents=True)
+        (context / "Dockerfile").write_text("ARG BASE\nFROM ${BASE}\nCOPY file /file\n")
+        (context / "file").write_text(f"image {n}\n")
+        repo = f"{cluster.registry}/{prefix}/i{n}"
+        builds.append({"image_name": f"i{n}", "context": str(context), "dockerfile": "Dockerfile", "destinations": [f"{repo}:20261130", f"{repo}:latest"],
+                       "build_args": {"BASE": f"{cluster.registry}/library/busybox:latest"}, "image_labels": {}})
+    credentials = {cluster.registry: Credentials(*cluster.credentials())}
+    ca_files = {cluster.registry: cluster.registry_ca} if cluster.registry_ca else {}
+
+    def plan() -> tuple[float, dict]:
+        with Registries(credentials, ca_files) as registries:
+            started = time.monotonic()
+            result = prepare_plan(builds, registries=registries, executor_image=DEFAULT_EXECUTOR_IMAGE, now=datetime.now(timezone.utc), log=lambda _: None)
+            return time.monotonic() - started, result["plan"]
+
+    new_seconds, plan_new = plan()
+    # Stand-ins for 200 finished builds: busybox copied under each image's fingerprint tag.
+    with Registries(credentials, ca_files) as registries:
+        registry = registries.for_host(cluster.registry)
+        for name, state in plan_new["images"].items():
+            registry.copy("library/busybox", "latest", f"{prefix}/{name}", [fingerprint_tag(state["fingerprint"])])
+    unchanged_seconds, plan_unchanged = plan()
+    unchanged = sum(s["status"] == "unchanged" for s in plan_unchanged["images"].values())
+    print(f"prepare's planning for {MANY} images against the local registry (in-process, after the manifest is loaded):")
+    print(f"  all new        {new_seconds:6.2f} s  ({new_seconds / MANY * 1000:.1f} ms per image: pack the context, parse the Dockerfile, fingerprint lookup, last-build lookup)")
+    print(f"  all unchanged  {unchanged_seconds:6.2f} s  ({unchanged_seconds / MANY * 1000:.1f} ms per image: fingerprint lookup, retag of 2 tags; {unchanged} unchanged)")
+
+
+def reproducible_cost(cluster: Cluster, home: Path) -> None:
+    runner = AirflowRunner(home=home, cluster=cluster, dags_folder=ROOT / "dev/bench_dags")
+    seconds: dict[str, list[float]] = {"on": [], "off": []}
+    for i in range(REPEAT):
+        for name in ("off", "on"):
+            with PodCounter(cluster) as pods:
+                result = runner.dags_test(f"bench_reproducible_{name}", log=home / f"reproducible-{name}-{i}.log", progress=False)
+            if result.returncode:
+                raise SystemExit(f"bench_reproducible_{name} failed, see {result.log}")
+            for pod in pods.pods.values():
+                state = pod["status"]["containerStatuses"][0]["state"]["terminated"]
+                started, finished = (datetime.fromisoformat(state[k].replace("Z", "+00:00")) for k in ("startedAt", "finishedAt"))
+                seconds[name].append((finished - started).total_seconds())
+    print(f"the app image, Kaniko container run time, median of {REPEAT} (1 s resolution):")
+    for name in ("off", "on"):
+        print(f"  --reproducible {name:<4} {statistics.median(seconds[name]):5.1f} s  (runs: {', '.join(f'{s:.0f}' for s in seconds[name])})")
+
+
+def main() -> int:
+    cluster = Cluster.from_env()
+    home = Path(tempfile.mkdtemp(prefix="airflow-kaniko-bench-maint-"))
+    os.environ["AIRFLOW_HOME"] = str(home)
+    prefix = f"bench-maint-{uuid.uuid4().hex[:8]}"
+    runner = AirflowRunner(home=home, cluster=cluster)
+    runner.migrate()
+    dag_runs(cluster, runner, home, prefix)
+    many_images(cluster, home, prefix)
+    reproducible_cost(cluster, home)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The registry adapter against the local cluster's real registry: htpasswd basic auth, TLS from its own CA."""
+
+import uuid
+
+import pytest
+
+from airflow_kaniko.registry import Credentials, Registries, Registry, RegistryError
+
+
+@pytest.fixture
+def registry(cluster):
+    with Registry(cluster.registry, credentials=Credentials(*cluster.credentials()), ca_file=cluster.registry_ca) as client:
+        yield client
+
+
+def test_resolve_copy_retag_and_read_config(registry, cluster):
+    repo = f"e2e-adapter-{uuid.uuid4().hex[:8]}/busybox"
+    source = registry.digest("library/busybox", "latest")
+    assert source and source.startswith("sha256:")
+    assert registry.copy("library/busybox", "latest", repo, ["latest"]) == source  # blobs mounted, same bytes
+    assert registry.retag(repo, "latest", ["a", "b"]) == source
+    assert [registry.digest(repo, t) for t in ("latest", "a", "b")] == [source] * 3
+    assert sorted(registry.tags(repo)) == ["a", "b", "latest"]
+    manifest = registry.manifest(repo, "a")
+    assert manifest.digest == source and registry.config(repo, manifest)["rootfs"]["type"] == "layers"
+    assert registry.digest(repo, "missing") is None
+    blob = f"blob {uuid.uuid4()}".encode()
+    assert registry.push_blob(repo, blob) == "sha256:" + __import__("hashlib").sha256(blob).hexdigest()
+    with Registries({cluster.registry: Credentials(*cluster.credentials())}, {cluster.registry: cluster.registry_ca}) as registries:
+        assert registries.resolve(f"{cluster.registry}/{repo}:b") == source
+
+
+def test_wrong_password_no_credentials_and_no_ca_are_named(cluster):
+    user, _ = cluster.credentials()
+    cases = [
+        (dict(credentials=Credentials(user, "wrong"), ca_file=cluster.registry_ca), f"unauthorised (HTTP 401) as '{user}'"),
+        (dict(ca_file=cluster.registry_ca), "unauthorised (HTTP 401) anonymously"),
+        (dict(credentials=Credentials(*cluster.credentials())), "TLS certificate not trusted"),
+    ]
+    for options, message in cases:
+        with pytest.raises(RegistryError) as err:
+            Registry(cluster.registry, backoff=0.01, **options).digest("library/busybox", "latest")
+        assert str(err.value).startswith(f"registry {cluster.registry}: library/busybox:latest: ") and message in str(err.value)

@@ -1,0 +1,52 @@
+"""A tiny DAG for the link and lineage tests: builds whose pod run is replaced by what a finished Kaniko
+pod leaves (its termination message); the rest is the operators' own code under dag.test(): the
+result XCom, the Image link resolved by the task runner, the OpenLineage provider's listener.
+
+Run as a script, it runs the DAG and prints each task's link XCom as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from airflow.sdk import DAG
+from airflow_kaniko.operators.kaniko import KanikoBuildOperator
+from airflow_kaniko.operators.multi_build import KanikoMultiBuildOperator
+
+DIGEST = "sha256:" + "4d" * 32
+BASE = "docker.io/library/python:3.12-slim@sha256:" + "ba" * 32
+
+
+class FinishedBuild(KanikoBuildOperator):
+    """KubernetesPodOperator's pod run (execute_sync) is replaced by what the operator reads from a
+    finished pod: the termination message, the digest as Kaniko's --digest-file writes it."""
+
+    def execute_sync(self, context):
+        self._result = self.read_result(DIGEST)
+
+
+class FinishedMultiBuild(KanikoMultiBuildOperator):
+    """The same for several builds: the message is one ``<index> ok <digest>`` line per build."""
+
+    def execute_sync(self, context):
+        self._result = self.read_result("".join(f"{i} ok {DIGEST}\n" for i in range(len(self.builds))))
+
+
+with DAG("finished_builds", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    common = {"namespace": "kaniko-builds", "context": "git://github.com/acme/app.git#refs/heads/main"}
+    FinishedBuild(task_id="ghcr", destinations=["ghcr.io/acme/app:1.0", "ghcr.io/acme/app:latest"], base_images=[BASE], registry_conn_id="ghcr", **common)
+    FinishedBuild(task_id="harbor", destinations=["harbor.example.com/team/app:1.0"], registry_conn_id="harbor", **common)
+    FinishedBuild(task_id="local", destinations=["10.244.77.1:5000/demo/app:1.0"], registry_conn_id="local", **common)
+    FinishedBuild(task_id="bad_template", destinations=["harbor.example.com/team/app:1.0"], registry_conn_id="bad_template", **common)
+    app = {"name": "app", "context": common["context"], "destinations": ["quay.io/acme/app:1.0"]}
+    cli = {"name": "cli", "context": common["context"], "destinations": ["quay.io/acme/cli:1.0"]}
+    FinishedMultiBuild(task_id="multi_one", builds=[app], registry_conn_id="ghcr", namespace="kaniko-builds")
+    FinishedMultiBuild(task_id="multi_two", builds=[app, cli], registry_conn_id="ghcr", namespace="kaniko-builds")
+    KanikoBuildOperator(task_id="dry_run", destinations=["ghcr.io/acme/app:1.0"], render_only=True, **common)
+
+
+if __name__ == "__main__":
+    run = dag.test()
+    links = {ti.task_id: ti.xcom_pull(task_ids=ti.task_id, key="_link_KanikoImageLink") for ti in run.get_task_instances()}
+    print("LINKS " + json.dumps({"state": str(run.state), "links": links}))
