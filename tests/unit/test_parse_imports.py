@@ -18,11 +18,13 @@ BASELINE_DAG = ROOT / "dev" / "parse_dags" / "one_task_kpo.py"
 EXAMPLE_DAG = ROOT / "dags" / "kaniko_image_maintenance.py"
 
 # Our modules that parsing the example DAG may load: the operators and the pure Kaniko layer (stdlib only,
-# see test_provider_info.py), the manifest module for read_max_parallel, and the pod objects.
-ALLOWED_AT_PARSE = {"airflow_kaniko", "airflow_kaniko.manifest", "airflow_kaniko.pod_objects"}
+# see test_provider_info.py), the manifest module for read_max_parallel, the pod objects, and the operators'
+# extra link and lineage glue (which import their registry and OpenLineage code when called).
+ALLOWED_AT_PARSE = {"airflow_kaniko", "airflow_kaniko.manifest", "airflow_kaniko.pod_objects", "airflow_kaniko.links", "airflow_kaniko.lineage"}
 ALLOWED_PACKAGES_AT_PARSE = ("airflow_kaniko.kaniko", "airflow_kaniko.operators")
-# Needed only while a task runs: validating a manifest, packing a context, talking to a registry, parsing a Dockerfile.
-HEAVY = ["jsonschema", "airflow_kaniko.manifest_schema", "docker", "dxf", "oras", "dockerfile_parse", "dockerfile"]
+# Needed only while a task runs: validating a manifest, packing a context, talking to a registry, parsing a
+# Dockerfile, emitting lineage.
+HEAVY = ["jsonschema", "airflow_kaniko.manifest_schema", "docker", "dxf", "oras", "dockerfile_parse", "dockerfile", "openlineage"]
 
 PROBE = """
 import importlib.util, json, sys
