@@ -121,7 +121,9 @@ class Registry:
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         served = response.headers.get("Docker-Content-Digest")
         if served and served != digest:
-            raise RegistryError(self.host, f"{repository}:{reference}", f"manifest bytes hash to {digest}, the registry says {served}")
+            raise RegistryError(
+                self.host, f"{repository}:{reference}", f"manifest bytes hash to {digest}, the registry says {served}"
+            )
         return Manifest(body=body, media_type=response.headers.get("Content-Type", ""), digest=digest)
 
     def config(self, repository: str, manifest: Manifest) -> dict[str, Any]:
@@ -146,7 +148,15 @@ class Registry:
             raise RegistryError(self.host, f"{repository}:{tag}", "cannot push a manifest without a media type")
         # DXF.set_manifest takes the media type from the body, which an OCI manifest may omit;
         # DXF._request sends the exact bytes with the type the registry served.
-        self._call(repository, tag, lambda c: (c._request("put", f"manifests/{tag}", data=manifest.body, headers={"Content-Type": manifest.media_type}), True), missing_ok=False)
+        self._call(
+            repository,
+            tag,
+            lambda c: (
+                c._request("put", f"manifests/{tag}", data=manifest.body, headers={"Content-Type": manifest.media_type}),
+                True,
+            ),
+            missing_ok=False,
+        )
 
     def retag(self, repository: str, source: str, tags: list[str]) -> str:
         """Give ``repository:source`` (a tag or digest) the extra ``tags``, registry side; returns its digest.
@@ -162,7 +172,12 @@ class Registry:
 
     def push_blob(self, repository: str, data: bytes) -> str:
         """Upload a blob (a layer or a config); returns its digest. An existing blob is not sent again."""
-        digest, _ = self._call(repository, "blob", lambda c: (c.push_blob(data=iter([data]), digest="sha256:" + hashlib.sha256(data).hexdigest()), True), missing_ok=False)
+        digest, _ = self._call(
+            repository,
+            "blob",
+            lambda c: (c.push_blob(data=iter([data]), digest="sha256:" + hashlib.sha256(data).hexdigest()), True),
+            missing_ok=False,
+        )
         return digest
 
     def copy(self, source: str, reference: str, target: str, tags: list[str]) -> str:
@@ -209,7 +224,9 @@ class Registry:
             self._clients[repository] = client
         return client
 
-    def _call(self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: bool = True) -> tuple[T | None, Any]:
+    def _call(
+        self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: bool = True
+    ) -> tuple[T | None, Any]:
         """Run ``request`` with retries; ``(None, None)`` for a 404 when ``missing_ok``."""
         import requests
         from dxf.exceptions import DXFError, DXFUnauthorizedError
@@ -249,7 +266,10 @@ def _first_line(err: Exception) -> str:
     text = str(err)
     if "SSLError" in type(err).__name__ or "CERTIFICATE_VERIFY_FAILED" in text:
         return "TLS certificate not trusted (give the registry's CA)"
-    cause = re.search(r"Failed to establish a new connection: ([^\"')]+)|(Read timed out|Connect timeout|timed out)|(Name or service not known|Temporary failure in name resolution)", text)
+    cause = re.search(
+        r"Failed to establish a new connection: ([^\"')]+)|(Read timed out|Connect timeout|timed out)|(Name or service not known|Temporary failure in name resolution)",
+        text,
+    )
     if cause:
         return next(g for g in cause.groups() if g).strip()
     return text.splitlines()[0][:200] if text else type(err).__name__
@@ -263,7 +283,9 @@ class Registries:
     :param options: passed to every :class:`Registry` (``timeout``, ``attempts``, ``insecure``...).
     """
 
-    def __init__(self, credentials: Mapping[str, Credentials] | None = None, ca_files: Mapping[str, str] | None = None, **options: Any) -> None:
+    def __init__(
+        self, credentials: Mapping[str, Credentials] | None = None, ca_files: Mapping[str, str] | None = None, **options: Any
+    ) -> None:
         self._credentials = dict(credentials or {})
         self._ca_files = dict(ca_files or {})
         self._options = options
@@ -271,7 +293,9 @@ class Registries:
 
     def for_host(self, host: str) -> Registry:
         if host not in self._registries:
-            self._registries[host] = Registry(host, credentials=self._credentials.get(host), ca_file=self._ca_files.get(host), **self._options)
+            self._registries[host] = Registry(
+                host, credentials=self._credentials.get(host), ca_file=self._ca_files.get(host), **self._options
+            )
         return self._registries[host]
 
     def resolve(self, reference: str) -> str:

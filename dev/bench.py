@@ -26,11 +26,18 @@ from airflow_runs import ROOT, AirflowRunner, Cluster  # noqa: E402
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 DAGS = [
-    "bench_kpo_sync", "bench_kaniko_sync", "bench_kaniko_isolated_sync",
-    "bench_kpo_deferrable", "bench_kaniko_deferrable", "bench_kaniko_isolated_deferrable",
+    "bench_kpo_sync",
+    "bench_kaniko_sync",
+    "bench_kaniko_isolated_sync",
+    "bench_kpo_deferrable",
+    "bench_kaniko_deferrable",
+    "bench_kaniko_isolated_deferrable",
 ]
 PARSE_REPEAT = int(os.environ.get("BENCH_PARSE_REPEAT", "9"))
-PARSE_DAGS = {"one-task KPO DAG": ROOT / "dev/parse_dags/one_task_kpo.py", "example DAG": ROOT / "dags/kaniko_image_maintenance.py"}
+PARSE_DAGS = {
+    "one-task KPO DAG": ROOT / "dev/parse_dags/one_task_kpo.py",
+    "example DAG": ROOT / "dags/kaniko_image_maintenance.py",
+}
 # Airflow is imported before the clock starts, as in the DAG processor; the DAG file's own imports are timed.
 PARSE_PROBE = """
 import json, sys, time
@@ -69,7 +76,10 @@ def parse_cost() -> None:
 def delete_plain_pod_objects(api, namespace: str) -> None:
     from kubernetes.client.exceptions import ApiException
 
-    for delete, name in ((api.delete_namespaced_secret, "bench-credentials"), (api.delete_namespaced_config_map, "bench-context")):
+    for delete, name in (
+        (api.delete_namespaced_secret, "bench-credentials"),
+        (api.delete_namespaced_config_map, "bench-context"),
+    ):
         try:
             delete(name, namespace)
         except ApiException as err:
@@ -89,9 +99,16 @@ def prepare_plain_pod_objects(cluster: Cluster):
     api = client.CoreV1Api()
     user, password = cluster.credentials()
     delete_plain_pod_objects(api, cluster.namespace)
-    api.create_namespaced_secret(cluster.namespace, build_secret("bench-credentials", cluster.namespace, {"config.json": render_docker_config(cluster.registry, user, password)}, {}))
+    api.create_namespaced_secret(
+        cluster.namespace,
+        build_secret(
+            "bench-credentials", cluster.namespace, {"config.json": render_docker_config(cluster.registry, user, password)}, {}
+        ),
+    )
     archive = pack_context(ROOT / "dags/images/hello")
-    api.create_namespaced_config_map(cluster.namespace, build_config_map("bench-context", cluster.namespace, {"context.tar.gz": archive.data}, {}))
+    api.create_namespaced_config_map(
+        cluster.namespace, build_config_map("bench-context", cluster.namespace, {"context.tar.gz": archive.data}, {})
+    )
     return api
 
 
@@ -115,8 +132,10 @@ def measure(runner: AirflowRunner, home: Path) -> int:
     from airflow.models import TaskInstance
     from airflow.utils.session import create_session
 
-    print(f"median over {REPEAT} interleaved runs (a {ROOT / 'dags/images/hello'} build); "
-          "task = Airflow's task duration, pod = 'Building pod' to the task's end:")
+    print(
+        f"median over {REPEAT} interleaved runs (a {ROOT / 'dags/images/hello'} build); "
+        "task = Airflow's task duration, pod = 'Building pod' to the task's end:"
+    )
     pod_times: dict[str, list[float]] = {dag_id: [] for dag_id in DAGS}
     for i in range(REPEAT):  # interleaved, so a busy moment on the shared machine hits every DAG alike
         for dag_id in DAGS:
@@ -129,13 +148,20 @@ def measure(runner: AirflowRunner, home: Path) -> int:
         with create_session() as session:
             durations = [ti.duration for ti in session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id)]
         pods = pod_times[dag_id]
-        print(f"  {dag_id:<34} task {statistics.median(durations):6.2f} s   pod {statistics.median(pods):6.2f} s"
-              f"   (pod runs: {', '.join(f'{d:.2f}' for d in pods)})")
+        print(
+            f"  {dag_id:<34} task {statistics.median(durations):6.2f} s   pod {statistics.median(pods):6.2f} s"
+            f"   (pod runs: {', '.join(f'{d:.2f}' for d in pods)})"
+        )
     return 0
 
 
 # (label, isolate_push_credentials, number of destinations)
-POD_SHAPES = [("default, 1 tag", False, 1), ("isolated, 1 tag", True, 1), ("default, 3 tags", False, 3), ("isolated, 3 tags", True, 3)]
+POD_SHAPES = [
+    ("default, 1 tag", False, 1),
+    ("isolated, 1 tag", True, 1),
+    ("default, 3 tags", False, 3),
+    ("isolated, 3 tags", True, 3),
+]
 
 
 def measure_pods(api, cluster: Cluster) -> int:
@@ -159,16 +185,26 @@ def time_one_pod(api, cluster: Cluster, isolate: bool, tags: int) -> float:
 
     ns, reg = cluster.namespace, cluster.registry
     op = KanikoBuildOperator(
-        task_id="bench_pod", name="bench-pod", namespace=ns, context=str(ROOT / "dags/images/hello"),
-        destinations=[f"{reg}/bench/hello-pod:{i}" for i in range(tags)], build_args={"BASE": f"{reg}/library/busybox:latest"},
-        registry_conn_id="kaniko_registry", registry_ca={"registry": reg, "config_map": "registry-ca"},
-        isolate_push_credentials=isolate, pull_conn_id="kaniko_registry" if isolate else None,
+        task_id="bench_pod",
+        name="bench-pod",
+        namespace=ns,
+        context=str(ROOT / "dags/images/hello"),
+        destinations=[f"{reg}/bench/hello-pod:{i}" for i in range(tags)],
+        build_args={"BASE": f"{reg}/library/busybox:latest"},
+        registry_conn_id="kaniko_registry",
+        registry_ca={"registry": reg, "config_map": "registry-ca"},
+        isolate_push_credentials=isolate,
+        pull_conn_id="kaniko_registry" if isolate else None,
     )
     pod = op.build_pod_request_obj(dry_run=True)
     name = pod.metadata.name
     config = render_docker_config(reg, *cluster.credentials())
-    api.create_namespaced_secret(ns, build_secret(op.secret_name(pod), ns, {"config.json": config, "pull-config.json": config}, {}))
-    api.create_namespaced_config_map(ns, build_config_map(op.config_map_name(pod), ns, {k: a.data for k, a in op._archives.items()}, {}))
+    api.create_namespaced_secret(
+        ns, build_secret(op.secret_name(pod), ns, {"config.json": config, "pull-config.json": config}, {})
+    )
+    api.create_namespaced_config_map(
+        ns, build_config_map(op.config_map_name(pod), ns, {k: a.data for k, a in op._archives.items()}, {})
+    )
     try:
         api.create_namespaced_pod(ns, pod)
         started = time.monotonic()
@@ -176,7 +212,10 @@ def time_one_pod(api, cluster: Cluster, isolate: bool, tags: int) -> float:
             time.sleep(0.1)
         seconds = time.monotonic() - started
         if status.phase != "Succeeded":
-            ended = [(c.name, c.state.terminated and c.state.terminated.message) for c in [*(status.init_container_statuses or []), *(status.container_statuses or [])]]
+            ended = [
+                (c.name, c.state.terminated and c.state.terminated.message)
+                for c in [*(status.init_container_statuses or []), *(status.container_statuses or [])]
+            ]
             raise RuntimeError(f"bench pod {ns}/{name} ended {status.phase}: {ended}")
         return seconds
     finally:

@@ -21,7 +21,11 @@ CACHE = Path(os.environ.get("CACHE", Path.home() / ".cache" / "airflow-kaniko"))
 
 def local_cluster() -> Cluster:
     print("==> starting the local cluster (dev/localkube/up); the first run builds Kubernetes and Kaniko", flush=True)
-    env_file = subprocess.run([str(ROOT / "dev/localkube/up")], check=True, stdout=subprocess.PIPE, text=True).stdout.strip().splitlines()[-1]
+    env_file = (
+        subprocess.run([str(ROOT / "dev/localkube/up")], check=True, stdout=subprocess.PIPE, text=True)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     for line in Path(env_file).read_text().splitlines():
         if line.startswith("export "):
             key, _, value = line.removeprefix("export ").partition("=")
@@ -97,7 +101,9 @@ def main() -> int:
                 mismatches += 1
                 print(f"MISMATCH {reference}: the registry serves {served}")
         print(f"IMAGE {row['images'][0]}  {row['reason']}")
-    print(f"Registry: https://{cluster.registry} (CA {cluster.registry_ca}; credentials in {cluster.credentials_file}, never printed)")
+    print(
+        f"Registry: https://{cluster.registry} (CA {cluster.registry_ca}; credentials in {cluster.credentials_file}, never printed)"
+    )
     return 0 if run["state"] == "success" and not report["failed"] and not mismatches else 1
 
 

@@ -61,7 +61,11 @@ def main(wheel: Path, dag_file: Path) -> None:
         "print(json.dumps({'errors': {k: str(v) for k, v in bag.import_errors.items()}, 'dags': sorted(bag.dags)}))"
     )
     parsed = json.loads(run("-c", parse, str(dag_file)).strip().splitlines()[-1])
-    check(parsed["errors"] == {} and parsed["dags"] == ["kaniko_image_maintenance"], f"the example DAG imports without errors ({dag_file.name})", parsed)
+    check(
+        parsed["errors"] == {} and parsed["dags"] == ["kaniko_image_maintenance"],
+        f"the example DAG imports without errors ({dag_file.name})",
+        parsed,
+    )
 
 
 if __name__ == "__main__":

@@ -53,7 +53,10 @@ def pack_context(directory: str | os.PathLike[str], dockerfile: str = "Dockerfil
 
     buffer = io.BytesIO()
     # mtime=0 in the gzip header and fixed tar metadata make the archive reproducible.
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         # The root comes first, with its real mode: without it Kaniko's tar:// unpacking creates the
         # context directory 0750, and `COPY . /app` passes that on. Names are "./"-prefixed, as
         # `tar -C <dir> -c .` writes them.

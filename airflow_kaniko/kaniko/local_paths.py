@@ -13,7 +13,13 @@ from pathlib import Path
 from airflow_kaniko.kaniko.errors import KanikoSpecError
 
 
-def confine(field: str, path: str | os.PathLike[str], roots: Iterable[str | os.PathLike[str]], *, base: str | os.PathLike[str] | None = None) -> Path:
+def confine(
+    field: str,
+    path: str | os.PathLike[str],
+    roots: Iterable[str | os.PathLike[str]],
+    *,
+    base: str | os.PathLike[str] | None = None,
+) -> Path:
     """``path`` (relative to ``base``) resolved, if it lies inside one of ``roots``.
 
     :raises KanikoSpecError: naming ``field``, the path and the roots, when it lies outside all of them.

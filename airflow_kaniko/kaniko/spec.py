@@ -227,7 +227,9 @@ def _check_context(context: object) -> str:
         return context
     if scheme not in REMOTE_SCHEMES:
         raise KanikoSpecError(
-            "context", context, f"unknown scheme {scheme + '://'!r}; use one of {', '.join(s + '://' for s in REMOTE_SCHEMES)} or a local directory"
+            "context",
+            context,
+            f"unknown scheme {scheme + '://'!r}; use one of {', '.join(s + '://' for s in REMOTE_SCHEMES)} or a local directory",
         )
     rest = context[len(scheme) + 3 :]
     if not rest:
@@ -239,7 +241,9 @@ def _check_context(context: object) -> str:
         if not host:
             raise KanikoSpecError("context", context, f"{scheme}:// needs a host or bucket")
         if scheme == "https" and not host.endswith(_AZURE_BLOB_SUFFIXES):
-            raise KanikoSpecError("context", context, "https:// contexts must be Azure Blob Storage URLs (*.blob.core.windows.net)")
+            raise KanikoSpecError(
+                "context", context, "https:// contexts must be Azure Blob Storage URLs (*.blob.core.windows.net)"
+            )
     if scheme == "git" and context.count("#") > 2:
         raise KanikoSpecError("context", context, "git:// takes at most '#<ref>#<commit>'")
     return context
@@ -255,7 +259,9 @@ def _check_destinations(destinations: object) -> tuple[str, ...]:
         raise KanikoSpecError("destinations", destinations, "needs at least one image reference")
     for dest in result:
         if not isinstance(dest, str) or not reference.is_reference(dest):
-            raise KanikoSpecError("destinations", dest, "is not a valid image reference such as 'registry.example.com/team/app:1.0'")
+            raise KanikoSpecError(
+                "destinations", dest, "is not a valid image reference such as 'registry.example.com/team/app:1.0'"
+            )
         if reference.has_digest(dest):
             raise KanikoSpecError("destinations", dest, "must be a tag, not a digest; the digest is what the build produces")
     if len(set(result)) != len(result):
@@ -328,7 +334,9 @@ def _check_certificates(certificates: object) -> tuple[RegistryCertificate, ...]
             raise KanikoSpecError("registry_certificates", cert, "must be RegistryCertificate items")
         result.append(cert)
         if not reference.is_registry(cert.registry):
-            raise KanikoSpecError("registry_ca.registry", cert.registry, "is not a registry host such as 'registry.example.com:5000'")
+            raise KanikoSpecError(
+                "registry_ca.registry", cert.registry, "is not a registry host such as 'registry.example.com:5000'"
+            )
         if not cert.path.startswith("/") or _CONTROL_RE.search(cert.path) or "=" in cert.path:
             raise KanikoSpecError("registry_ca.path", cert.path, "must be an absolute path without '='")
     return tuple(result)
@@ -349,10 +357,14 @@ def _check_extra_args(extra_args: object) -> tuple[str, ...]:
         flag = match["flag"]
         if flag in UNSAFE_FLAGS:
             raise KanikoSpecError(
-                "extra_args", arg, f"--{flag} defeats TLS verification or redirects image pulls; use the {UNSAFE_FLAGS[flag]} parameter"
+                "extra_args",
+                arg,
+                f"--{flag} defeats TLS verification or redirects image pulls; use the {UNSAFE_FLAGS[flag]} parameter",
             )
         if flag == "cache" or flag.startswith("cache-"):
-            raise KanikoSpecError("extra_args", arg, "the layer cache is set by the operator's cache, cache_repo and cache_ttl parameters")
+            raise KanikoSpecError(
+                "extra_args", arg, "the layer cache is set by the operator's cache, cache_repo and cache_ttl parameters"
+            )
         if flag in OWNED_FLAGS:
             raise KanikoSpecError("extra_args", arg, f"--{flag} is set by the operator; use its own parameter")
         if flag in CONTEXT_PATH_FLAGS:

@@ -211,8 +211,13 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         cas = [ca.volume(i)[0] for i, ca in enumerate(self._registry_cas())]
         credentials = super().executor_credentials(pod)  # the push credentials, for the pushers only
         pod_objects.split_push(
-            pod, push, watched=self.base_container_name, pusher_image=self.pusher_image,
-            credentials=credentials[0][0] if credentials else None, registry_cas=cas, image_pull_policy=self.image_pull_policy,
+            pod,
+            push,
+            watched=self.base_container_name,
+            pusher_image=self.pusher_image,
+            credentials=credentials[0][0] if credentials else None,
+            registry_cas=cas,
+            image_pull_policy=self.image_pull_policy,
         )
 
     def _load_credentials(self) -> dict[str, bytes]:
@@ -223,7 +228,9 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
             self._register_secrets(*secret_forms(conn.login, conn.password, config))
             data[PULL_CONFIG_KEY] = config
             self.log.info(
-                "Pull credentials for %s come from connection %r; the executor never sees the push credentials", conn.host, self.pull_conn_id
+                "Pull credentials for %s come from connection %r; the executor never sees the push credentials",
+                conn.host,
+                self.pull_conn_id,
             )
         return data
 

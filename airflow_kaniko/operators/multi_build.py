@@ -19,7 +19,21 @@ from airflow_kaniko.operators.base import KanikoBuildFailed, KanikoPodOperatorBa
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-_BUILD_KEYS = frozenset({"name", "context", "destinations", "dockerfile", "build_args", "target", "labels", "cache", "cache_repo", "cache_ttl", "extra_args"})
+_BUILD_KEYS = frozenset(
+    {
+        "name",
+        "context",
+        "destinations",
+        "dockerfile",
+        "build_args",
+        "target",
+        "labels",
+        "cache",
+        "cache_repo",
+        "cache_ttl",
+        "extra_args",
+    }
+)
 
 
 class KanikoMultiBuildOperator(KanikoPodOperatorBase):
@@ -123,9 +137,15 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
         if not outcomes:
             return super().failure_message(pod, remote_pod)
         where = f"{pod.metadata.namespace}/{pod.metadata.name}" if pod is not None and pod.metadata else "its pod"
-        lines = [f"Multi-build in pod {where}: {sum(o.status == multi_build.FAILED for o in outcomes)} of {len(outcomes)} builds failed"]
+        lines = [
+            f"Multi-build in pod {where}: {sum(o.status == multi_build.FAILED for o in outcomes)} of {len(outcomes)} builds failed"
+        ]
         for o in outcomes:
-            detail = o.digest if o.status == multi_build.SUCCEEDED else (f"exit code {o.exit_code}" if o.status == multi_build.FAILED else "not run")
+            detail = (
+                o.digest
+                if o.status == multi_build.SUCCEEDED
+                else (f"exit code {o.exit_code}" if o.status == multi_build.FAILED else "not run")
+            )
             lines.append(f"  {o.name}: {o.status} ({detail})")
         lines.append("Kaniko's output for each build is in the task log above.")
         # Which build failed, and why, is only in the log: a retry stays possible.

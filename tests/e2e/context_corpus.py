@@ -56,7 +56,8 @@ def symlinks(root: Path) -> None:
         {
             "target.txt": "target\n",
             "real/file.txt": "in real\n",
-            "Dockerfile": HEAD + "COPY . /s/\nCOPY link /through-link\nCOPY dirlink/ /via-dirlink/\nRUN readlink /s/dangling > /dangling.txt\n",
+            "Dockerfile": HEAD
+            + "COPY . /s/\nCOPY link /through-link\nCOPY dirlink/ /via-dirlink/\nRUN readlink /s/dangling > /dangling.txt\n",
         },
     )
     os.symlink("target.txt", root / "link")
@@ -123,7 +124,7 @@ def args_env(root: Path) -> None:
     dockerfile = (
         HEAD
         + 'ARG PLAIN=plain\nARG QUOTED="a b  c"\nARG SINGLE=\'x "y" z\'\nARG EMPTY=""\n'
-        + "ENV A=\"$QUOTED\" B='$PLAIN literal' C=c\\ d D=\"${PLAIN}-${EMPTY:-fallback}\" E=${UNSET:-def}\n"
+        + 'ENV A="$QUOTED" B=\'$PLAIN literal\' C=c\\ d D="${PLAIN}-${EMPTY:-fallback}" E=${UNSET:-def}\n'
         + 'ENV MULTI="one two" \\\n    NEXT=next\n'
         + 'LABEL quoted="a \\"b\\" c" plain=p\n'
         + 'RUN echo "$A|$B|$C|$D|$E|$MULTI|$NEXT|$SINGLE|$EMPTY" > /env.txt\n'
@@ -168,7 +169,19 @@ def names(root: Path) -> None:
 
 CASES: dict[str, Callable[[Path], None]] = {
     f.__name__.replace("_", "-"): f
-    for f in (copy_root_then_user, modes, symlinks, hardlinks, empty_dirs, dockerignore, chown_chmod, args_env, workdir, copy_forms, names)
+    for f in (
+        copy_root_then_user,
+        modes,
+        symlinks,
+        hardlinks,
+        empty_dirs,
+        dockerignore,
+        chown_chmod,
+        args_env,
+        workdir,
+        copy_forms,
+        names,
+    )
 }
 
 

@@ -20,7 +20,13 @@ EXAMPLE_DAG = ROOT / "dags" / "kaniko_image_maintenance.py"
 # Our modules that parsing the example DAG may load: the operators and the pure Kaniko layer (stdlib only,
 # see test_provider_info.py), the manifest module for read_max_parallel, the pod objects, and the operators'
 # extra link and lineage glue (which import their registry and OpenLineage code when called).
-ALLOWED_AT_PARSE = {"airflow_kaniko", "airflow_kaniko.manifest", "airflow_kaniko.pod_objects", "airflow_kaniko.links", "airflow_kaniko.lineage"}
+ALLOWED_AT_PARSE = {
+    "airflow_kaniko",
+    "airflow_kaniko.manifest",
+    "airflow_kaniko.pod_objects",
+    "airflow_kaniko.links",
+    "airflow_kaniko.lineage",
+}
 ALLOWED_PACKAGES_AT_PARSE = ("airflow_kaniko.kaniko", "airflow_kaniko.operators")
 # Needed only while a task runs: validating a manifest, packing a context, talking to a registry, parsing a
 # Dockerfile, emitting lineage.
@@ -43,7 +49,9 @@ print(json.dumps({"baseline": sorted(before), "added": sorted(set(sys.modules) -
 @pytest.fixture(scope="module")
 def modules():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout, whichever one the shared venv points at
-    out = subprocess.run([sys.executable, "-c", PROBE, str(BASELINE_DAG), str(EXAMPLE_DAG)], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(BASELINE_DAG), str(EXAMPLE_DAG)], capture_output=True, text=True, env=env, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -58,7 +66,11 @@ def test_the_example_dag_adds_no_third_party_package(modules):
 
 def test_the_example_dag_loads_only_the_operator_side_of_this_package(modules):
     ours = {m for m in modules["added"] + modules["baseline"] if _package(m) == "airflow_kaniko"}
-    unexpected = {m for m in ours - ALLOWED_AT_PARSE if m.rsplit(".", 1)[0] not in ALLOWED_PACKAGES_AT_PARSE and m not in ALLOWED_PACKAGES_AT_PARSE}
+    unexpected = {
+        m
+        for m in ours - ALLOWED_AT_PARSE
+        if m.rsplit(".", 1)[0] not in ALLOWED_PACKAGES_AT_PARSE and m not in ALLOWED_PACKAGES_AT_PARSE
+    }
     assert unexpected == set()
     assert "airflow_kaniko.operators.kaniko" in ours  # the probe really parsed the DAG
 

@@ -28,7 +28,9 @@ def test_provider_info():
 
 
 def test_airflow_providers_list_shows_the_package():
-    out = subprocess.run([sys.executable, "-m", "airflow", "providers", "list", "-o", "plain"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "airflow", "providers", "list", "-o", "plain"], capture_output=True, text=True, check=True
+    ).stdout
     assert "airflow-provider-kaniko" in out
 
 
