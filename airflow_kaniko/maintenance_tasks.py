@@ -57,10 +57,9 @@ def prepare(
     import logging
 
     from airflow.sdk import Connection, conf
-
     from airflow_kaniko import pod_objects
-    from airflow_kaniko.manifest import load_manifest, throttle_warning
     from airflow_kaniko.maintenance.plan import parse_max_age
+    from airflow_kaniko.manifest import load_manifest, throttle_warning
 
     manifest = load_manifest(
         params["manifest"],

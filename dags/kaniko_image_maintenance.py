@@ -99,7 +99,6 @@ with DAG(
         """Log why each image was rebuilt or skipped; fail the run if any build failed, after reporting all."""
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowFailException
-
         from airflow_kaniko.maintenance.planner import finish
         from airflow_kaniko.report import summarize_plan
 

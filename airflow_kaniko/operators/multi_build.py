@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from kubernetes.client import models as k8s
 
-from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY
 from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
+from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY
 from airflow_kaniko import pod_objects
 from airflow_kaniko.kaniko import multi_build
 from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError

@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from airflow_runs import latest_run
 from registry import manifest_digest
+
 from tests.e2e.kube import leftovers, run_image
 
 DAG_ID = "kaniko_image_maintenance"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from airflow_runs import AirflowRunner
+
 from tests.conftest import ROOT
 from tests.e2e.kube import MANAGED, leftovers
 from tests.e2e.test_scenarios import scenario

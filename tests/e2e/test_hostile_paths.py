@@ -7,6 +7,7 @@ fail their task with an error naming the path and the roots, before any pod, Sec
 from pathlib import Path
 
 from airflow_runs import latest_run
+
 from tests.e2e.kube import leftovers
 
 SCENARIOS = Path(__file__).parent / "dags"

@@ -3,8 +3,8 @@
 import subprocess
 
 import pytest
-
 from registry import manifest_digest
+
 from tests.e2e.kube import leftovers
 from tests.e2e.test_scenarios import scenario
 

@@ -4,6 +4,7 @@ import json
 
 from airflow_runs import latest_run
 from registry import manifest_digest
+
 from tests.e2e.test_scenarios import SCENARIOS
 
 TEMPLATE = "https://registry-ui.example.com/{repository}/tags/{tag}/{digest}"

@@ -17,13 +17,12 @@ from datetime import datetime, timezone
 
 import pytest
 import yaml
-
 from airflow_runs import latest_run
 from registry import manifest_digest
-from tests.conftest import ROOT
 
 from airflow_kaniko.maintenance.plan import last_built
 from airflow_kaniko.registry import Credentials, Manifest, Registry
+from tests.conftest import ROOT
 
 DAG_ID = "kaniko_image_maintenance"
 BUILT_ON_BUSYBOX = ["hello", "app", "web"]  # FROM the test's own busybox; app-shell is FROM app

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from airflow_runs import latest_run
 from registry import manifest_digest
+
 from tests.e2e.kube import leftovers, run_image, wait_for
 
 SCENARIOS = Path(__file__).parent / "dags"

@@ -141,8 +141,9 @@ def test_unresolvable_base_fails_prepare_naming_image_base_and_registry(airflow_
 
 
 def test_rendered_pod_of_one_mapped_instance(registry_conn):
-    from airflow_kaniko.manifest import load_manifest
     from datetime import datetime, timezone
+
+    from airflow_kaniko.manifest import load_manifest
 
     kwargs = load_manifest(
         ROOT / "dags/images/images.yaml",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_kaniko.kaniko.image_datasets import ImageDataset, check_base_images, image_datasets, pushed_images
 from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.kaniko.image_datasets import ImageDataset, check_base_images, image_datasets, pushed_images
 from tests.unit.dags.finished_builds import BASE, DIGEST
 
 DAG_FILE = Path(__file__).parent / "dags" / "finished_builds.py"

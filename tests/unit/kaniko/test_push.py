@@ -129,7 +129,7 @@ def test_crane_spellings_of_a_repository(destination, message):
         (f"{REG}/team/app@sha256:abc", "is not '<repository>@sha256:<64 hex>'"),
         (f"{REG}/team/app@{DIGEST}\n{REG}/team/app@{DIGEST}", "is not '<repository>@sha256:<64 hex>'"),
         (f"{REG}/team/other@{DIGEST}", "names another repository than the destination"),
-        (f"Error: open /kaniko/output/image/index.json: permission denied", "is not '<repository>@sha256:<64 hex>'"),
+        ("Error: open /kaniko/output/image/index.json: permission denied", "is not '<repository>@sha256:<64 hex>'"),
     ],
 )
 def test_unreadable_pusher_messages(message, error):

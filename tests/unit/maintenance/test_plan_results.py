@@ -83,7 +83,7 @@ def test_report_rows_say_why():
     assert [(r.name, r.status, r.reason) for r in report.rows] == [
         ("base", "rebuilt", "rebuilt (context changed)"),
         ("same", "rebuilt", "rebuilt, identical (forced)"),
-        ("kept", "unchanged", f"unchanged (fingerprint ffffffffffff…, digest sha256:222222222222…)"),
+        ("kept", "unchanged", "unchanged (fingerprint ffffffffffff…, digest sha256:222222222222…)"),
         ("broken", "failed", "failed"),
         ("child", "rebuilt", "rebuilt (parent base rebuilt)"),
     ]

@@ -469,8 +469,9 @@ def test_credentials_never_in_pod_args_or_template_fields(registry_conn):
 
 
 def test_templated_fields_render():
-    from airflow.sdk import DAG  # noqa: F401  (templates render with a plain Jinja env here)
     import jinja2
+
+    from airflow.sdk import DAG  # noqa: F401  (templates render with a plain Jinja env here)
 
     op = operator(
         context="{{ params.ctx }}",
