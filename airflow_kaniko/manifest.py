@@ -366,7 +366,10 @@ def _resources_problem(resources: Mapping[str, Mapping[str, str]]) -> str | None
                 and not name.startswith("hugepages-")
                 and not _EXTENDED_RESOURCE_RE.fullmatch(name)
             ):
-                return f"{kind} {name!r} is not a resource name; use cpu, memory, ephemeral-storage, hugepages-<size> or a domain-prefixed name such as nvidia.com/gpu"
+                return (
+                    f"{kind} {name!r} is not a resource name; use cpu, memory, ephemeral-storage, hugepages-<size> or "
+                    f"a domain-prefixed name such as nvidia.com/gpu"
+                )
             try:
                 # Decimal, under the parser, also takes spaces, '_', NaN and Infinity; the API server does not.
                 if text != text.strip() or "_" in text:

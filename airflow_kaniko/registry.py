@@ -267,7 +267,8 @@ def _first_line(err: Exception) -> str:
     if "SSLError" in type(err).__name__ or "CERTIFICATE_VERIFY_FAILED" in text:
         return "TLS certificate not trusted (give the registry's CA)"
     cause = re.search(
-        r"Failed to establish a new connection: ([^\"')]+)|(Read timed out|Connect timeout|timed out)|(Name or service not known|Temporary failure in name resolution)",
+        r"Failed to establish a new connection: ([^\"')]+)|(Read timed out|Connect timeout|timed out)|(Name or "
+        r"service not known|Temporary failure in name resolution)",
         text,
     )
     if cause:

@@ -141,10 +141,12 @@ def many_images(cluster: Cluster, root: Path, prefix: str) -> None:
     unchanged = sum(s["status"] == "unchanged" for s in plan_unchanged["images"].values())
     print(f"prepare's planning for {MANY} images against the local registry (in-process, after the manifest is loaded):")
     print(
-        f"  all new        {new_seconds:6.2f} s  ({new_seconds / MANY * 1000:.1f} ms per image: pack the context, parse the Dockerfile, fingerprint lookup, last-build lookup)"
+        f"  all new        {new_seconds:6.2f} s  ({new_seconds / MANY * 1000:.1f} ms per image: pack the context, "
+        f"parse the Dockerfile, fingerprint lookup, last-build lookup)"
     )
     print(
-        f"  all unchanged  {unchanged_seconds:6.2f} s  ({unchanged_seconds / MANY * 1000:.1f} ms per image: fingerprint lookup, retag of 2 tags; {unchanged} unchanged)"
+        f"  all unchanged  {unchanged_seconds:6.2f} s  ({unchanged_seconds / MANY * 1000:.1f} ms per image: "
+        f"fingerprint lookup, retag of 2 tags; {unchanged} unchanged)"
     )
 
 
@@ -164,7 +166,8 @@ def reproducible_cost(cluster: Cluster, home: Path) -> None:
     print(f"the app image, Kaniko container run time, median of {REPEAT} (1 s resolution):")
     for name in ("off", "on"):
         print(
-            f"  --reproducible {name:<4} {statistics.median(seconds[name]):5.1f} s  (runs: {', '.join(f'{s:.0f}' for s in seconds[name])})"
+            f"  --reproducible {name:<4} {statistics.median(seconds[name]):5.1f} s  (runs: "
+            f"{', '.join(f'{s:.0f}' for s in seconds[name])})"
         )
 
 

@@ -102,7 +102,8 @@ def main() -> int:
                 print(f"MISMATCH {reference}: the registry serves {served}")
         print(f"IMAGE {row['images'][0]}  {row['reason']}")
     print(
-        f"Registry: https://{cluster.registry} (CA {cluster.registry_ca}; credentials in {cluster.credentials_file}, never printed)"
+        f"Registry: https://{cluster.registry} (CA {cluster.registry_ca}; credentials in {cluster.credentials_file}, "
+        f"never printed)"
     )
     return 0 if run["state"] == "success" and not report["failed"] and not mismatches else 1
 

@@ -37,7 +37,10 @@ def main(wheel: Path, dag_file: Path) -> None:
     version = wheel.name.split("-")[1]
     site = Path(sysconfig.get_paths()["purelib"]).resolve()
 
-    probe = "import sys, json, airflow_kaniko; print(json.dumps({'file': airflow_kaniko.__file__, 'version': airflow_kaniko.__version__, 'modules': sorted(sys.modules)}))"
+    probe = (
+        "import sys, json, airflow_kaniko; print(json.dumps({'file': airflow_kaniko.__file__, 'version': "
+        "airflow_kaniko.__version__, 'modules': sorted(sys.modules)}))"
+    )
     imported = json.loads(run("-c", probe).strip().splitlines()[-1])
     package_dir = Path(imported["file"]).resolve().parent
     check(package_dir.parent == site, "airflow_kaniko is imported from the installed wheel", package_dir)

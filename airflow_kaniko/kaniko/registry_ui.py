@@ -84,7 +84,8 @@ def builtin_url(ref: ImageReference) -> str:
     if ref.registry == DOCKER_HUB and len(parts) == 2:
         namespace, name = (quote(p, safe="") for p in parts)
         if ref.tag and ref.digest:
-            return f"https://hub.docker.com/layers/{namespace}/{name}/{quote(ref.tag, safe='')}/images/{quote(ref.digest.replace(':', '-', 1), safe='')}"
+            tag, digest = quote(ref.tag, safe=""), quote(ref.digest.replace(":", "-", 1), safe="")
+            return f"https://hub.docker.com/layers/{namespace}/{name}/{tag}/images/{digest}"
         return f"https://hub.docker.com/_/{name}" if namespace == "library" else f"https://hub.docker.com/r/{namespace}/{name}"
     if ref.registry == "quay.io" and len(parts) == 2:
         repository = quote(ref.repository, safe="/")

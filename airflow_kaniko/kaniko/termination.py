@@ -66,7 +66,8 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "registry",
             r"status code 5\d\d|\b50[0-9] (?:internal server error|bad gateway|service unavailable|gateway timeout)"
-            r"|connection refused|connection reset|i/o timeout|tls handshake timeout|no such host|too many requests|status code 429",
+            r"|connection refused|connection reset|i/o timeout|tls handshake timeout|no such host|too many "
+            r"requests|status code 429",
         ),
         ("push", r"error pushing image|error checking push permissions|failed to push"),
         (

@@ -138,7 +138,8 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
             return super().failure_message(pod, remote_pod)
         where = f"{pod.metadata.namespace}/{pod.metadata.name}" if pod is not None and pod.metadata else "its pod"
         lines = [
-            f"Multi-build in pod {where}: {sum(o.status == multi_build.FAILED for o in outcomes)} of {len(outcomes)} builds failed"
+            f"Multi-build in pod {where}: {sum(o.status == multi_build.FAILED for o in outcomes)} of {len(outcomes)} "
+            f"builds failed"
         ]
         for o in outcomes:
             detail = (

@@ -113,7 +113,10 @@ def chown_chmod(root: Path) -> None:
             "dir/inner.txt": "inner\n",
             "run.sh": "#!/bin/sh\necho run\n",
             "Dockerfile": HEAD
-            + "COPY --chown=1000:1000 . /c/\nCOPY --chown=app:app file.txt /c2/file.txt\nCOPY --chmod=750 run.sh /usr/local/bin/run\n"
+            + (
+                "COPY --chown=1000:1000 . /c/\nCOPY --chown=app:app file.txt /c2/file.txt\nCOPY --chmod=750 run.sh "
+                "/usr/local/bin/run\n"
+            )
             + "COPY dir /c3/\nRUN chown -R 1000:1000 /c3 && chmod 640 /c3/inner.txt\n",
         },
     )

@@ -218,7 +218,8 @@ def test_7_unauthorised_base_registry_fails_prepare_naming_image_base_and_regist
     assert dag_run["tasks"][("prepare", -1)]["state"] == "failed"
     user, _ = cluster.credentials()
     expected = (
-        f"PlanError: image hello: base image '${{BASE}}' = {cluster.registry}/{world['prefix']}/busybox:latest (Dockerfile line 2) "
+        f"PlanError: image hello: base image '${{BASE}}' = {cluster.registry}/{world['prefix']}/busybox:latest "
+        f"(Dockerfile line 2) "
         f"cannot be resolved: registry {cluster.registry}: unauthorised (HTTP 401) as '{user}'"
     )
     assert expected in result.text()

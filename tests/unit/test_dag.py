@@ -124,7 +124,9 @@ def test_dry_run_shows_the_plan_and_renders_every_pod(airflow_db, monkeypatch, d
     assert report["images"][3]["reason"] == "would be rebuilt (parent app rebuilt)"
     reason = report["images"][0]["reason"]
     assert reason.startswith(
-        f"would be rebuilt (built anyway: base image '${{BASE}}' = {unreachable}/library/busybox:latest (Dockerfile line 2) cannot be resolved: registry {unreachable}: unreachable after 3 attempt(s): [Errno 111] Connection refused)"
+        f"would be rebuilt (built anyway: base image '${{BASE}}' = {unreachable}/library/busybox:latest (Dockerfile "
+        f"line 2) cannot be resolved: registry {unreachable}: unreachable after 3 attempt(s): [Errno 111] Connection "
+        f"refused)"
     )
     assert report["images"][0]["detail"]["reason"]["kind"] == "unverified"
 

@@ -43,11 +43,11 @@ def finished_run(airflow_db, tmp_path_factory):
     env["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAG_FILE.parent)  # dag.test() runs what the DAG folder holds
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2]), env.get("PYTHONPATH", "")])
     proc = subprocess.run([sys.executable, str(DAG_FILE)], env=env, capture_output=True, text=True, timeout=300)
-    line = next((l for l in proc.stdout.splitlines() if l.startswith("LINKS ")), None)
+    line = next((out for out in proc.stdout.splitlines() if out.startswith("LINKS ")), None)
     assert line, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = json.loads(line[len("LINKS ") :])
     assert out["state"] == "success", proc.stderr[-3000:]
-    return out["links"], [json.loads(l) for l in events.read_text().splitlines()] if events.exists() else []
+    return out["links"], [json.loads(event) for event in events.read_text().splitlines()] if events.exists() else []
 
 
 def test_link_from_a_real_task_instance(finished_run):

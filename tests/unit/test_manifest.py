@@ -80,7 +80,8 @@ def test_parse_time_max_parallel(tmp_path):
         ("images: {name: a}\n", r"images.yaml:1: images: 'images' must be a list of images, not dict"),
         (
             "images: []\nfoo: 1\n",
-            r"images.yaml:2: unknown key 'foo'; allowed keys: defaults, images, max_parallel, registry, registry_ca, registry_connections, registry_mirrors, version",
+            r"images.yaml:2: unknown key 'foo'; allowed keys: defaults, images, max_parallel, registry, registry_ca, "
+            r"registry_connections, registry_mirrors, version",
         ),
         ("version: 2\nimages: []\n", r"images.yaml:1: version: 1 was expected"),
         ("images:\n  - name: a\n    context: app\n", r"images.yaml:2: images\[0\] \(a\): 'repository' is a required property"),
@@ -110,7 +111,8 @@ def test_parse_time_max_parallel(tmp_path):
         ),
         (
             "images:\n  - name: a\n    context: app\n    repository: 'Team/App'\n",
-            r"images.yaml:4: images\[0\] \(a\) field 'repository': '10.244.77.1:5000/Team/App:20261130' is not a valid image reference",
+            r"images.yaml:4: images\[0\] \(a\) field 'repository': '10.244.77.1:5000/Team/App:20261130' is not a "
+            r"valid image reference",
         ),
         (
             "images:\n  - {name: a, context: app, repository: r/a, tags: ['bad tag']}\n",
@@ -201,7 +203,10 @@ def test_over_long_list(tmp_path):
     entries = "".join(f"  - {{name: i{i}, context: app, repository: r/i{i}}}\n" for i in range(6))
     with pytest.raises(
         ManifestError,
-        match=r"images.yaml:2: 6 images exceed Airflow's core.max_map_length=5; raise it \(AIRFLOW__CORE__MAX_MAP_LENGTH\) or split",
+        match=(
+            r"images.yaml:2: 6 images exceed Airflow's core.max_map_length=5; raise it "
+            r"\(AIRFLOW__CORE__MAX_MAP_LENGTH\) or split"
+        ),
     ):
         load(tmp_path, "images:\n" + entries, max_images=5)
 
@@ -325,7 +330,10 @@ def test_values_that_fail_later_fail_in_prepare(tmp_path, entry, expected):
 
 
 def test_valid_resources_pass(tmp_path):
-    text = "images:\n  - {name: a, context: app, repository: r/a, resources: {requests: {cpu: 0.5, memory: 1Gi, nvidia.com/gpu: 1, ephemeral-storage: 2G}, limits: {memory: 1Gi, nvidia.com/gpu: 1}}}\n"
+    text = (
+        "images:\n  - {name: a, context: app, repository: r/a, resources: {requests: {cpu: 0.5, memory: 1Gi, "
+        "nvidia.com/gpu: 1, ephemeral-storage: 2G}, limits: {memory: 1Gi, nvidia.com/gpu: 1}}}\n"
+    )
     assert load(tmp_path, text).builds[0]["container_resources"]["requests"]["cpu"] == "0.5"
 
 
@@ -400,7 +408,8 @@ def test_max_age_is_inherited_overridden_and_checked(tmp_path):
     ):
         load(
             tmp_path,
-            "images:\n  - {name: a, context: app, repository: t/a}\n  - name: b\n    max_age: soon\n    context: app\n    repository: t/b\n",
+            "images:\n  - {name: a, context: app, repository: t/a}\n  - name: b\n    max_age: soon\n    context: "
+            "app\n    repository: t/b\n",
         )
     with pytest.raises(ManifestError, match=r"images.yaml:2: defaults field 'max_age': '0d' must be positive"):
         load(tmp_path, "defaults:\n  max_age: 0d\nimages:\n  - {name: a, context: app, repository: t/a}\n")

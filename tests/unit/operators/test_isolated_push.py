@@ -309,7 +309,10 @@ def test_a_stale_pod_from_kpo_is_re_read_so_the_failure_names_the_executor(regis
     stale = finished(request, "Pending", [waiting("kaniko"), waiting("push-1")], [waiting("push")])
     with pytest.raises(
         KanikoBuildFailed,
-        match="container kaniko \\(exit code 3, Error; dockerfile failure, not retried: the same inputs fail the same way\\):\nerror building image: exit status 3",
+        match=(
+            "container kaniko \\(exit code 3, Error; dockerfile failure, not retried: the same inputs fail the same "
+            "way\\):\nerror building image: exit status 3"
+        ),
     ):
         op.cleanup(request, stale)
     assert executor_logs == [("kaniko", False)]
@@ -323,7 +326,8 @@ def test_a_failed_build_names_the_executor_and_carries_kanikos_error(registry_co
     with pytest.raises(KanikoBuildFailed) as info:
         op.cleanup(request, finished(request, "Failed", [status("kaniko", 1, tail), waiting("push-1")], [waiting("push")]))
     assert str(info.value) == (
-        f"Kaniko build of hello failed in pod kaniko-builds/{request.metadata.name}, container kaniko (exit code 1, Error; dockerfile failure, not retried: the same inputs fail the same way):\n"
+        f"Kaniko build of hello failed in pod kaniko-builds/{request.metadata.name}, container kaniko (exit code 1, "
+        f"Error; dockerfile failure, not retried: the same inputs fail the same way):\n"
         'time="t" level=error msg="error building image: exit status 1"'
     )
 

@@ -373,7 +373,10 @@ def test_dockerfile_failure_is_final_and_says_why(registry_conn):
     op = with_fake_cluster(operator(), fake)
     request = rendered(op)
     op.get_or_create_pod(request, context={})
-    tail = 'time="t" level=info msg="Retrieving image"\nerror building image: error building stage: failed to execute command: waiting for process to exit: exit status 3\n'
+    tail = (
+        'time="t" level=info msg="Retrieving image"\nerror building image: error building stage: failed to execute '
+        "command: waiting for process to exit: exit status 3\n"
+    )
     context, pushed = ti_recorder()
     with pytest.raises(KanikoBuildFailed) as info:
         op.cleanup(request, finished_pod(request, exit_code=1, message=tail, phase="Failed"), context=context)
@@ -424,7 +427,10 @@ def test_failure_message_and_its_xcom_are_redacted(registry_conn):
     request = rendered(op)
     op.get_or_create_pod(request, context={})
     auth = base64.b64encode(f"builder:{PASSWORD}".encode()).decode()
-    tail = f'error building image: error building stage: failed to execute command: {{"auths": {{"{REG}": {{"auth": "{auth}"}}}}}}: exit status 1'
+    tail = (
+        f'error building image: error building stage: failed to execute command: {{"auths": {{"{REG}": {{"auth": '
+        f'"{auth}"}}}}}}: exit status 1'
+    )
     context, pushed = ti_recorder()
     with pytest.raises(KanikoBuildFailed) as info:
         op.cleanup(request, finished_pod(request, exit_code=1, message=tail, phase="Failed"), context=context)
