@@ -24,7 +24,8 @@ def registries(registry_conn_id: str, base_registry_connections: Mapping[str, st
 
     credentials: dict[str, Credentials] = {}
     ca_files: dict[str, str] = {}
-    wanted = {None: registry_conn_id, **dict(base_registry_connections or {})}
+    wanted: dict[str | None, str] = {None: registry_conn_id}
+    wanted.update(base_registry_connections or {})
     for host, conn_id in wanted.items():
         conn = Connection.get(conn_id)
         if host is not None and conn.host != host:

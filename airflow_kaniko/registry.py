@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from airflow_kaniko.kaniko.errors import KanikoError
 from airflow_kaniko.kaniko.reference import split
@@ -116,7 +116,7 @@ class Registry:
     def manifest(self, repository: str, reference: str) -> Manifest | None:
         """The manifest ``repository:reference`` (GET), exact bytes kept; ``None`` if there is none."""
         body, response = self._call(repository, reference, lambda c: _get_manifest(c, reference))
-        if response is None:
+        if body is None or response is None:
             return None
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         served = response.headers.get("Docker-Content-Digest")
@@ -132,7 +132,8 @@ class Registry:
         digest = descriptor.get("digest")
         if not digest:
             raise RegistryError(self.host, f"{repository}@{manifest.digest}", "is not an image manifest (no config); an index?")
-        data, _ = self._call(repository, digest, lambda c: (b"".join(c.pull_blob(digest)), True))
+        # The manifest names this blob, so a 404 is an error here, not "no such image".
+        data, _ = self._call(repository, digest, lambda c: (b"".join(c.pull_blob(digest)), True), missing_ok=False)
         return json.loads(data)
 
     def tags(self, repository: str) -> list[str]:
@@ -192,7 +193,7 @@ class Registry:
         for descriptor in [body.get("config"), *body.get("layers", [])]:
             if descriptor:
                 digest = descriptor["digest"]
-                self._call(target, digest, lambda c, d=digest: (c.mount_blob(source, d), True), missing_ok=False)
+                self._call(target, digest, _mount(source, digest), missing_ok=False)
         for tag in tags:
             self.put_manifest(target, tag, manifest)
         return manifest.digest
@@ -223,6 +224,16 @@ class Registry:
             client.__enter__()  # one HTTP session per repository, closed by close()
             self._clients[repository] = client
         return client
+
+    @overload
+    def _call(
+        self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: Literal[False]
+    ) -> tuple[T, Any]: ...
+
+    @overload
+    def _call(
+        self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: bool = True
+    ) -> tuple[T | None, Any]: ...
 
     def _call(
         self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: bool = True
@@ -321,3 +332,8 @@ class Registries:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _mount(source: str, digest: str) -> Callable[[Any], tuple[Any, bool]]:
+    """A cross-repository blob mount from ``source``, as a request for ``Registry._call``."""
+    return lambda client: (client.mount_blob(source, digest), True)

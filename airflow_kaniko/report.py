@@ -40,7 +40,9 @@ class BuildReport:
     def table(self) -> str:
         if any(r.reason for r in self.rows):
             header: tuple[str, ...] = ("IMAGE", "DIGEST", "REASON")
-            lines = [(r.name, r.digest or "-", (r.status_text if r.failure else r.reason) or r.status) for r in self.rows]
+            lines: list[tuple[str, ...]] = [
+                (r.name, r.digest or "-", (r.status_text if r.failure else r.reason) or r.status) for r in self.rows
+            ]
         else:
             header = ("IMAGE", "STATUS", "DIGEST", "REFERENCES")
             lines = [(r.name, r.status_text, r.digest or "-", ", ".join(r.images) or "-") for r in self.rows]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from airflow_kaniko.kaniko.errors import KanikoError
 from airflow_kaniko.kaniko.reference import is_reference
@@ -163,7 +164,9 @@ def build_bases(
     return BuildBases(stages=tuple(stages), target=target_index, images=tuple(images))
 
 
-def _stage(command, index: int, stage_names: Mapping[str, int], global_args: Mapping[str, str], escape: str, path: str) -> Stage:
+def _stage(
+    command: Any, index: int, stage_names: Mapping[str, int], global_args: Mapping[str, str], escape: str, path: str
+) -> Stage:
     line = command.start_line
     value = list(command.value)
     name = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from airflow_kaniko.kaniko.errors import KanikoSpecError
@@ -147,7 +147,7 @@ def rebuild_kwargs(
     return result
 
 
-def _utc():
+def _utc() -> tzinfo:
     from datetime import timezone
 
     return timezone.utc

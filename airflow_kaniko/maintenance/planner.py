@@ -265,7 +265,7 @@ def _decide(
     final_base = None
     for base in state["bases"]:
         parent = _producer(plan, base["reference"])
-        if parent in parent_digests:
+        if parent is not None and parent in parent_digests:
             digest = parent_digests[parent]
             whole = _WHOLE_ARG_RE.fullmatch(base["written"])
             reference = pinned(base["reference"], digest)
@@ -316,7 +316,8 @@ def _decide(
             reason = explain_change(summary, inputs.summary(), last_digest=previous)
     state.update(fingerprint=fingerprint, reason=reason.to_dict(), previous_digest=previous)
     if reason.kind == "unchanged":
-        tags = [split(d)[2] for d in kwargs["destinations"]]
+        assert fingerprint is not None, "unchanged is only decided from a fingerprint tag found in the registry"
+        tags = [tag for _, _, tag, _ in map(split, kwargs["destinations"]) if tag]
         if plan["dry_run"]:
             log(f"{name}: {reason.text()}; would retag {', '.join(tags)}")
         else:

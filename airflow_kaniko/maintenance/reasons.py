@@ -61,7 +61,7 @@ class Reason:
         if self.kind == "unknowable":
             return f"always rebuilt ({self.detail})"
         if self.kind == "unchanged":
-            return f"unchanged (fingerprint {self.fingerprint[:12]}…, digest {short(self.digest)})"
+            return f"unchanged (fingerprint {(self.fingerprint or '')[:12]}…, digest {short(self.digest)})"
         if self.kind == "failed":
             return "failed"
         if self.kind == "parent_failed":
