@@ -12,6 +12,7 @@ LOCALKUBE := dev/localkube
 PYTEST_ARGS ?=
 
 .PHONY: help venv busybox test test-unit test-e2e test-deployment demo cluster-up cluster-down airflow-up airflow-down bench clean-venv
+.PHONY: venv-lowest test-unit-lowest dist wheel-smoke lint typecheck
 
 help:
 	@echo "make demo       bring up the local cluster and Airflow if needed, run the example DAG on them"
@@ -19,6 +20,11 @@ help:
 	@echo "make test-unit  unit tests only (no cluster)"
 	@echo "make test-e2e   end-to-end tests only (starts the local cluster)"
 	@echo "make test-deployment  the deployment tier only (starts the local cluster and Airflow)"
+	@echo "make test-unit-lowest   unit tests on the oldest versions pyproject.toml allows (constraints-lowest.txt)"
+	@echo "make lint       ruff check and ruff format --check"
+	@echo "make typecheck  mypy on airflow_kaniko/ (settings in setup.cfg)"
+	@echo "make dist       build the sdist and wheel into dist/ and twine-check them"
+	@echo "make wheel-smoke   install the wheel into a venv of its own and check it works as a provider"
 	@echo "make cluster-up / cluster-down   start or stop the local cluster"
 	@echo "make airflow-up / airflow-down   start or stop the local Airflow deployment (and the cluster, on up)"
 
@@ -26,7 +32,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@echo "==> creating $(VENV) (first run: a few minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip "setuptools>=77"
-	$(VENV)/bin/pip install --quiet --constraint constraints.txt '.[test,deploy]'
+	$(VENV)/bin/pip install --quiet --constraint constraints.txt '.[test,dev,deploy]'
 	touch $@
 
 # Re-pointed at this checkout on every run, since the venv is shared between clones.
@@ -34,7 +40,7 @@ venv: $(VENV)/.installed
 	@$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e . >$(VENV)/editable.log 2>&1 \
 	  || { cat $(VENV)/editable.log; exit 1; }
 
-test: test-unit test-e2e test-deployment
+test: lint typecheck test-unit test-unit-lowest wheel-smoke test-e2e test-deployment
 
 # The multi-build script runs under busybox sh in the pod, so the unit tier runs it there too.
 busybox:
@@ -50,6 +56,50 @@ test-e2e: venv
 # `dev/deploy/up` prints the path of its env file (the cluster's, plus AIRFLOW_HOME, API URL, passwords file).
 test-deployment: venv
 	env_file=$$(VENV=$(VENV) dev/deploy/up) && source "$$env_file" && KANIKO_DEPLOYMENT=required $(PY) -m pytest tests/deployment $(PYTEST_ARGS)
+
+# --- lint and types: before the unit tier, and they fail `make test` ---------------------------
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(PY) -m mypy
+
+# --- compatibility: the unit tier on the oldest versions pyproject.toml allows ----------------
+LOWEST_KEY := $(shell cat pyproject.toml constraints-lowest.txt | sha256sum | cut -c1-12)
+VENV_LOWEST := $(CACHE)/venv-lowest-$(LOWEST_KEY)
+
+$(VENV_LOWEST)/.installed: pyproject.toml constraints-lowest.txt
+	@echo "==> creating $(VENV_LOWEST) (first run: a few minutes)"
+	$(PYTHON) -m venv $(VENV_LOWEST)
+	$(VENV_LOWEST)/bin/pip install --quiet --upgrade pip "setuptools>=77"
+	$(VENV_LOWEST)/bin/pip install --quiet --constraint constraints-lowest.txt '.[test]'
+	touch $@
+
+venv-lowest: $(VENV_LOWEST)/.installed
+	@$(VENV_LOWEST)/bin/pip install --quiet --no-deps --no-build-isolation -e . >$(VENV_LOWEST)/editable.log 2>&1 \
+	  || { cat $(VENV_LOWEST)/editable.log; exit 1; }
+
+test-unit-lowest: venv-lowest busybox
+	$(VENV_LOWEST)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
+
+# --- the wheel is the product ---------------------------------------------------------------
+dist: venv
+	rm -rf dist
+	$(PY) -m build --outdir dist . >$(VENV)/build.log 2>&1 || { tail -30 $(VENV)/build.log; exit 1; }
+	$(PY) -m twine check --strict dist/*
+	@ls -l dist
+
+# A venv with the wheel and its runtime dependencies only, keyed by the pins like the others; the wheel
+# is reinstalled on every run, so it is always the one just built.
+SMOKE_VENV := $(CACHE)/wheel-smoke-$(DEPS_KEY)
+
+wheel-smoke: dist
+	@test -e $(SMOKE_VENV)/.installed || { echo "==> creating $(SMOKE_VENV)"; rm -rf $(SMOKE_VENV) && $(PYTHON) -m venv $(SMOKE_VENV) \
+	  && $(SMOKE_VENV)/bin/pip install --quiet --upgrade pip && $(SMOKE_VENV)/bin/pip install --quiet --constraint constraints.txt dist/*.whl \
+	  && touch $(SMOKE_VENV)/.installed; }
+	$(SMOKE_VENV)/bin/pip install --quiet --no-deps --force-reinstall dist/*.whl
+	$(SMOKE_VENV)/bin/python dev/wheel_smoke.py dist/*.whl dags/kaniko_image_maintenance.py
 
 cluster-up:
 	$(LOCALKUBE)/up

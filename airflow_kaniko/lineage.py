@@ -46,7 +46,7 @@ def image_lineage(base_images: Sequence[str], result: Any) -> OperatorLineage:
     def datasets(references: Sequence[str]) -> list[Dataset]:
         out = []
         for image in image_datasets(references):
-            facets = {}
+            facets: dict[str, Any] = {}
             if image.aliases:
                 tags = [Identifier(namespace=image.namespace, name=alias, type="TAG") for alias in image.aliases]
                 facets["symlinks"] = SymlinksDatasetFacet(identifiers=tags)

@@ -38,7 +38,7 @@ class KanikoImageLink(BaseOperatorLink):
         try:
             return registry_ui.image_url(pushed_images(succeeded[0])[0], template, host)
         except KanikoSpecError as err:  # a bad template in the connection: say so, and show no link
-            operator.log.warning("No Image link: connection %r: %s", operator.registry_conn_id, err)
+            operator.log.warning("No Image link: connection %r: %s", getattr(operator, "registry_conn_id", None), err)
             return ""
 
 

@@ -24,11 +24,14 @@ def registries(registry_conn_id: str, base_registry_connections: Mapping[str, st
 
     credentials: dict[str, Credentials] = {}
     ca_files: dict[str, str] = {}
-    wanted = {None: registry_conn_id, **dict(base_registry_connections or {})}
+    wanted: dict[str | None, str] = {None: registry_conn_id}
+    wanted.update(base_registry_connections or {})
     for host, conn_id in wanted.items():
         conn = Connection.get(conn_id)
         if host is not None and conn.host != host:
-            raise planner.PlanError(f"base_registry_connections[{host!r}]={conn_id!r}: that connection is for host {conn.host!r}, not {host!r}")
+            raise planner.PlanError(
+                f"base_registry_connections[{host!r}]={conn_id!r}: that connection is for host {conn.host!r}, not {host!r}"
+            )
         if conn.login:
             credentials[conn.host] = Credentials(conn.login, conn.password or "")
         ca_file = (conn.extra_dejson or {}).get("ca_file")
@@ -55,10 +58,9 @@ def prepare(
     import logging
 
     from airflow.sdk import Connection, conf
-
     from airflow_kaniko import pod_objects
-    from airflow_kaniko.manifest import load_manifest, throttle_warning
     from airflow_kaniko.maintenance.plan import parse_max_age
+    from airflow_kaniko.manifest import load_manifest, throttle_warning
 
     manifest = load_manifest(
         params["manifest"],
@@ -75,7 +77,10 @@ def prepare(
     max_age = {b["image_name"]: override or parse_max_age(manifest.max_age.get(b["image_name"])) for b in manifest.builds}
     print(f"Planning {len(manifest.builds)} image(s): {', '.join(manifest.names)}")
     # The destinations' registries need the connections the manifest maps them to, as the builds do.
-    connections = {**dict(params.get("base_registry_connections") or {}), **_destination_connections(manifest.builds, params["registry_conn_id"])}
+    connections = {
+        **dict(params.get("base_registry_connections") or {}),
+        **_destination_connections(manifest.builds, params["registry_conn_id"]),
+    }
     with registries(params["registry_conn_id"], connections) as clients:
         result = planner.prepare_plan(
             manifest.builds,
@@ -104,13 +109,20 @@ def _destination_connections(builds: Iterable[Mapping[str, Any]], default_conn_i
     }
 
 
-def next_level(plan: dict[str, Any], level: int, results: Iterable[Iterable[Mapping[str, Any] | None]], params: Mapping[str, Any], ti: Any) -> list[dict[str, Any]]:
+def next_level(
+    plan: dict[str, Any], level: int, results: Iterable[Iterable[Mapping[str, Any] | None]], params: Mapping[str, Any], ti: Any
+) -> list[dict[str, Any]]:
     """Decide the images of ``level`` whose parents were just built; return its builds."""
     flat = [r for level_results in results for r in (level_results or [])]
-    with registries(params["registry_conn_id"], plan.get("registry_connections") or params.get("base_registry_connections")) as clients:
+    with registries(
+        params["registry_conn_id"], plan.get("registry_connections") or params.get("base_registry_connections")
+    ) as clients:
         result = planner.next_level(plan, level, flat, registries=clients)
     builds = result["builds"]
-    print(f"Level {level}: {len(builds)} build(s)" + (f": {', '.join(b['image_name'] for b in builds)}" if builds else ", stage skipped"))
+    print(
+        f"Level {level}: {len(builds)} build(s)"
+        + (f": {', '.join(b['image_name'] for b in builds)}" if builds else ", stage skipped")
+    )
     ti.xcom_push(key="plan", value=result["plan"])
     return builds
 

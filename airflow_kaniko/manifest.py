@@ -6,26 +6,27 @@ gives one. The format is documented in the README, "The image manifest".
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft202012Validator
 
 from airflow_kaniko.kaniko import reference
 from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError
 from airflow_kaniko.kaniko.local_paths import confine
 from airflow_kaniko.kaniko.spec import KanikoBuild
-from airflow_kaniko.manifest_schema import MANIFEST_SCHEMA
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 DEFAULT_MAX_PARALLEL = 4
 DEFAULT_TAGS = ("{date}", "latest")
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
-_VALIDATOR = Draft202012Validator(MANIFEST_SCHEMA)
 # Spec fields whose manifest key differs.
 _SPEC_FIELD_TO_KEY = {"destinations": "repository"}
 _STANDARD_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
@@ -110,11 +111,18 @@ def load_manifest(
         try:
             RegistryCA.parse_all({"registry": "", **data["registry_ca"]})
         except KanikoSpecError as err:
-            raise ManifestError(path, f"{err.value!r} {err.reason}", line=_line(_node_at(root, ["registry_ca"])), where="registry_ca") from None
+            raise ManifestError(
+                path, f"{err.value!r} {err.reason}", line=_line(_node_at(root, ["registry_ca"])), where="registry_ca"
+            ) from None
     for mirror in data.get("registry_mirrors", []):
         if not reference.is_registry(mirror):
             node = _node_at(root, ["registry_mirrors"])
-            raise ManifestError(path, f"{mirror!r} is not a registry host such as 'mirror.example.com:5000'", line=_line(node), where="registry_mirrors")
+            raise ManifestError(
+                path,
+                f"{mirror!r} is not a registry host such as 'mirror.example.com:5000'",
+                line=_line(node),
+                where="registry_mirrors",
+            )
     builds: list[dict[str, Any]] = []
     seen_names: dict[str, int] = {}
     seen_destinations: dict[str, int] = {}
@@ -175,7 +183,9 @@ def _check_max_age(path: Path, node: yaml.Node, root: yaml.Node, where: str, val
         parse_max_age(value)
     except KanikoSpecError as err:
         line = _line(_node_at(node, ["max_age"]) if own else _node_at(root, ["defaults", "max_age"]))
-        raise ManifestError(path, f"{value!r} {err.reason}", line=line, where=f"{where} field 'max_age'" if own else "defaults field 'max_age'") from None
+        raise ManifestError(
+            path, f"{value!r} {err.reason}", line=line, where=f"{where} field 'max_age'" if own else "defaults field 'max_age'"
+        ) from None
 
 
 def _parse(path: Path, text: str) -> tuple[yaml.Node, Any]:
@@ -186,7 +196,9 @@ def _parse(path: Path, text: str) -> tuple[yaml.Node, Any]:
         data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        raise ManifestError(path, f"is not valid YAML: {err.problem or err.context}", line=mark.line + 1 if mark else None) from None
+        raise ManifestError(
+            path, f"is not valid YAML: {err.problem or err.context}", line=mark.line + 1 if mark else None
+        ) from None
     except yaml.YAMLError as err:
         raise ManifestError(path, f"is not valid YAML: {err}") from None
     finally:
@@ -210,10 +222,20 @@ def _reject_duplicate_keys(path: Path, node: yaml.Node) -> None:
             _reject_duplicate_keys(path, item)
 
 
+@functools.cache
+def _validator() -> Draft202012Validator:
+    # Imported here, not at module level: the DAG file imports this module at parse time (read_max_parallel).
+    from jsonschema import Draft202012Validator
+
+    from airflow_kaniko.manifest_schema import MANIFEST_SCHEMA
+
+    return Draft202012Validator(MANIFEST_SCHEMA)
+
+
 def _validate_schema(path: Path, root: yaml.Node, data: object) -> None:
     if not isinstance(data, Mapping):
         raise ManifestError(path, f"must be a mapping with an 'images' list, not {type(data).__name__}", line=_line(root))
-    errors = sorted(_VALIDATOR.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    errors = sorted(_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     if not errors:
         return
     error = errors[0]
@@ -251,7 +273,7 @@ def _resolve(
     registry: str | None,
     build_date: datetime,
     registry_mirrors: list[str],
-    context_roots: list[str | Path],
+    context_roots: Sequence[str | Path],
 ) -> dict[str, Any]:
     """Turn one merged manifest entry into operator kwargs, validated by the build spec and checked on disk."""
     repository = image["repository"]
@@ -260,9 +282,18 @@ def _resolve(
     elif registry:
         full_repository = f"{registry}/{repository}"
     else:
-        raise ManifestError(path, "no registry: set 'registry' in the manifest or pass the registry connection", line=_line(_node_at(node, ["repository"])), where=where)
+        raise ManifestError(
+            path,
+            "no registry: set 'registry' in the manifest or pass the registry connection",
+            line=_line(_node_at(node, ["repository"])),
+            where=where,
+        )
 
-    values = {"date": build_date.strftime("%Y%m%d"), "datetime": build_date.strftime("%Y%m%dT%H%M%S"), "registry": full_repository.split("/", 1)[0]}
+    values = {
+        "date": build_date.strftime("%Y%m%d"),
+        "datetime": build_date.strftime("%Y%m%dT%H%M%S"),
+        "registry": full_repository.split("/", 1)[0],
+    }
     tags = [_render_tag(path, node, where, t, image, values) for t in image.get("tags", DEFAULT_TAGS)]
     context = image["context"]
     if "://" not in context:
@@ -305,11 +336,13 @@ def _resolve(
             _check_local_context(Path(kwargs["context"]), image["context"], kwargs["dockerfile"], context_roots)
     except KanikoSpecError as err:
         key = _SPEC_FIELD_TO_KEY.get(err.field, err.field.split(" ")[0].split("[")[0])
-        raise ManifestError(path, f"{err.value!r} {err.reason}", line=_line(_node_at(node, [key])), where=f"{where} field {key!r}") from None
+        raise ManifestError(
+            path, f"{err.value!r} {err.reason}", line=_line(_node_at(node, [key])), where=f"{where} field {key!r}"
+        ) from None
     return kwargs
 
 
-def _check_local_context(directory: Path, written: str, dockerfile: str, roots: list[str | Path]) -> None:
+def _check_local_context(directory: Path, written: str, dockerfile: str, roots: Sequence[str | Path]) -> None:
     """What the build task would trip over, found before any pod: a context out of bounds, missing, or without its Dockerfile."""
     try:
         confine("context", directory, roots)
@@ -328,8 +361,15 @@ def _resources_problem(resources: Mapping[str, Mapping[str, str]]) -> str | None
     parsed: dict[tuple[str, str], tuple[str, Any]] = {}
     for kind, values in resources.items():
         for name, text in (values or {}).items():
-            if name not in _STANDARD_RESOURCES and not name.startswith("hugepages-") and not _EXTENDED_RESOURCE_RE.fullmatch(name):
-                return f"{kind} {name!r} is not a resource name; use cpu, memory, ephemeral-storage, hugepages-<size> or a domain-prefixed name such as nvidia.com/gpu"
+            if (
+                name not in _STANDARD_RESOURCES
+                and not name.startswith("hugepages-")
+                and not _EXTENDED_RESOURCE_RE.fullmatch(name)
+            ):
+                return (
+                    f"{kind} {name!r} is not a resource name; use cpu, memory, ephemeral-storage, hugepages-<size> or "
+                    f"a domain-prefixed name such as nvidia.com/gpu"
+                )
             try:
                 # Decimal, under the parser, also takes spaces, '_', NaN and Infinity; the API server does not.
                 if text != text.strip() or "_" in text:
@@ -349,7 +389,9 @@ def _resources_problem(resources: Mapping[str, Mapping[str, str]]) -> str | None
     return None
 
 
-def _render_tag(path: Path, node: yaml.Node, where: str, template: str, image: Mapping[str, Any], values: Mapping[str, str]) -> str:
+def _render_tag(
+    path: Path, node: yaml.Node, where: str, template: str, image: Mapping[str, Any], values: Mapping[str, str]
+) -> str:
     def value(match: re.Match[str]) -> str:
         key = match[1]
         if key in ("date", "datetime"):
@@ -357,9 +399,19 @@ def _render_tag(path: Path, node: yaml.Node, where: str, template: str, image: M
         if key == "git_ref":
             parts = image["context"].split("#")
             if not image["context"].startswith("git://") or len(parts) < 2 or not parts[1]:
-                raise ManifestError(path, "tag '{git_ref}' needs a git:// context with '#<ref>'", line=_line(_node_at(node, ["tags"])), where=f"{where} field 'tags'")
+                raise ManifestError(
+                    path,
+                    "tag '{git_ref}' needs a git:// context with '#<ref>'",
+                    line=_line(_node_at(node, ["tags"])),
+                    where=f"{where} field 'tags'",
+                )
             return (parts[2] if len(parts) > 2 and parts[2] else parts[1].rsplit("/", 1)[-1])[:128]
-        raise ManifestError(path, f"unknown tag placeholder {{{key}}}; use {{date}}, {{datetime}} or {{git_ref}}", line=_line(_node_at(node, ["tags"])), where=f"{where} field 'tags'")
+        raise ManifestError(
+            path,
+            f"unknown tag placeholder {{{key}}}; use {{date}}, {{datetime}} or {{git_ref}}",
+            line=_line(_node_at(node, ["tags"])),
+            where=f"{where} field 'tags'",
+        )
 
     return _PLACEHOLDER_RE.sub(value, template)
 

@@ -103,7 +103,12 @@ class RegistryCA:
 
 
 # Variables the executor reads in place of flags the operator refuses or owns (--registry-mirror, --no-push, ...).
-EXECUTOR_ENV_FLAGS = {"KANIKO_REGISTRY_MIRROR": "registry_mirrors", "KANIKO_REGISTRY_MAP": "registry_mirrors", "KANIKO_NO_PUSH": "", "KANIKO_DIR": ""}
+EXECUTOR_ENV_FLAGS = {
+    "KANIKO_REGISTRY_MIRROR": "registry_mirrors",
+    "KANIKO_REGISTRY_MAP": "registry_mirrors",
+    "KANIKO_NO_PUSH": "",
+    "KANIKO_DIR": "",
+}
 
 
 def check_executor_env(containers: Sequence[k8s.V1Container]) -> None:
@@ -111,7 +116,11 @@ def check_executor_env(containers: Sequence[k8s.V1Container]) -> None:
         for env in container.env or []:
             if env.name in EXECUTOR_ENV_FLAGS:
                 use = EXECUTOR_ENV_FLAGS[env.name]
-                raise KanikoSpecError("env_vars", env.name, "stands in for an executor flag the operator refuses or sets" + (f"; use {use}" if use else ""))
+                raise KanikoSpecError(
+                    "env_vars",
+                    env.name,
+                    "stands in for an executor flag the operator refuses or sets" + (f"; use {use}" if use else ""),
+                )
 
 
 def check_object_name(field: str, value: object) -> str:
@@ -144,7 +153,10 @@ def git_env(secret_name: str, username_key: str, password_key: str) -> list[k8s.
     def ref(key: str) -> k8s.V1EnvVarSource:
         return k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name=secret_name, key=key))
 
-    return [k8s.V1EnvVar(name="GIT_USERNAME", value_from=ref(username_key)), k8s.V1EnvVar(name="GIT_PASSWORD", value_from=ref(password_key))]
+    return [
+        k8s.V1EnvVar(name="GIT_USERNAME", value_from=ref(username_key)),
+        k8s.V1EnvVar(name="GIT_PASSWORD", value_from=ref(password_key)),
+    ]
 
 
 def build_secret(
@@ -169,7 +181,9 @@ def build_config_map(
 
 
 def _metadata(name: str, namespace: str, labels: Mapping[str, str], owner: k8s.V1OwnerReference | None) -> k8s.V1ObjectMeta:
-    return k8s.V1ObjectMeta(name=name, namespace=namespace, labels={**MANAGED_BY, **labels}, owner_references=[owner] if owner else None)
+    return k8s.V1ObjectMeta(
+        name=name, namespace=namespace, labels={**MANAGED_BY, **labels}, owner_references=[owner] if owner else None
+    )
 
 
 def owner_reference(pod_name: str, pod_uid: str) -> k8s.V1OwnerReference:
@@ -249,7 +263,7 @@ def split_push(
 
     names = push.pusher_names(watched)
     destinations = push.build.destinations
-    others = [pusher(n, d) for n, d in zip(names[1:], destinations[1:])]
+    others = [pusher(n, d) for n, d in zip(names[1:], destinations[1:], strict=True)]
     pod.spec.init_containers = [*(pod.spec.init_containers or []), executor, *others]
     pod.spec.containers = [pusher(watched, destinations[0]) if c is executor else c for c in pod.spec.containers]
     pod.spec.volumes = [*(pod.spec.volumes or []), *([credentials] if credentials is not None else []), output_volume()]

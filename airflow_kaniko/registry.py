@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from airflow_kaniko.kaniko.errors import KanikoError
 from airflow_kaniko.kaniko.reference import split
@@ -116,12 +116,14 @@ class Registry:
     def manifest(self, repository: str, reference: str) -> Manifest | None:
         """The manifest ``repository:reference`` (GET), exact bytes kept; ``None`` if there is none."""
         body, response = self._call(repository, reference, lambda c: _get_manifest(c, reference))
-        if response is None:
+        if body is None or response is None:
             return None
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         served = response.headers.get("Docker-Content-Digest")
         if served and served != digest:
-            raise RegistryError(self.host, f"{repository}:{reference}", f"manifest bytes hash to {digest}, the registry says {served}")
+            raise RegistryError(
+                self.host, f"{repository}:{reference}", f"manifest bytes hash to {digest}, the registry says {served}"
+            )
         return Manifest(body=body, media_type=response.headers.get("Content-Type", ""), digest=digest)
 
     def config(self, repository: str, manifest: Manifest) -> dict[str, Any]:
@@ -130,7 +132,8 @@ class Registry:
         digest = descriptor.get("digest")
         if not digest:
             raise RegistryError(self.host, f"{repository}@{manifest.digest}", "is not an image manifest (no config); an index?")
-        data, _ = self._call(repository, digest, lambda c: (b"".join(c.pull_blob(digest)), True))
+        # The manifest names this blob, so a 404 is an error here, not "no such image".
+        data, _ = self._call(repository, digest, lambda c: (b"".join(c.pull_blob(digest)), True), missing_ok=False)
         return json.loads(data)
 
     def tags(self, repository: str) -> list[str]:
@@ -146,7 +149,15 @@ class Registry:
             raise RegistryError(self.host, f"{repository}:{tag}", "cannot push a manifest without a media type")
         # DXF.set_manifest takes the media type from the body, which an OCI manifest may omit;
         # DXF._request sends the exact bytes with the type the registry served.
-        self._call(repository, tag, lambda c: (c._request("put", f"manifests/{tag}", data=manifest.body, headers={"Content-Type": manifest.media_type}), True), missing_ok=False)
+        self._call(
+            repository,
+            tag,
+            lambda c: (
+                c._request("put", f"manifests/{tag}", data=manifest.body, headers={"Content-Type": manifest.media_type}),
+                True,
+            ),
+            missing_ok=False,
+        )
 
     def retag(self, repository: str, source: str, tags: list[str]) -> str:
         """Give ``repository:source`` (a tag or digest) the extra ``tags``, registry side; returns its digest.
@@ -162,7 +173,12 @@ class Registry:
 
     def push_blob(self, repository: str, data: bytes) -> str:
         """Upload a blob (a layer or a config); returns its digest. An existing blob is not sent again."""
-        digest, _ = self._call(repository, "blob", lambda c: (c.push_blob(data=iter([data]), digest="sha256:" + hashlib.sha256(data).hexdigest()), True), missing_ok=False)
+        digest, _ = self._call(
+            repository,
+            "blob",
+            lambda c: (c.push_blob(data=iter([data]), digest="sha256:" + hashlib.sha256(data).hexdigest()), True),
+            missing_ok=False,
+        )
         return digest
 
     def copy(self, source: str, reference: str, target: str, tags: list[str]) -> str:
@@ -177,7 +193,7 @@ class Registry:
         for descriptor in [body.get("config"), *body.get("layers", [])]:
             if descriptor:
                 digest = descriptor["digest"]
-                self._call(target, digest, lambda c, d=digest: (c.mount_blob(source, d), True), missing_ok=False)
+                self._call(target, digest, _mount(source, digest), missing_ok=False)
         for tag in tags:
             self.put_manifest(target, tag, manifest)
         return manifest.digest
@@ -209,7 +225,19 @@ class Registry:
             self._clients[repository] = client
         return client
 
-    def _call(self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: bool = True) -> tuple[T | None, Any]:
+    @overload
+    def _call(
+        self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: Literal[False]
+    ) -> tuple[T, Any]: ...
+
+    @overload
+    def _call(
+        self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: bool = True
+    ) -> tuple[T | None, Any]: ...
+
+    def _call(
+        self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: bool = True
+    ) -> tuple[T | None, Any]:
         """Run ``request`` with retries; ``(None, None)`` for a 404 when ``missing_ok``."""
         import requests
         from dxf.exceptions import DXFError, DXFUnauthorizedError
@@ -249,7 +277,11 @@ def _first_line(err: Exception) -> str:
     text = str(err)
     if "SSLError" in type(err).__name__ or "CERTIFICATE_VERIFY_FAILED" in text:
         return "TLS certificate not trusted (give the registry's CA)"
-    cause = re.search(r"Failed to establish a new connection: ([^\"')]+)|(Read timed out|Connect timeout|timed out)|(Name or service not known|Temporary failure in name resolution)", text)
+    cause = re.search(
+        r"Failed to establish a new connection: ([^\"')]+)|(Read timed out|Connect timeout|timed out)|(Name or "
+        r"service not known|Temporary failure in name resolution)",
+        text,
+    )
     if cause:
         return next(g for g in cause.groups() if g).strip()
     return text.splitlines()[0][:200] if text else type(err).__name__
@@ -263,7 +295,9 @@ class Registries:
     :param options: passed to every :class:`Registry` (``timeout``, ``attempts``, ``insecure``...).
     """
 
-    def __init__(self, credentials: Mapping[str, Credentials] | None = None, ca_files: Mapping[str, str] | None = None, **options: Any) -> None:
+    def __init__(
+        self, credentials: Mapping[str, Credentials] | None = None, ca_files: Mapping[str, str] | None = None, **options: Any
+    ) -> None:
         self._credentials = dict(credentials or {})
         self._ca_files = dict(ca_files or {})
         self._options = options
@@ -271,7 +305,9 @@ class Registries:
 
     def for_host(self, host: str) -> Registry:
         if host not in self._registries:
-            self._registries[host] = Registry(host, credentials=self._credentials.get(host), ca_file=self._ca_files.get(host), **self._options)
+            self._registries[host] = Registry(
+                host, credentials=self._credentials.get(host), ca_file=self._ca_files.get(host), **self._options
+            )
         return self._registries[host]
 
     def resolve(self, reference: str) -> str:
@@ -296,3 +332,8 @@ class Registries:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _mount(source: str, digest: str) -> Callable[[Any], tuple[Any, bool]]:
+    """A cross-repository blob mount from ``source``, as a request for ``Registry._call``."""
+    return lambda client: (client.mount_blob(source, digest), True)

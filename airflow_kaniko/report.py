@@ -36,18 +36,24 @@ class BuildReport:
         return [r.name for r in self.rows if r.status == "failed"]
 
     def to_dict(self) -> dict[str, Any]:
-        rows = [{k: v for k, v in asdict(r).items() if v is not None or k not in ("reason", "detail", "failure")} for r in self.rows]
+        rows = [
+            {k: v for k, v in asdict(r).items() if v is not None or k not in ("reason", "detail", "failure")} for r in self.rows
+        ]
         return {"images": rows, "failed": self.failed}
 
     def table(self) -> str:
         if any(r.reason for r in self.rows):
             header: tuple[str, ...] = ("IMAGE", "DIGEST", "REASON")
-            lines = [(r.name, r.digest or "-", (r.status_text if r.failure else r.reason) or r.status) for r in self.rows]
+            lines: list[tuple[str, ...]] = [
+                (r.name, r.digest or "-", (r.status_text if r.failure else r.reason) or r.status) for r in self.rows
+            ]
         else:
             header = ("IMAGE", "STATUS", "DIGEST", "REFERENCES")
             lines = [(r.name, r.status_text, r.digest or "-", ", ".join(r.images) or "-") for r in self.rows]
         widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header) - 1)]
-        return "\n".join("  ".join(col.ljust(w) for col, w in zip(row[:-1], widths)) + "  " + row[-1] for row in [header, *lines])
+        return "\n".join(
+            "  ".join(col.ljust(w) for col, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1] for row in [header, *lines]
+        )
 
     def markdown(self, title: str, limit: int = NOTE_MAX_CHARS) -> str:
         """The report as a Markdown table (image, status, short digest, reason), at most ``limit`` characters.
@@ -129,5 +135,9 @@ def summarize_plan(plan: Mapping[str, Any]) -> BuildReport:
                 "previous_digest": state["previous_digest"],
             }
             failure = state.get("failure")
-            rows.append(ReportRow(name, status, state["digest"], list(state["images"]), failure=failure, reason=outcome.text(), detail=detail))
+            rows.append(
+                ReportRow(
+                    name, status, state["digest"], list(state["images"]), failure=failure, reason=outcome.text(), detail=detail
+                )
+            )
     return BuildReport(rows)

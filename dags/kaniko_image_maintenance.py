@@ -36,18 +36,25 @@ with DAG(
     params={
         "manifest": Param(str(MANIFEST), type="string", description="Path of the image manifest"),
         "registry_conn_id": Param(
-            "kaniko_registry", type="string", description="Docker connection for registries the manifest's registry_connections does not name"
+            "kaniko_registry",
+            type="string",
+            description="Docker connection for registries the manifest's registry_connections does not name",
         ),
         "namespace": Param("kaniko-builds", type="string", description="Namespace of the build pods"),
         "images": Param([], type="array", items={"type": "string"}, description="Build only these image names; empty: all"),
         "dry_run": Param(False, type="boolean", description="Show the plan and render the pods; build and retag nothing"),
         "force": Param(False, type="boolean", description="Rebuild every image, whatever changed"),
-        "max_age": Param("", type="string", description="Rebuild images last built longer ago (7d, 12h), cache off; empty: the manifest's"),
-        "on_registry_error": Param("fail", enum=["fail", "build"], description="A base image that cannot be resolved: fail prepare, or build anyway"),
-        "base_registry_connections": Param({}, type="object", description="Registry host -> Connection id, for private base images elsewhere"),
+        "max_age": Param(
+            "", type="string", description="Rebuild images last built longer ago (7d, 12h), cache off; empty: the manifest's"
+        ),
+        "on_registry_error": Param(
+            "fail", enum=["fail", "build"], description="A base image that cannot be resolved: fail prepare, or build anyway"
+        ),
+        "base_registry_connections": Param(
+            {}, type="object", description="Registry host -> Connection id, for private base images elsewhere"
+        ),
     },
 ) as dag:
-
     # Each planning task returns its level's builds and pushes the whole plan as XCom "plan".
     @task
     def prepare(params: dict, ti=None, dag_run=None) -> list[dict]:
@@ -92,7 +99,6 @@ with DAG(
         """Log why each image was rebuilt or skipped; fail the run if any build failed, after reporting all."""
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowFailException
-
         from airflow_kaniko.maintenance.planner import finish
         from airflow_kaniko.report import summarize_plan
         from airflow_kaniko.run_note import set_dag_run_note

@@ -86,7 +86,9 @@ class AirflowRunner:
             **self.extra_env,
         }
 
-    def airflow(self, *args: str, log: Path | None = None, timeout: float = 900, password: str | None = None) -> subprocess.CompletedProcess:
+    def airflow(
+        self, *args: str, log: Path | None = None, timeout: float = 900, password: str | None = None
+    ) -> subprocess.CompletedProcess:
         cmd = [sys.executable, "-m", "airflow", *args]
         if log is None:
             return subprocess.run(cmd, env=self.env(password), capture_output=True, text=True, timeout=timeout)
@@ -99,7 +101,9 @@ class AirflowRunner:
         if proc.returncode:
             raise RuntimeError(f"airflow db migrate failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
 
-    def dags_test(self, dag_id: str, conf: dict | None = None, *, log: Path, timeout: float = 900, progress: bool = True) -> DagRunResult:
+    def dags_test(
+        self, dag_id: str, conf: dict | None = None, *, log: Path, timeout: float = 900, progress: bool = True
+    ) -> DagRunResult:
         """Run the DAG once, with its full output in ``log`` and a line per task step on stdout."""
         started = time.monotonic()
         cmd = [sys.executable, "-m", "airflow", "dags", "test", dag_id, "-c", json.dumps(conf or {})]
@@ -125,7 +129,14 @@ class DagRunResult:
         return self.log.read_text(errors="replace")
 
 
-_PROGRESS_MARKERS = ("[DAG TEST] starting task", "[DAG TEST] end task", "image(s) to build", "Kaniko build of", "Created Secret", "Deleted Secret")
+_PROGRESS_MARKERS = (
+    "[DAG TEST] starting task",
+    "[DAG TEST] end task",
+    "image(s) to build",
+    "Kaniko build of",
+    "Created Secret",
+    "Deleted Secret",
+)
 
 
 def _shorten(line: str) -> str:
@@ -147,11 +158,18 @@ def latest_run(dag_id: str) -> dict:
     with create_session() as session:
         run = session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).first()
         tis = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id).all()
-        xcoms = session.query(XComModel).filter(XComModel.dag_id == dag_id, XComModel.run_id == run.run_id, XComModel.key == "return_value").all()
+        xcoms = (
+            session.query(XComModel)
+            .filter(XComModel.dag_id == dag_id, XComModel.run_id == run.run_id, XComModel.key == "return_value")
+            .all()
+        )
         return {
             "run_id": run.run_id,
             "state": str(run.state),
-            "tasks": {(ti.task_id, ti.map_index): {"state": str(ti.state), "label": ti.rendered_map_index, "try_number": ti.try_number} for ti in tis},
+            "tasks": {
+                (ti.task_id, ti.map_index): {"state": str(ti.state), "label": ti.rendered_map_index, "try_number": ti.try_number}
+                for ti in tis
+            },
             "xcom": {(x.task_id, x.map_index): _value(x.value) for x in xcoms},
         }
 

@@ -1,15 +1,21 @@
-"""`make bench`: task time of KanikoBuildOperator, default and isolate_push_credentials, against a plain
-KubernetesPodOperator: same build, sync and deferrable.
+"""`make bench`: KanikoBuildOperator against a plain KubernetesPodOperator, side by side. Numbers, not assertions.
 
-Runs each DAG of dev/bench_dags/ REPEAT times with `airflow dags test` on the local cluster and prints
-the median task duration (task start to end, as Airflow records it). Numbers, not assertions.
+1. Parse cost: the example DAG against a one-task KubernetesPodOperator DAG (dev/parse_dags/one_task_kpo.py),
+   each parsed by DagBag in PARSE_REPEAT fresh processes; best and median, and the difference. The budget is
+   50 ms; tests/unit/test_parse_imports.py pins the cause (what parsing may import). `dev/bench.py parse`
+   runs this part alone; it needs no cluster.
+2. Task time: KanikoBuildOperator, default and isolate_push_credentials, against a plain KubernetesPodOperator,
+   same build, sync and deferrable: each DAG of dev/bench_dags/ REPEAT times with `airflow dags test` on the
+   local cluster; the median task duration (task start to end, as Airflow records it).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 from datetime import datetime
@@ -20,15 +26,60 @@ from airflow_runs import ROOT, AirflowRunner, Cluster  # noqa: E402
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 DAGS = [
-    "bench_kpo_sync", "bench_kaniko_sync", "bench_kaniko_isolated_sync",
-    "bench_kpo_deferrable", "bench_kaniko_deferrable", "bench_kaniko_isolated_deferrable",
+    "bench_kpo_sync",
+    "bench_kaniko_sync",
+    "bench_kaniko_isolated_sync",
+    "bench_kpo_deferrable",
+    "bench_kaniko_deferrable",
+    "bench_kaniko_isolated_deferrable",
 ]
+PARSE_REPEAT = int(os.environ.get("BENCH_PARSE_REPEAT", "9"))
+PARSE_DAGS = {
+    "one-task KPO DAG": ROOT / "dev/parse_dags/one_task_kpo.py",
+    "example DAG": ROOT / "dags/kaniko_image_maintenance.py",
+}
+# Airflow is imported before the clock starts, as in the DAG processor; the DAG file's own imports are timed.
+PARSE_PROBE = """
+import json, sys, time
+from airflow.dag_processing.dagbag import DagBag
+wall, cpu = time.perf_counter(), time.process_time()
+bag = DagBag(sys.argv[1])
+wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+assert not bag.import_errors and bag.dags, bag.import_errors
+print(json.dumps([wall, cpu]))
+"""
+
+
+def parse_seconds(dag_file: Path, home: Path) -> list[float]:
+    """Wall and CPU seconds; CPU time is the steadier figure on a busy machine."""
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", PARSE_PROBE, str(dag_file)], capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def parse_cost() -> None:
+    home = Path(tempfile.mkdtemp(prefix="airflow-kaniko-bench-parse-"))
+    samples: dict[str, list[list[float]]] = {name: [] for name in PARSE_DAGS}
+    for _ in range(PARSE_REPEAT):  # interleaved, so load on the machine hits both alike
+        for name, dag_file in PARSE_DAGS.items():
+            samples[name].append([s * 1000 for s in parse_seconds(dag_file, home)])
+    print(f"DAG parse time, {PARSE_REPEAT} fresh processes each (DagBag of one file, Airflow already imported), in ms:")
+    print(f"  {'':<18} {'wall best':>10} {'wall median':>12} {'CPU best':>10} {'CPU median':>11}")
+    rows = {name: [f(col) for col in zip(*runs, strict=True) for f in (min, statistics.median)] for name, runs in samples.items()}
+    for name, row in rows.items():
+        print(f"  {name:<18} {row[0]:10.1f} {row[1]:12.1f} {row[2]:10.1f} {row[3]:11.1f}")
+    base, example = rows.values()
+    diff = [e - b for e, b in zip(example, base, strict=True)]
+    print(f"  {'difference':<18} {diff[0]:+10.1f} {diff[1]:+12.1f} {diff[2]:+10.1f} {diff[3]:+11.1f}   (budget: +50 ms)")
 
 
 def delete_plain_pod_objects(api, namespace: str) -> None:
     from kubernetes.client.exceptions import ApiException
 
-    for delete, name in ((api.delete_namespaced_secret, "bench-credentials"), (api.delete_namespaced_config_map, "bench-context")):
+    for delete, name in (
+        (api.delete_namespaced_secret, "bench-credentials"),
+        (api.delete_namespaced_config_map, "bench-context"),
+    ):
         try:
             delete(name, namespace)
         except ApiException as err:
@@ -48,13 +99,23 @@ def prepare_plain_pod_objects(cluster: Cluster):
     api = client.CoreV1Api()
     user, password = cluster.credentials()
     delete_plain_pod_objects(api, cluster.namespace)
-    api.create_namespaced_secret(cluster.namespace, build_secret("bench-credentials", cluster.namespace, {"config.json": render_docker_config(cluster.registry, user, password)}, {}))
+    api.create_namespaced_secret(
+        cluster.namespace,
+        build_secret(
+            "bench-credentials", cluster.namespace, {"config.json": render_docker_config(cluster.registry, user, password)}, {}
+        ),
+    )
     archive = pack_context(ROOT / "dags/images/hello")
-    api.create_namespaced_config_map(cluster.namespace, build_config_map("bench-context", cluster.namespace, {"context.tar.gz": archive.data}, {}))
+    api.create_namespaced_config_map(
+        cluster.namespace, build_config_map("bench-context", cluster.namespace, {"context.tar.gz": archive.data}, {})
+    )
     return api
 
 
 def main() -> int:
+    parse_cost()
+    if sys.argv[1:] == ["parse"]:
+        return 0
     cluster = Cluster.from_env()
     home = Path(tempfile.mkdtemp(prefix="airflow-kaniko-bench-"))
     os.environ["AIRFLOW_HOME"] = str(home)
@@ -71,8 +132,10 @@ def measure(runner: AirflowRunner, home: Path) -> int:
     from airflow.models import TaskInstance
     from airflow.utils.session import create_session
 
-    print(f"median over {REPEAT} interleaved runs (a {ROOT / 'dags/images/hello'} build); "
-          "task = Airflow's task duration, pod = 'Building pod' to the task's end:")
+    print(
+        f"median over {REPEAT} interleaved runs (a {ROOT / 'dags/images/hello'} build); "
+        "task = Airflow's task duration, pod = 'Building pod' to the task's end:"
+    )
     pod_times: dict[str, list[float]] = {dag_id: [] for dag_id in DAGS}
     for i in range(REPEAT):  # interleaved, so a busy moment on the shared machine hits every DAG alike
         for dag_id in DAGS:
@@ -85,13 +148,20 @@ def measure(runner: AirflowRunner, home: Path) -> int:
         with create_session() as session:
             durations = [ti.duration for ti in session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id)]
         pods = pod_times[dag_id]
-        print(f"  {dag_id:<34} task {statistics.median(durations):6.2f} s   pod {statistics.median(pods):6.2f} s"
-              f"   (pod runs: {', '.join(f'{d:.2f}' for d in pods)})")
+        print(
+            f"  {dag_id:<34} task {statistics.median(durations):6.2f} s   pod {statistics.median(pods):6.2f} s"
+            f"   (pod runs: {', '.join(f'{d:.2f}' for d in pods)})"
+        )
     return 0
 
 
 # (label, isolate_push_credentials, number of destinations)
-POD_SHAPES = [("default, 1 tag", False, 1), ("isolated, 1 tag", True, 1), ("default, 3 tags", False, 3), ("isolated, 3 tags", True, 3)]
+POD_SHAPES = [
+    ("default, 1 tag", False, 1),
+    ("isolated, 1 tag", True, 1),
+    ("default, 3 tags", False, 3),
+    ("isolated, 3 tags", True, 3),
+]
 
 
 def measure_pods(api, cluster: Cluster) -> int:
@@ -115,16 +185,26 @@ def time_one_pod(api, cluster: Cluster, isolate: bool, tags: int) -> float:
 
     ns, reg = cluster.namespace, cluster.registry
     op = KanikoBuildOperator(
-        task_id="bench_pod", name="bench-pod", namespace=ns, context=str(ROOT / "dags/images/hello"),
-        destinations=[f"{reg}/bench/hello-pod:{i}" for i in range(tags)], build_args={"BASE": f"{reg}/library/busybox:latest"},
-        registry_conn_id="kaniko_registry", registry_ca={"registry": reg, "config_map": "registry-ca"},
-        isolate_push_credentials=isolate, pull_conn_id="kaniko_registry" if isolate else None,
+        task_id="bench_pod",
+        name="bench-pod",
+        namespace=ns,
+        context=str(ROOT / "dags/images/hello"),
+        destinations=[f"{reg}/bench/hello-pod:{i}" for i in range(tags)],
+        build_args={"BASE": f"{reg}/library/busybox:latest"},
+        registry_conn_id="kaniko_registry",
+        registry_ca={"registry": reg, "config_map": "registry-ca"},
+        isolate_push_credentials=isolate,
+        pull_conn_id="kaniko_registry" if isolate else None,
     )
     pod = op.build_pod_request_obj(dry_run=True)
     name = pod.metadata.name
     config = render_docker_config(reg, *cluster.credentials())
-    api.create_namespaced_secret(ns, build_secret(op.secret_name(pod), ns, {"config.json": config, "pull-config.json": config}, {}))
-    api.create_namespaced_config_map(ns, build_config_map(op.config_map_name(pod), ns, {k: a.data for k, a in op._archives.items()}, {}))
+    api.create_namespaced_secret(
+        ns, build_secret(op.secret_name(pod), ns, {"config.json": config, "pull-config.json": config}, {})
+    )
+    api.create_namespaced_config_map(
+        ns, build_config_map(op.config_map_name(pod), ns, {k: a.data for k, a in op._archives.items()}, {})
+    )
     try:
         api.create_namespaced_pod(ns, pod)
         started = time.monotonic()
@@ -132,7 +212,10 @@ def time_one_pod(api, cluster: Cluster, isolate: bool, tags: int) -> float:
             time.sleep(0.1)
         seconds = time.monotonic() - started
         if status.phase != "Succeeded":
-            ended = [(c.name, c.state.terminated and c.state.terminated.message) for c in [*(status.init_container_statuses or []), *(status.container_statuses or [])]]
+            ended = [
+                (c.name, c.state.terminated and c.state.terminated.message)
+                for c in [*(status.init_container_statuses or []), *(status.container_statuses or [])]
+            ]
             raise RuntimeError(f"bench pod {ns}/{name} ended {status.phase}: {ended}")
         return seconds
     finally:

@@ -44,7 +44,9 @@ class PodCounter:
 
     def _run(self) -> None:
         while not self._stop.wait(0.3):
-            response = self._core.list_namespaced_pod(self._namespace, label_selector="airflow-kaniko/image", _preload_content=False)
+            response = self._core.list_namespaced_pod(
+                self._namespace, label_selector="airflow-kaniko/image", _preload_content=False
+            )
             for pod in json.loads(response.data)["items"]:
                 self.pods[pod["metadata"]["name"]] = pod
 
@@ -76,7 +78,12 @@ def dag_runs(cluster: Cluster, runner: AirflowRunner, root: Path, prefix: str) -
     timings = {}
     for name in ("full run", "unchanged rerun"):
         with PodCounter(cluster) as pods:
-            result = runner.dags_test("kaniko_image_maintenance", {"manifest": str(manifest), "namespace": cluster.namespace}, log=root / f"{name}.log", progress=False)
+            result = runner.dags_test(
+                "kaniko_image_maintenance",
+                {"manifest": str(manifest), "namespace": cluster.namespace},
+                log=root / f"{name}.log",
+                progress=False,
+            )
         if result.returncode:
             raise SystemExit(f"{name} failed, see {result.log}")
         timings[name] = (len(pods.pods), result.seconds)
@@ -99,15 +106,29 @@ def many_images(cluster: Cluster, root: Path, prefix: str) -> None:
         (context / "Dockerfile").write_text("ARG BASE\nFROM ${BASE}\nCOPY file /file\n")
         (context / "file").write_text(f"image {n}\n")
         repo = f"{cluster.registry}/{prefix}/i{n}"
-        builds.append({"image_name": f"i{n}", "context": str(context), "dockerfile": "Dockerfile", "destinations": [f"{repo}:20261130", f"{repo}:latest"],
-                       "build_args": {"BASE": f"{cluster.registry}/library/busybox:latest"}, "image_labels": {}})
+        builds.append(
+            {
+                "image_name": f"i{n}",
+                "context": str(context),
+                "dockerfile": "Dockerfile",
+                "destinations": [f"{repo}:20261130", f"{repo}:latest"],
+                "build_args": {"BASE": f"{cluster.registry}/library/busybox:latest"},
+                "image_labels": {},
+            }
+        )
     credentials = {cluster.registry: Credentials(*cluster.credentials())}
     ca_files = {cluster.registry: cluster.registry_ca} if cluster.registry_ca else {}
 
     def plan() -> tuple[float, dict]:
         with Registries(credentials, ca_files) as registries:
             started = time.monotonic()
-            result = prepare_plan(builds, registries=registries, executor_image=DEFAULT_EXECUTOR_IMAGE, now=datetime.now(timezone.utc), log=lambda _: None)
+            result = prepare_plan(
+                builds,
+                registries=registries,
+                executor_image=DEFAULT_EXECUTOR_IMAGE,
+                now=datetime.now(timezone.utc),
+                log=lambda _: None,
+            )
             return time.monotonic() - started, result["plan"]
 
     new_seconds, plan_new = plan()
@@ -119,8 +140,14 @@ def many_images(cluster: Cluster, root: Path, prefix: str) -> None:
     unchanged_seconds, plan_unchanged = plan()
     unchanged = sum(s["status"] == "unchanged" for s in plan_unchanged["images"].values())
     print(f"prepare's planning for {MANY} images against the local registry (in-process, after the manifest is loaded):")
-    print(f"  all new        {new_seconds:6.2f} s  ({new_seconds / MANY * 1000:.1f} ms per image: pack the context, parse the Dockerfile, fingerprint lookup, last-build lookup)")
-    print(f"  all unchanged  {unchanged_seconds:6.2f} s  ({unchanged_seconds / MANY * 1000:.1f} ms per image: fingerprint lookup, retag of 2 tags; {unchanged} unchanged)")
+    print(
+        f"  all new        {new_seconds:6.2f} s  ({new_seconds / MANY * 1000:.1f} ms per image: pack the context, "
+        f"parse the Dockerfile, fingerprint lookup, last-build lookup)"
+    )
+    print(
+        f"  all unchanged  {unchanged_seconds:6.2f} s  ({unchanged_seconds / MANY * 1000:.1f} ms per image: "
+        f"fingerprint lookup, retag of 2 tags; {unchanged} unchanged)"
+    )
 
 
 def reproducible_cost(cluster: Cluster, home: Path) -> None:
@@ -138,7 +165,10 @@ def reproducible_cost(cluster: Cluster, home: Path) -> None:
                 seconds[name].append((finished - started).total_seconds())
     print(f"the app image, Kaniko container run time, median of {REPEAT} (1 s resolution):")
     for name in ("off", "on"):
-        print(f"  --reproducible {name:<4} {statistics.median(seconds[name]):5.1f} s  (runs: {', '.join(f'{s:.0f}' for s in seconds[name])})")
+        print(
+            f"  --reproducible {name:<4} {statistics.median(seconds[name]):5.1f} s  (runs: "
+            f"{', '.join(f'{s:.0f}' for s in seconds[name])})"
+        )
 
 
 def main() -> int:

@@ -28,11 +28,19 @@ def manifest_digest(registry: str, reference: str, auth: tuple[str, str], ca: st
     return response.headers["Docker-Content-Digest"]
 
 
-def fetch_image(registry: str, repository: str, digest: str, auth: tuple[str, str], ca: str | None) -> tuple[dict, dict, list[bytes]]:
+def fetch_image(
+    registry: str, repository: str, digest: str, auth: tuple[str, str], ca: str | None
+) -> tuple[dict, dict, list[bytes]]:
     """The manifest, the config and the layer blobs (compressed, in order) of ``<repository>@<digest>``."""
 
     def get(path: str, accept: str | None = None) -> requests.Response:
-        response = requests.get(f"https://{registry}/v2/{repository}/{path}", headers={"Accept": accept} if accept else {}, auth=auth, verify=ca or True, timeout=60)
+        response = requests.get(
+            f"https://{registry}/v2/{repository}/{path}",
+            headers={"Accept": accept} if accept else {},
+            auth=auth,
+            verify=ca or True,
+            timeout=60,
+        )
         response.raise_for_status()
         return response
 

@@ -13,8 +13,6 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker.utils.build import exclude_paths
-
 from airflow_kaniko.kaniko.errors import KanikoSpecError
 
 # A ConfigMap object is capped at 1 MiB, and binaryData is stored base64-encoded.
@@ -46,13 +44,19 @@ def pack_context(directory: str | os.PathLike[str], dockerfile: str = "Dockerfil
     if not dockerfile_path.resolve().is_relative_to(root.resolve()):
         raise KanikoSpecError("dockerfile", dockerfile, "must stay inside the context directory")
 
+    # docker-py costs ~35 ms to import, so it is imported when a context is packed, not at DAG parse.
+    from docker.utils.build import exclude_paths
+
     patterns = _read_dockerignore(root)
     kept = sorted(exclude_paths(str(root), patterns, dockerfile=dockerfile))
     every = sum(len(dirs) + len(files) for _, dirs, files in os.walk(root))
 
     buffer = io.BytesIO()
     # mtime=0 in the gzip header and fixed tar metadata make the archive reproducible.
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         # The root comes first, with its real mode: without it Kaniko's tar:// unpacking creates the
         # context directory 0750, and `COPY . /app` passes that on. Names are "./"-prefixed, as
         # `tar -C <dir> -c .` writes them.

@@ -60,5 +60,7 @@ def check_base_images(value: object, field: str = "base_images") -> list[str]:
         try:
             parse_reference(item)
         except ValueError:
-            raise KanikoSpecError(field, item, "is not a valid image reference such as 'docker.io/library/python:3.12@sha256:…'") from None
+            raise KanikoSpecError(
+                field, item, "is not a valid image reference such as 'docker.io/library/python:3.12@sha256:…'"
+            ) from None
     return list(value)

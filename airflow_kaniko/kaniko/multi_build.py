@@ -107,7 +107,8 @@ def check_builds(builds: Sequence[KanikoBuild]) -> None:
                 raise KanikoSpecError(
                     f"builds[{index}].destinations",
                     dest,
-                    f"is pushed by both builds[{first}] ({names[first]}) and builds[{index}] ({names[index]}); the second would overwrite the first",
+                    f"is pushed by both builds[{first}] ({names[first]}) and builds[{index}] ({names[index]}); the "
+                    f"second would overwrite the first",
                 )
 
 

@@ -85,8 +85,8 @@ class IsolatedPush:
         built = parse_digest(executor_message)
         if len(pusher_messages) != len(self.build.destinations):
             reason = f"has {len(pusher_messages)} pushers' messages for {len(self.build.destinations)} destinations"
-            raise TerminationMessageError(pusher_messages, reason)
-        for destination, message in zip(self.build.destinations, pusher_messages):
+            raise TerminationMessageError(repr(list(pusher_messages)), reason)
+        for destination, message in zip(self.build.destinations, pusher_messages, strict=True):
             pushed = parse_pushed(message, destination)
             if pushed != built:
                 raise TerminationMessageError(message, f"says {destination} got {pushed}, but the executor built {built}")

@@ -31,7 +31,7 @@ NAME_MAX_LENGTH = 255
 def is_reference(value: str) -> bool:
     """Whether ``value`` is a valid image reference (name, optional tag, optional digest)."""
     match = _REFERENCE_RE.fullmatch(value)
-    return bool(match) and len(match["name"]) <= NAME_MAX_LENGTH
+    return match is not None and len(match["name"]) <= NAME_MAX_LENGTH
 
 
 def has_digest(value: str) -> bool:

@@ -50,7 +50,11 @@ def check_template(template: object, field: str = "image_url_template") -> str:
             continue
         if placeholder not in PLACEHOLDERS or spec or conversion:
             allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-            raise KanikoSpecError(field, template, f"uses {{{placeholder}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}; allowed: {allowed}")
+            raise KanikoSpecError(
+                field,
+                template,
+                f"uses {{{placeholder}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}; allowed: {allowed}",
+            )
     return template
 
 
@@ -58,7 +62,12 @@ def render_template(template: str, ref: ImageReference) -> str:
     """The template filled with the reference's URL-quoted parts."""
     check_template(template)
     namespace, _, name = ref.repository.partition("/")
-    values = {"registry": ref.registry, "repository": ref.repository, "namespace": namespace if name else "", "name": name or namespace}
+    values = {
+        "registry": ref.registry,
+        "repository": ref.repository,
+        "namespace": namespace if name else "",
+        "name": name or namespace,
+    }
     values |= {"tag": ref.tag or "", "digest": ref.digest or ""}
     url = template.format(**{key: quote(value, safe=PLACEHOLDERS[key]) for key, value in values.items()})
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
@@ -75,7 +84,8 @@ def builtin_url(ref: ImageReference) -> str:
     if ref.registry == DOCKER_HUB and len(parts) == 2:
         namespace, name = (quote(p, safe="") for p in parts)
         if ref.tag and ref.digest:
-            return f"https://hub.docker.com/layers/{namespace}/{name}/{quote(ref.tag, safe='')}/images/{quote(ref.digest.replace(':', '-', 1), safe='')}"
+            tag, digest = quote(ref.tag, safe=""), quote(ref.digest.replace(":", "-", 1), safe="")
+            return f"https://hub.docker.com/layers/{namespace}/{name}/{tag}/images/{digest}"
         return f"https://hub.docker.com/_/{name}" if namespace == "library" else f"https://hub.docker.com/r/{namespace}/{name}"
     if ref.registry == "quay.io" and len(parts) == 2:
         repository = quote(ref.repository, safe="/")

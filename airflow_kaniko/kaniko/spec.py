@@ -80,7 +80,7 @@ class RegistryCertificate:
     path: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class KanikoBuild:
     """One image build.
 
@@ -120,33 +120,55 @@ class KanikoBuild:
     extra_args: tuple[str, ...] = ()
     name: str | None = None
 
-    def __post_init__(self) -> None:
+    # Values come from templates and manifests, so the constructor takes anything and turns it into the typed fields.
+    def __init__(
+        self,
+        context: object,
+        destinations: object,
+        dockerfile: object = "Dockerfile",
+        build_args: object = None,
+        target: object = None,
+        labels: object = None,
+        cache: object = False,
+        cache_repo: object = None,
+        cache_ttl: object = None,
+        insecure_registries: object = (),
+        registry_certificates: object = (),
+        registry_mirrors: object = (),
+        extra_args: object = (),
+        name: object = None,
+    ) -> None:
         _set = object.__setattr__
-        _set(self, "context", _check_context(self.context))
-        _set(self, "destinations", _check_destinations(self.destinations))
-        _set(self, "dockerfile", _check_dockerfile(self.dockerfile))
-        _set(self, "build_args", _check_mapping("build_args", self.build_args, _BUILD_ARG_KEY_RE))
-        _set(self, "labels", _check_mapping("labels", self.labels, _LABEL_KEY_RE))
-        if self.target is not None and not (isinstance(self.target, str) and _TARGET_RE.fullmatch(self.target)):
-            raise KanikoSpecError("target", self.target, "must be a stage name such as 'runtime'")
-        if not isinstance(self.cache, bool):
-            raise KanikoSpecError("cache", self.cache, "must be true or false")
-        if self.cache_repo is not None:
-            if not isinstance(self.cache_repo, str) or not reference.is_repository(self.cache_repo):
-                raise KanikoSpecError("cache_repo", self.cache_repo, "must be a repository name without tag or digest")
-            if not self.cache:
-                raise KanikoSpecError("cache_repo", self.cache_repo, "is set but cache is false; set cache=True")
-        _set(self, "cache_ttl", _check_cache_ttl(self.cache_ttl))
-        if self.cache_ttl is not None and not self.cache:
-            raise KanikoSpecError("cache_ttl", self.cache_ttl, "is set but cache is false; set cache=True")
-        _set(self, "insecure_registries", _check_registries("insecure_registries", self.insecure_registries))
-        _set(self, "registry_certificates", _check_certificates(self.registry_certificates))
-        _set(self, "registry_mirrors", _check_registries("registry_mirrors", self.registry_mirrors))
-        _set(self, "extra_args", _check_extra_args(self.extra_args))
-        if self.name is not None and not (isinstance(self.name, str) and _NAME_RE.fullmatch(self.name)):
+        _set(self, "context", _check_context(context))
+        _set(self, "destinations", _check_destinations(destinations))
+        _set(self, "dockerfile", _check_dockerfile(dockerfile))
+        _set(self, "build_args", _check_mapping("build_args", build_args, _BUILD_ARG_KEY_RE))
+        _set(self, "labels", _check_mapping("labels", labels, _LABEL_KEY_RE))
+        if target is not None and not (isinstance(target, str) and _TARGET_RE.fullmatch(target)):
+            raise KanikoSpecError("target", target, "must be a stage name such as 'runtime'")
+        _set(self, "target", target)
+        if not isinstance(cache, bool):
+            raise KanikoSpecError("cache", cache, "must be true or false")
+        _set(self, "cache", cache)
+        if cache_repo is not None:
+            if not isinstance(cache_repo, str) or not reference.is_repository(cache_repo):
+                raise KanikoSpecError("cache_repo", cache_repo, "must be a repository name without tag or digest")
+            if not cache:
+                raise KanikoSpecError("cache_repo", cache_repo, "is set but cache is false; set cache=True")
+        _set(self, "cache_repo", cache_repo)
+        ttl = _check_cache_ttl(cache_ttl)
+        if ttl is not None and not cache:
+            raise KanikoSpecError("cache_ttl", ttl, "is set but cache is false; set cache=True")
+        _set(self, "cache_ttl", ttl)
+        _set(self, "insecure_registries", _check_registries("insecure_registries", insecure_registries))
+        _set(self, "registry_certificates", _check_certificates(registry_certificates))
+        _set(self, "registry_mirrors", _check_registries("registry_mirrors", registry_mirrors))
+        _set(self, "extra_args", _check_extra_args(extra_args))
+        if name is not None and not (isinstance(name, str) and _NAME_RE.fullmatch(name)):
             raise KanikoSpecError(
-                "name", self.name, "must be 1-63 lowercase letters, digits, '.', '_' or '-', starting and ending alphanumeric"
+                "name", name, "must be 1-63 lowercase letters, digits, '.', '_' or '-', starting and ending alphanumeric"
             )
+        _set(self, "name", name)
 
     @property
     def is_local_context(self) -> bool:
@@ -205,7 +227,9 @@ def _check_context(context: object) -> str:
         return context
     if scheme not in REMOTE_SCHEMES:
         raise KanikoSpecError(
-            "context", context, f"unknown scheme {scheme + '://'!r}; use one of {', '.join(s + '://' for s in REMOTE_SCHEMES)} or a local directory"
+            "context",
+            context,
+            f"unknown scheme {scheme + '://'!r}; use one of {', '.join(s + '://' for s in REMOTE_SCHEMES)} or a local directory",
         )
     rest = context[len(scheme) + 3 :]
     if not rest:
@@ -217,7 +241,9 @@ def _check_context(context: object) -> str:
         if not host:
             raise KanikoSpecError("context", context, f"{scheme}:// needs a host or bucket")
         if scheme == "https" and not host.endswith(_AZURE_BLOB_SUFFIXES):
-            raise KanikoSpecError("context", context, "https:// contexts must be Azure Blob Storage URLs (*.blob.core.windows.net)")
+            raise KanikoSpecError(
+                "context", context, "https:// contexts must be Azure Blob Storage URLs (*.blob.core.windows.net)"
+            )
     if scheme == "git" and context.count("#") > 2:
         raise KanikoSpecError("context", context, "git:// takes at most '#<ref>#<commit>'")
     return context
@@ -233,7 +259,9 @@ def _check_destinations(destinations: object) -> tuple[str, ...]:
         raise KanikoSpecError("destinations", destinations, "needs at least one image reference")
     for dest in result:
         if not isinstance(dest, str) or not reference.is_reference(dest):
-            raise KanikoSpecError("destinations", dest, "is not a valid image reference such as 'registry.example.com/team/app:1.0'")
+            raise KanikoSpecError(
+                "destinations", dest, "is not a valid image reference such as 'registry.example.com/team/app:1.0'"
+            )
         if reference.has_digest(dest):
             raise KanikoSpecError("destinations", dest, "must be a tag, not a digest; the digest is what the build produces")
     if len(set(result)) != len(result):
@@ -298,15 +326,20 @@ def _check_registries(name: str, registries: object) -> tuple[str, ...]:
 
 
 def _check_certificates(certificates: object) -> tuple[RegistryCertificate, ...]:
-    result = tuple(certificates)  # type: ignore[arg-type]
-    for cert in result:
+    if isinstance(certificates, (str, bytes, Mapping)) or not isinstance(certificates, Iterable):
+        raise KanikoSpecError("registry_certificates", certificates, "must be a list of RegistryCertificate items")
+    result: list[RegistryCertificate] = []
+    for cert in certificates:
         if not isinstance(cert, RegistryCertificate):
             raise KanikoSpecError("registry_certificates", cert, "must be RegistryCertificate items")
+        result.append(cert)
         if not reference.is_registry(cert.registry):
-            raise KanikoSpecError("registry_ca.registry", cert.registry, "is not a registry host such as 'registry.example.com:5000'")
+            raise KanikoSpecError(
+                "registry_ca.registry", cert.registry, "is not a registry host such as 'registry.example.com:5000'"
+            )
         if not cert.path.startswith("/") or _CONTROL_RE.search(cert.path) or "=" in cert.path:
             raise KanikoSpecError("registry_ca.path", cert.path, "must be an absolute path without '='")
-    return result
+    return tuple(result)
 
 
 def _check_extra_args(extra_args: object) -> tuple[str, ...]:
@@ -324,10 +357,14 @@ def _check_extra_args(extra_args: object) -> tuple[str, ...]:
         flag = match["flag"]
         if flag in UNSAFE_FLAGS:
             raise KanikoSpecError(
-                "extra_args", arg, f"--{flag} defeats TLS verification or redirects image pulls; use the {UNSAFE_FLAGS[flag]} parameter"
+                "extra_args",
+                arg,
+                f"--{flag} defeats TLS verification or redirects image pulls; use the {UNSAFE_FLAGS[flag]} parameter",
             )
         if flag == "cache" or flag.startswith("cache-"):
-            raise KanikoSpecError("extra_args", arg, "the layer cache is set by the operator's cache, cache_repo and cache_ttl parameters")
+            raise KanikoSpecError(
+                "extra_args", arg, "the layer cache is set by the operator's cache, cache_repo and cache_ttl parameters"
+            )
         if flag in OWNED_FLAGS:
             raise KanikoSpecError("extra_args", arg, f"--{flag} is set by the operator; use its own parameter")
         if flag in CONTEXT_PATH_FLAGS:

@@ -63,13 +63,23 @@ class BuildFailure:
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE))
     for kind, pattern in (
-        ("registry", r"status code 5\d\d|\b50[0-9] (?:internal server error|bad gateway|service unavailable|gateway timeout)"
-         r"|connection refused|connection reset|i/o timeout|tls handshake timeout|no such host|too many requests|status code 429"),
+        (
+            "registry",
+            r"status code 5\d\d|\b50[0-9] (?:internal server error|bad gateway|service unavailable|gateway timeout)"
+            r"|connection refused|connection reset|i/o timeout|tls handshake timeout|no such host|too many "
+            r"requests|status code 429",
+        ),
         ("push", r"error pushing image|error checking push permissions|failed to push"),
-        ("pull", r"unable to complete operation after|manifest_unknown|manifest unknown|error retrieving image|failed to get image"
-         r"|retrieving image .* from registry|unauthorized|denied|x509:"),
-        ("dockerfile", r"failed to execute command|failed to get files? used from context|failed to get fileinfo|dockerfile parse error"
-         r"|unknown instruction|error resolving dockerfile path|copy failed|error building stage|error building image"),
+        (
+            "pull",
+            r"unable to complete operation after|manifest_unknown|manifest unknown|error retrieving image|failed to get image"
+            r"|retrieving image .* from registry|unauthorized|denied|x509:",
+        ),
+        (
+            "dockerfile",
+            r"failed to execute command|failed to get files? used from context|failed to get fileinfo|dockerfile parse error"
+            r"|unknown instruction|error resolving dockerfile path|copy failed|error building stage|error building image",
+        ),
     )
 )
 _POD_REASONS = {"OOMKilled": "out-of-memory", "DeadlineExceeded": "deadline", "Evicted": "evicted"}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from airflow_kaniko.kaniko.errors import KanikoError
 from airflow_kaniko.kaniko.reference import is_reference
@@ -89,7 +90,9 @@ class BuildBases:
         return stage.base
 
 
-def build_bases(text: str, build_args: Mapping[str, str] | None = None, *, target: str | None = None, path: str = "Dockerfile") -> BuildBases:
+def build_bases(
+    text: str, build_args: Mapping[str, str] | None = None, *, target: str | None = None, path: str = "Dockerfile"
+) -> BuildBases:
     """The external images a build of ``text`` with ``build_args`` pulls, up to stage ``target``.
 
     Kaniko builds every stage up to the target (it skips unused stages only with
@@ -161,7 +164,9 @@ def build_bases(text: str, build_args: Mapping[str, str] | None = None, *, targe
     return BuildBases(stages=tuple(stages), target=target_index, images=tuple(images))
 
 
-def _stage(command, index: int, stage_names: Mapping[str, int], global_args: Mapping[str, str], escape: str, path: str) -> Stage:
+def _stage(
+    command: Any, index: int, stage_names: Mapping[str, int], global_args: Mapping[str, str], escape: str, path: str
+) -> Stage:
     line = command.start_line
     value = list(command.value)
     name = None
@@ -176,7 +181,9 @@ def _stage(command, index: int, stage_names: Mapping[str, int], global_args: Map
     if reference.lower() == "scratch":
         return Stage(index=index, line=line, name=name, parent_stage=None, base=None)
     _check_reference(reference, written, path, line)
-    return Stage(index=index, line=line, name=name, parent_stage=None, base=BaseImage(line, written, reference, _args_of(written), index))
+    return Stage(
+        index=index, line=line, name=name, parent_stage=None, base=BaseImage(line, written, reference, _args_of(written), index)
+    )
 
 
 def _check_reference(reference: str, written: str, path: str, line: int) -> None:
@@ -194,7 +201,9 @@ def _expand(word: str, env: Mapping[str, str], escape: str, path: str, line: int
     if "$$" in word:  # expandvars would put its own PID there; Docker keeps it literal
         raise DockerfileError(path, line, f"{word!r}: '$$' is not supported in a base image reference")
     if _FOREIGN_FORM_RE.search(word):
-        raise DockerfileError(path, line, f"{word!r}: only $V, ${{V}}, ${{V:-x}}, ${{V-x}}, ${{V:+x}}, ${{V+x}} and ${{V:?}} are supported")
+        raise DockerfileError(
+            path, line, f"{word!r}: only $V, ${{V}}, ${{V:-x}}, ${{V-x}}, ${{V:+x}}, ${{V+x}} and ${{V:?}} are supported"
+        )
     for name in _NO_COLON_RE.findall(word):
         if env.get(name) == "":
             raise DockerfileError(path, line, f"{word!r}: ARG {name} is set but empty; use ${{{name}:-…}} or ${{{name}:+…}} here")

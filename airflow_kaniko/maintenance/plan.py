@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from airflow_kaniko.kaniko.errors import KanikoSpecError
@@ -129,10 +129,17 @@ def rebuild_kwargs(
         labels[FINGERPRINT_LABEL] = fingerprint
         labels[INPUTS_LABEL] = json.dumps(summary, sort_keys=True, separators=(",", ":"))
         repository = kwargs["destinations"][0].rsplit(":", 1)[0]
-        result["destinations"] = [*kwargs["destinations"], f"{repository}:{fingerprint_tag(fingerprint)}", f"{repository}:{stamp_tag(fingerprint, built_at)}"]
+        result["destinations"] = [
+            *kwargs["destinations"],
+            f"{repository}:{fingerprint_tag(fingerprint)}",
+            f"{repository}:{stamp_tag(fingerprint, built_at)}",
+        ]
     result["image_labels"] = labels
     if reproducible:
-        result["extra_args"] = [*kwargs.get("extra_args", []), *(a for a in REPRODUCIBLE_ARGS if a not in kwargs.get("extra_args", []))]
+        result["extra_args"] = [
+            *kwargs.get("extra_args", []),
+            *(a for a in REPRODUCIBLE_ARGS if a not in kwargs.get("extra_args", [])),
+        ]
     if reason.kind == "max_age":
         # A cached `RUN apt-get upgrade` would hide exactly the fixes max_age is for.
         for key in ("cache", "cache_repo", "cache_ttl"):
@@ -140,7 +147,7 @@ def rebuild_kwargs(
     return result
 
 
-def _utc():
+def _utc() -> tzinfo:
     from datetime import timezone
 
     return timezone.utc

@@ -92,7 +92,9 @@ def prepare_plan(
     return {"plan": plan, "builds": level_builds(plan, 0)}
 
 
-def next_level(plan: dict[str, Any], level: int, results: Iterable[Mapping[str, Any] | None], *, registries: Registries, log: Log = print) -> dict[str, Any]:
+def next_level(
+    plan: dict[str, Any], level: int, results: Iterable[Mapping[str, Any] | None], *, registries: Registries, log: Log = print
+) -> dict[str, Any]:
     """Record the previous levels' build results, then decide the images of ``level`` that waited."""
     absorb(plan, results, through_level=level - 1)
     images = plan["images"]
@@ -105,9 +107,15 @@ def next_level(plan: dict[str, Any], level: int, results: Iterable[Mapping[str, 
             state.update(status="parent_failed", reason=Reason("parent_failed", parents=tuple(failed)).to_dict())
             log(f"{name}: not built, parent {', '.join(failed)} failed")
             continue
-        rebuilt = [p for p in state["parents"] if images[p]["status"] == "rebuilt" and images[p]["digest"] != images[p]["previous_digest"]]
+        rebuilt = [
+            p
+            for p in state["parents"]
+            if images[p]["status"] == "rebuilt" and images[p]["digest"] != images[p]["previous_digest"]
+        ]
         if plan["dry_run"]:
-            state.update(status="build", reason=Reason("parent", parents=tuple(state["parents"])).to_dict(), build=dict(state["kwargs"]))
+            state.update(
+                status="build", reason=Reason("parent", parents=tuple(state["parents"])).to_dict(), build=dict(state["kwargs"])
+            )
             continue
         _decide(plan, name, registries, {p: images[p]["digest"] for p in state["parents"]}, rebuilt, log)
     return {"plan": plan, "builds": level_builds(plan, level)}
@@ -192,7 +200,9 @@ def _analyse(kwargs: Mapping[str, Any], executor_image: str, reproducible: bool)
     except (KanikoSpecError, DockerfileError, OSError, UnicodeDecodeError) as err:
         raise PlanError(f"image {name}: {err}") from None
     state["context_digest"] = context_digest(archive.data)
-    state["bases"] = [{"reference": b.reference, "written": b.written, "line": b.line, "args": list(b.args)} for b in bases.images]
+    state["bases"] = [
+        {"reference": b.reference, "written": b.written, "line": b.line, "args": list(b.args)} for b in bases.images
+    ]
     state["final_base"] = bases.final_base.reference if bases.final_base else None
     return state
 
@@ -233,7 +243,14 @@ def _producer(plan: Mapping[str, Any], reference: str) -> str | None:
     return None
 
 
-def _decide(plan: dict[str, Any], name: str, registries: Registries, parent_digests: Mapping[str, str], rebuilt_parents: Sequence[str], log: Log) -> None:
+def _decide(
+    plan: dict[str, Any],
+    name: str,
+    registries: Registries,
+    parent_digests: Mapping[str, str],
+    rebuilt_parents: Sequence[str],
+    log: Log,
+) -> None:
     """Fingerprint, look up, decide, and retag or prepare the build of one image."""
     state = plan["images"][name]
     kwargs = state["kwargs"]
@@ -248,7 +265,7 @@ def _decide(plan: dict[str, Any], name: str, registries: Registries, parent_dige
     final_base = None
     for base in state["bases"]:
         parent = _producer(plan, base["reference"])
-        if parent in parent_digests:
+        if parent is not None and parent in parent_digests:
             digest = parent_digests[parent]
             whole = _WHOLE_ARG_RE.fullmatch(base["written"])
             reference = pinned(base["reference"], digest)
@@ -299,7 +316,8 @@ def _decide(plan: dict[str, Any], name: str, registries: Registries, parent_dige
             reason = explain_change(summary, inputs.summary(), last_digest=previous)
     state.update(fingerprint=fingerprint, reason=reason.to_dict(), previous_digest=previous)
     if reason.kind == "unchanged":
-        tags = [split(d)[2] for d in kwargs["destinations"]]
+        assert fingerprint is not None, "unchanged is only decided from a fingerprint tag found in the registry"
+        tags = [tag for _, _, tag, _ in map(split, kwargs["destinations"]) if tag]
         if plan["dry_run"]:
             log(f"{name}: {reason.text()}; would retag {', '.join(tags)}")
         else:

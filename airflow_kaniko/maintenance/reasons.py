@@ -61,7 +61,7 @@ class Reason:
         if self.kind == "unknowable":
             return f"always rebuilt ({self.detail})"
         if self.kind == "unchanged":
-            return f"unchanged (fingerprint {self.fingerprint[:12]}…, digest {short(self.digest)})"
+            return f"unchanged (fingerprint {(self.fingerprint or '')[:12]}…, digest {short(self.digest)})"
         if self.kind == "failed":
             return "failed"
         if self.kind == "parent_failed":
@@ -104,7 +104,9 @@ def explain_change(previous: Mapping[str, Any] | None, current: Mapping[str, Any
     if not previous:
         return Reason("first", detail="the last build recorded no fingerprint")
     old_bases, new_bases = previous.get("bases", {}), current["bases"]
-    moved = tuple(BaseChange(ref, old_bases.get(ref), digest) for ref, digest in new_bases.items() if old_bases.get(ref) != digest)
+    moved = tuple(
+        BaseChange(ref, old_bases.get(ref), digest) for ref, digest in new_bases.items() if old_bases.get(ref) != digest
+    )
     if moved:
         return Reason("base", bases=moved)
     if previous.get("context") != current["context"]:

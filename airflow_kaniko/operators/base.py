@@ -6,13 +6,14 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pendulum
 import tenacity
 import yaml
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 from airflow.providers.cncf.kubernetes.kubernetes_helper_functions import (
     API_RETRIES,
@@ -152,11 +153,15 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
     ) -> None:
         if kwargs.get("logging_interval") is not None:
             # The triggerer would stream the build's output, where this operator cannot redact credentials.
-            raise ValueError(f"{type(self).__name__} does not support logging_interval; the build log is read when the pod finishes")
+            raise ValueError(
+                f"{type(self).__name__} does not support logging_interval; the build log is read when the pod finishes"
+            )
         for owned in ("image", "cmds", "arguments", "do_xcom_push"):
             if owned in kwargs:
                 hint = {"image": "use executor_image", "do_xcom_push": "the result is always pushed as the return_value XCom"}
-                raise ValueError(f"{type(self).__name__} sets {owned!r} itself; {hint.get(owned, 'it is derived from the build spec')}")
+                raise ValueError(
+                    f"{type(self).__name__} sets {owned!r} itself; {hint.get(owned, 'it is derived from the build spec')}"
+                )
         super().__init__(
             image=executor_image,
             do_xcom_push=False,  # the parent's switch for its XCom sidecar; the result is pushed by _push
@@ -234,7 +239,9 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         total = sum(len(a.data) for a in self._archives.values())
         if total > MAX_ARCHIVE_BYTES:
             raise KanikoSpecError(
-                "context", f"{len(self._archives)} local contexts", f"pack to {total} bytes together, over the {MAX_ARCHIVE_BYTES} bytes a ConfigMap carries"
+                "context",
+                f"{len(self._archives)} local contexts",
+                f"pack to {total} bytes together, over the {MAX_ARCHIVE_BYTES} bytes a ConfigMap carries",
             )
         self.cmds, self.arguments = self.container_argv(specs)
         self.labels = {**self.labels, **pod_objects.MANAGED_BY}
@@ -369,7 +376,12 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         """The pod cannot run without its objects: delete it and whatever was created, leaving nothing."""
         self.log.error("Deleting build pod %s/%s, which cannot start: %s", pod.metadata.namespace, pod.metadata.name, err)
         try:
-            _api_call(self.client.delete_namespaced_pod, name=pod.metadata.name, namespace=pod.metadata.namespace, grace_period_seconds=0)
+            _api_call(
+                self.client.delete_namespaced_pod,
+                name=pod.metadata.name,
+                namespace=pod.metadata.namespace,
+                grace_period_seconds=0,
+            )
         except ApiException as delete_err:
             if delete_err.status != 404:
                 self.log.error("Could not delete pod %s/%s: %s", pod.metadata.namespace, pod.metadata.name, delete_err.reason)
@@ -409,6 +421,13 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         super().trigger_reentry(context, event)
         return self._push(context, self._result)
 
+    # KPO's own retry policy for this method, which an override would otherwise drop.
+    @tenacity.retry(
+        stop=tenacity.stop_after_attempt(3),
+        wait=tenacity.wait_exponential(max=15),
+        retry=tenacity.retry_if_exception_type((HTTPError, ApiException)),
+        reraise=True,
+    )
     def _write_logs(self, pod: k8s.V1Pod, follow: bool = False, since_time: Any = None) -> None:
         # KPO internal: after a deferral it logs the output itself; send it through the redacting PodManager.
         if isinstance(since_time, str):
@@ -425,9 +444,15 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         pod = self.build_pod_request_obj(context, dry_run=True)
         rendered = yaml.safe_dump(prune_dict(pod.to_dict(), mode="strict"))
         self.log.info("render_only: this pod would run (nothing was created):\n%s", rendered)
-        return {"dry_run": True, "pod": pod.metadata.name, "destinations": [d for s in self.build_specs() for d in s.destinations]}
+        return {
+            "dry_run": True,
+            "pod": pod.metadata.name,
+            "destinations": [d for s in self.build_specs() for d in s.destinations],
+        }
 
-    def cleanup(self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, xcom_result: dict | None = None, context: Context | None = None) -> None:
+    def cleanup(
+        self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, xcom_result: dict | None = None, context: Context | None = None
+    ) -> None:
         try:
             super().cleanup(pod, remote_pod, xcom_result, context)
         except AirflowSkipException:
@@ -445,7 +470,9 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
             try:
                 self._result = self.read_result(message)
             except KanikoError as err:
-                raise KanikoBuildFailed(f"The build of {self.describe_builds()} finished, but its result is unreadable: {err}") from None
+                raise KanikoBuildFailed(
+                    f"The build of {self.describe_builds()} finished, but its result is unreadable: {err}"
+                ) from None
             self.log.info("Result: %s", self._result)
 
     def build_failed(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> KanikoBuildFailed:
@@ -473,9 +500,14 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         pod_reason = getattr(getattr(remote_pod, "status", None), "reason", None)
         if state is None:
             detail = self._not_started_detail(remote_pod)
-            kind = "executor-image" if "image" in detail.lower() else ("deadline" if pod_reason == "DeadlineExceeded" else "unknown")
+            kind = (
+                "executor-image" if "image" in detail.lower() else ("deadline" if pod_reason == "DeadlineExceeded" else "unknown")
+            )
             failure = BuildFailure(kind, True, detail)
-            return f"Kaniko build of {self.describe_builds()} failed in pod {where} before the executor finished: {detail}", failure
+            return (
+                f"Kaniko build of {self.describe_builds()} failed in pod {where} before the executor finished: {detail}",
+                failure,
+            )
         failure = classify_failure(state.message, reason=state.reason, pod_reason=pod_reason)
         retry = "a retry can help" if failure.retryable else "not retried: the same inputs fail the same way"
         return (
@@ -491,10 +523,12 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
 
     def _not_started_detail(self, remote_pod: k8s.V1Pod | None) -> str:
         status = getattr(remote_pod, "status", None)
-        for container in (getattr(status, "container_statuses", None) or []):
+        for container in getattr(status, "container_statuses", None) or []:
             waiting = container.state.waiting if container.state else None
             if container.name == self.base_container_name and waiting and waiting.reason:
-                return f"container {container.name} is waiting: {waiting.reason}: {waiting.message or '-'} (image {container.image})"
+                return (
+                    f"container {container.name} is waiting: {waiting.reason}: {waiting.message or '-'} (image {container.image})"
+                )
         return " ".join(filter(None, [getattr(status, "reason", None), getattr(status, "message", None)])) or "it never ran"
 
     def on_kill(self) -> None:
@@ -519,7 +553,10 @@ def _transient(err: BaseException) -> bool:
 def _api_call(call: Callable[..., Any], **kwargs: Any) -> Any:
     """One Kubernetes API call under KPO's retry policy (its attempts, Retry-After on 429, backoff)."""
     retry = tenacity.retry(
-        stop=tenacity.stop_after_attempt(API_RETRIES), wait=WaitRetryAfterOrExponential(), retry=tenacity.retry_if_exception(_transient), reraise=True
+        stop=tenacity.stop_after_attempt(API_RETRIES),
+        wait=WaitRetryAfterOrExponential(),
+        retry=tenacity.retry_if_exception(_transient),
+        reraise=True,
     )
     return retry(call)(**kwargs)
 
@@ -529,14 +566,27 @@ def _api_error(action: str, err: ApiException) -> str:
     return f"Could not {action}: {err.status} {err.reason}{hint}"
 
 
-def _connection(conn_id: str, field: str, *, conn_type: str | None = None, need_host: bool = False) -> Connection:
+class ConnectionLogin(NamedTuple):
+    """What a build takes from a Connection, checked to be there (host is empty when not needed)."""
+
+    host: str
+    login: str
+    password: str
+
+
+def _connection(conn_id: str, field: str, *, conn_type: str | None = None, need_host: bool = False) -> ConnectionLogin:
     conn = Connection.get(conn_id)
     if conn_type and conn.conn_type != conn_type:
         raise KanikoSpecError(field, conn_id, f"has conn type {conn.conn_type!r}; it must be {conn_type!r}")
-    missing = [name for name, value in (("host", conn.host if need_host else "-"), ("login", conn.login), ("password", conn.password)) if not value]
+    login = ConnectionLogin(conn.host or "", conn.login or "", conn.password or "")
+    missing = [
+        name
+        for name, value in (("host", login.host if need_host else "-"), ("login", login.login), ("password", login.password))
+        if not value
+    ]
     if missing:
         raise KanikoSpecError(field, conn_id, f"has no {' or '.join(missing)}")
-    return conn
+    return login
 
 
 def as_bool(field: str, value: object) -> bool:

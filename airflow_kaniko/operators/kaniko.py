@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
@@ -17,6 +17,9 @@ from airflow_kaniko.kaniko.push import IsolatedPush
 from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_ARCHIVE, KanikoBuild
 from airflow_kaniko.kaniko.termination import BuildFailure
 from airflow_kaniko.operators.base import KanikoBuildFailed, KanikoPodOperatorBase, _connection, as_bool, terminated_state
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 __all__ = ["KanikoBuildFailed", "KanikoBuildOperator"]
 
@@ -168,7 +171,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
     def archive_key(self, index: int) -> str:
         return LOCAL_CONTEXT_ARCHIVE.rsplit("/", 1)[1]
 
-    def build_pod_request_obj(self, context=None, *, dry_run: bool = False):
+    def build_pod_request_obj(self, context: Context | None = None, *, dry_run: bool = False) -> k8s.V1Pod:
         if self.image_name:
             self.labels = {**self.labels, "airflow-kaniko/image": self.image_name}
             # kubectl shows which image a pod builds; KubernetesPodOperator adds a random suffix.
@@ -208,8 +211,13 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         cas = [ca.volume(i)[0] for i, ca in enumerate(self._registry_cas())]
         credentials = super().executor_credentials(pod)  # the push credentials, for the pushers only
         pod_objects.split_push(
-            pod, push, watched=self.base_container_name, pusher_image=self.pusher_image,
-            credentials=credentials[0][0] if credentials else None, registry_cas=cas, image_pull_policy=self.image_pull_policy,
+            pod,
+            push,
+            watched=self.base_container_name,
+            pusher_image=self.pusher_image,
+            credentials=credentials[0][0] if credentials else None,
+            registry_cas=cas,
+            image_pull_policy=self.image_pull_policy,
         )
 
     def _load_credentials(self) -> dict[str, bytes]:
@@ -220,7 +228,9 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
             self._register_secrets(*secret_forms(conn.login, conn.password, config))
             data[PULL_CONFIG_KEY] = config
             self.log.info(
-                "Pull credentials for %s come from connection %r; the executor never sees the push credentials", conn.host, self.pull_conn_id
+                "Pull credentials for %s come from connection %r; the executor never sees the push credentials",
+                conn.host,
+                self.pull_conn_id,
             )
         return data
 

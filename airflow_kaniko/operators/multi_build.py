@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from kubernetes.client import models as k8s
 
-from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY
 from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
+from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY
 from airflow_kaniko import pod_objects
 from airflow_kaniko.kaniko import multi_build
 from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError
@@ -19,7 +19,21 @@ from airflow_kaniko.operators.base import KanikoBuildFailed, KanikoPodOperatorBa
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-_BUILD_KEYS = frozenset({"name", "context", "destinations", "dockerfile", "build_args", "target", "labels", "cache", "cache_repo", "cache_ttl", "extra_args"})
+_BUILD_KEYS = frozenset(
+    {
+        "name",
+        "context",
+        "destinations",
+        "dockerfile",
+        "build_args",
+        "target",
+        "labels",
+        "cache",
+        "cache_repo",
+        "cache_ttl",
+        "extra_args",
+    }
+)
 
 
 class KanikoMultiBuildOperator(KanikoPodOperatorBase):
@@ -123,9 +137,16 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
         if not outcomes:
             return super().failure_message(pod, remote_pod)
         where = f"{pod.metadata.namespace}/{pod.metadata.name}" if pod is not None and pod.metadata else "its pod"
-        lines = [f"Multi-build in pod {where}: {sum(o.status == multi_build.FAILED for o in outcomes)} of {len(outcomes)} builds failed"]
+        lines = [
+            f"Multi-build in pod {where}: {sum(o.status == multi_build.FAILED for o in outcomes)} of {len(outcomes)} "
+            f"builds failed"
+        ]
         for o in outcomes:
-            detail = o.digest if o.status == multi_build.SUCCEEDED else (f"exit code {o.exit_code}" if o.status == multi_build.FAILED else "not run")
+            detail = (
+                o.digest
+                if o.status == multi_build.SUCCEEDED
+                else (f"exit code {o.exit_code}" if o.status == multi_build.FAILED else "not run")
+            )
             lines.append(f"  {o.name}: {o.status} ({detail})")
         lines.append("Kaniko's output for each build is in the task log above.")
         # Which build failed, and why, is only in the log: a retry stays possible.

@@ -26,7 +26,12 @@ ARGS = [
 ]
 # The plain pod reads the Secret and ConfigMap that dev/bench.py creates beforehand.
 VOLUMES = [
-    k8s.V1Volume(name="docker-config", secret=k8s.V1SecretVolumeSource(secret_name="bench-credentials", items=[k8s.V1KeyToPath(key="config.json", path="config.json")])),
+    k8s.V1Volume(
+        name="docker-config",
+        secret=k8s.V1SecretVolumeSource(
+            secret_name="bench-credentials", items=[k8s.V1KeyToPath(key="config.json", path="config.json")]
+        ),
+    ),
     k8s.V1Volume(name="ctx", config_map=k8s.V1ConfigMapVolumeSource(name="bench-context")),
     k8s.V1Volume(name="ca", config_map=k8s.V1ConfigMapVolumeSource(name="registry-ca")),
 ]
@@ -40,20 +45,37 @@ for deferrable in (False, True):
     mode = "deferrable" if deferrable else "sync"
     with DAG(f"bench_kaniko_{mode}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
         KanikoBuildOperator(
-            task_id="build", namespace=NS, context=str(HELLO), destinations=[f"{REG}/bench/hello:1"],
-            build_args={"BASE": f"{REG}/library/busybox:latest"}, registry_conn_id="kaniko_registry",
-            registry_ca={"registry": REG, "config_map": "registry-ca"}, deferrable=deferrable, context_roots=[HELLO],
+            task_id="build",
+            namespace=NS,
+            context=str(HELLO),
+            destinations=[f"{REG}/bench/hello:1"],
+            build_args={"BASE": f"{REG}/library/busybox:latest"},
+            registry_conn_id="kaniko_registry",
+            registry_ca={"registry": REG, "config_map": "registry-ca"},
+            deferrable=deferrable,
+            context_roots=[HELLO],
         )
     with DAG(f"bench_kaniko_isolated_{mode}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
         # The same build; the executor pulls the base with the same account (the local registry has one).
         KanikoBuildOperator(
-            task_id="build", namespace=NS, context=str(HELLO), destinations=[f"{REG}/bench/hello:1"],
-            build_args={"BASE": f"{REG}/library/busybox:latest"}, registry_conn_id="kaniko_registry",
-            registry_ca={"registry": REG, "config_map": "registry-ca"}, deferrable=deferrable,
-            isolate_push_credentials=True, pull_conn_id="kaniko_registry",
+            task_id="build",
+            namespace=NS,
+            context=str(HELLO),
+            destinations=[f"{REG}/bench/hello:1"],
+            build_args={"BASE": f"{REG}/library/busybox:latest"},
+            registry_conn_id="kaniko_registry",
+            registry_ca={"registry": REG, "config_map": "registry-ca"},
+            deferrable=deferrable,
+            isolate_push_credentials=True,
+            pull_conn_id="kaniko_registry",
         )
     with DAG(f"bench_kpo_{mode}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
         KubernetesPodOperator(
-            task_id="build", namespace=NS, image="ghcr.io/osscontainertools/kaniko:v1.28.3", arguments=ARGS,
-            volumes=VOLUMES, volume_mounts=MOUNTS, deferrable=deferrable,
+            task_id="build",
+            namespace=NS,
+            image="ghcr.io/osscontainertools/kaniko:v1.28.3",
+            arguments=ARGS,
+            volumes=VOLUMES,
+            volume_mounts=MOUNTS,
+            deferrable=deferrable,
         )

@@ -17,7 +17,13 @@ APP = Path(__file__).resolve().parents[2] / "dags" / "images" / "app"
 for name, extra_args in (("on", ["--reproducible"]), ("off", [])):
     with DAG(f"bench_reproducible_{name}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
         KanikoBuildOperator(
-            task_id="build", namespace=NS, context=str(APP), destinations=[f"{REG}/bench/app-reproducible-{name}:1"],
-            build_args={"BASE": f"{REG}/library/busybox:latest"}, registry_conn_id="kaniko_registry",
-            registry_ca={"registry": REG, "config_map": "registry-ca"}, extra_args=extra_args, image_name=f"reproducible-{name}",
+            task_id="build",
+            namespace=NS,
+            context=str(APP),
+            destinations=[f"{REG}/bench/app-reproducible-{name}:1"],
+            build_args={"BASE": f"{REG}/library/busybox:latest"},
+            registry_conn_id="kaniko_registry",
+            registry_ca={"registry": REG, "config_map": "registry-ca"},
+            extra_args=extra_args,
+            image_name=f"reproducible-{name}",
         )

@@ -5,7 +5,7 @@ set -euo pipefail
 LOCALKUBE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # --- versions: change here, the cache keys and image tags follow -------------
-K8S_VERSION="${K8S_VERSION:-v1.34.4}"
+K8S_VERSION="${K8S_VERSION:-v1.37.2}"
 # Tag the operator uses by default. The executor inside comes from the first
 # module in KANIKO_CANDIDATES that the Go module proxy serves (see build-kaniko.sh).
 KANIKO_VERSION="${KANIKO_VERSION:-v1.28.3}"

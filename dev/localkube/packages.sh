@@ -5,7 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PACKAGES=(
   containerd runc containernetworking-plugins   # container runtime + CNI bridge/host-local/loopback
-  etcd-server                                   # 3.4.23 in bookworm: enough for kube-apiserver 1.34
+  etcd-server                                   # 3.4.23 in bookworm: enough for kube-apiserver 1.37
   docker-registry                               # distribution 2.8, htpasswd(bcrypt) + TLS
   umoci skopeo busybox-static                   # assemble OCI images from plain directories
   ca-certificates openssl apache2-utils         # PKI + bcrypt htpasswd

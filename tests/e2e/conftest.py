@@ -45,8 +45,18 @@ def core(cluster):
 @pytest.fixture(scope="session")
 def runner(cluster, tmp_path_factory):
     user, _ = cluster.credentials()
-    wrong = json.dumps({"conn_type": "docker", "host": cluster.registry, "login": user, "password": "not-the-password", "extra": {"ca_file": cluster.registry_ca}})
-    runner = AirflowRunner(home=Path(os.environ["AIRFLOW_HOME"]), cluster=cluster, extra_env={"AIRFLOW_CONN_KANIKO_REGISTRY_WRONG": wrong})
+    wrong = json.dumps(
+        {
+            "conn_type": "docker",
+            "host": cluster.registry,
+            "login": user,
+            "password": "not-the-password",
+            "extra": {"ca_file": cluster.registry_ca},
+        }
+    )
+    runner = AirflowRunner(
+        home=Path(os.environ["AIRFLOW_HOME"]), cluster=cluster, extra_env={"AIRFLOW_CONN_KANIKO_REGISTRY_WRONG": wrong}
+    )
     runner.migrate()
     return runner
 

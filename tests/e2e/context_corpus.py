@@ -56,7 +56,8 @@ def symlinks(root: Path) -> None:
         {
             "target.txt": "target\n",
             "real/file.txt": "in real\n",
-            "Dockerfile": HEAD + "COPY . /s/\nCOPY link /through-link\nCOPY dirlink/ /via-dirlink/\nRUN readlink /s/dangling > /dangling.txt\n",
+            "Dockerfile": HEAD
+            + "COPY . /s/\nCOPY link /through-link\nCOPY dirlink/ /via-dirlink/\nRUN readlink /s/dangling > /dangling.txt\n",
         },
     )
     os.symlink("target.txt", root / "link")
@@ -112,7 +113,10 @@ def chown_chmod(root: Path) -> None:
             "dir/inner.txt": "inner\n",
             "run.sh": "#!/bin/sh\necho run\n",
             "Dockerfile": HEAD
-            + "COPY --chown=1000:1000 . /c/\nCOPY --chown=app:app file.txt /c2/file.txt\nCOPY --chmod=750 run.sh /usr/local/bin/run\n"
+            + (
+                "COPY --chown=1000:1000 . /c/\nCOPY --chown=app:app file.txt /c2/file.txt\nCOPY --chmod=750 run.sh "
+                "/usr/local/bin/run\n"
+            )
             + "COPY dir /c3/\nRUN chown -R 1000:1000 /c3 && chmod 640 /c3/inner.txt\n",
         },
     )
@@ -123,7 +127,7 @@ def args_env(root: Path) -> None:
     dockerfile = (
         HEAD
         + 'ARG PLAIN=plain\nARG QUOTED="a b  c"\nARG SINGLE=\'x "y" z\'\nARG EMPTY=""\n'
-        + "ENV A=\"$QUOTED\" B='$PLAIN literal' C=c\\ d D=\"${PLAIN}-${EMPTY:-fallback}\" E=${UNSET:-def}\n"
+        + 'ENV A="$QUOTED" B=\'$PLAIN literal\' C=c\\ d D="${PLAIN}-${EMPTY:-fallback}" E=${UNSET:-def}\n'
         + 'ENV MULTI="one two" \\\n    NEXT=next\n'
         + 'LABEL quoted="a \\"b\\" c" plain=p\n'
         + 'RUN echo "$A|$B|$C|$D|$E|$MULTI|$NEXT|$SINGLE|$EMPTY" > /env.txt\n'
@@ -168,7 +172,19 @@ def names(root: Path) -> None:
 
 CASES: dict[str, Callable[[Path], None]] = {
     f.__name__.replace("_", "-"): f
-    for f in (copy_root_then_user, modes, symlinks, hardlinks, empty_dirs, dockerignore, chown_chmod, args_env, workdir, copy_forms, names)
+    for f in (
+        copy_root_then_user,
+        modes,
+        symlinks,
+        hardlinks,
+        empty_dirs,
+        dockerignore,
+        chown_chmod,
+        args_env,
+        workdir,
+        copy_forms,
+        names,
+    )
 }
 
 

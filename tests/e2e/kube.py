@@ -14,7 +14,10 @@ def run_image(core, namespace: str, image: str, command: list[str] | None = None
     """Run ``image`` to completion in a plain pod and return its log."""
     name = f"e2e-run-{uuid.uuid4().hex[:8]}"
     container = k8s.V1Container(name="main", image=image, command=command, image_pull_policy="Always")
-    core.create_namespaced_pod(namespace, k8s.V1Pod(metadata=k8s.V1ObjectMeta(name=name), spec=k8s.V1PodSpec(containers=[container], restart_policy="Never")))
+    core.create_namespaced_pod(
+        namespace,
+        k8s.V1Pod(metadata=k8s.V1ObjectMeta(name=name), spec=k8s.V1PodSpec(containers=[container], restart_policy="Never")),
+    )
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -28,17 +28,23 @@ import uuid
 from pathlib import Path
 
 import pytest
+from airflow_runs import latest_run
 from kubernetes.client import models as k8s
+from registry import fetch_image
 
 from airflow_kaniko.pod_objects import container_security_context, pod_security_context
-from airflow_runs import latest_run
-from registry import fetch_image
 from tests.e2e.context_corpus import CASES, write_corpus
 
 SCENARIOS = Path(__file__).parent / "dags"
 KANIKO = os.environ.get("LOCALKUBE_KANIKO_IMAGE", "ghcr.io/osscontainertools/kaniko:v1.28.3")
 KANIKO_DEBUG = os.environ.get("LOCALKUBE_KANIKO_DEBUG_IMAGE", f"{KANIKO}-debug")
-_TYPES = {tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file", tarfile.DIRTYPE: "dir", tarfile.SYMTYPE: "symlink", tarfile.LNKTYPE: "hardlink"}
+_TYPES = {
+    tarfile.REGTYPE: "file",
+    tarfile.AREGTYPE: "file",
+    tarfile.DIRTYPE: "dir",
+    tarfile.SYMTYPE: "symlink",
+    tarfile.LNKTYPE: "hardlink",
+}
 
 
 def plain_kaniko_pod(name: str, config_map: str, secret: str, destination: str, base: str, registry: str) -> k8s.V1Pod:
@@ -48,7 +54,10 @@ def plain_kaniko_pod(name: str, config_map: str, secret: str, destination: str, 
         image=KANIKO_DEBUG,
         image_pull_policy="IfNotPresent",
         command=["/busybox/tar", "-xzf", "/archive/context.tar.gz", "-C", "/context"],
-        volume_mounts=[k8s.V1VolumeMount(name="archive", mount_path="/archive", read_only=True), k8s.V1VolumeMount(name="context", mount_path="/context")],
+        volume_mounts=[
+            k8s.V1VolumeMount(name="archive", mount_path="/archive", read_only=True),
+            k8s.V1VolumeMount(name="context", mount_path="/context"),
+        ],
     )
     executor = k8s.V1Container(
         name="kaniko",
@@ -92,7 +101,9 @@ def plain_kaniko_pod(name: str, config_map: str, secret: str, destination: str, 
 
 
 def gnu_tar(directory: Path) -> bytes:
-    return subprocess.run(["tar", "--numeric-owner", "-C", str(directory), "-czf", "-", "."], check=True, capture_output=True).stdout
+    return subprocess.run(
+        ["tar", "--numeric-owner", "-C", str(directory), "-czf", "-", "."], check=True, capture_output=True
+    ).stdout
 
 
 def wait_for_pods(core, namespace: str, names: list[str], timeout: float = 900) -> dict[str, k8s.V1Pod]:
@@ -104,7 +115,11 @@ def wait_for_pods(core, namespace: str, names: list[str], timeout: float = 900) 
                 pod = core.read_namespaced_pod(name, namespace)
                 if pod.status.phase in ("Succeeded", "Failed"):
                     done[name] = pod
-                    print(f"  plain pod {name}: {pod.status.phase}" + ("" if pod.status.phase == "Succeeded" else f" ({describe(pod)})"), flush=True)
+                    print(
+                        f"  plain pod {name}: {pod.status.phase}"
+                        + ("" if pod.status.phase == "Succeeded" else f" ({describe(pod)})"),
+                        flush=True,
+                    )
         time.sleep(1)
     assert len(done) == len(names), f"plain Kaniko pods still running after {timeout}s: {sorted(set(names) - set(done))}"
     return done
@@ -137,18 +152,30 @@ def both_ways(runner, cluster, core, tmp_path_factory):
     base = os.environ.get("LOCALKUBE_BASE_IMAGE", f"{cluster.registry}/library/busybox:latest")
     secret = f"fidelity-docker-config-{run}"
     docker_config = Path(os.environ["LOCALKUBE_DOCKER_CONFIG"]).read_bytes()
-    core.create_namespaced_secret(namespace, k8s.V1Secret(metadata=k8s.V1ObjectMeta(name=secret), string_data={"config.json": docker_config.decode()}))
+    core.create_namespaced_secret(
+        namespace, k8s.V1Secret(metadata=k8s.V1ObjectMeta(name=secret), string_data={"config.json": docker_config.decode()})
+    )
     pods: dict[str, str] = {}
     try:
         for case, directory in contexts.items():
             name = f"fidelity-{case}-{run}"
-            body = k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name=name), binary_data={"context.tar.gz": base64.b64encode(gnu_tar(directory)).decode()})
+            body = k8s.V1ConfigMap(
+                metadata=k8s.V1ObjectMeta(name=name),
+                binary_data={"context.tar.gz": base64.b64encode(gnu_tar(directory)).decode()},
+            )
             core.create_namespaced_config_map(namespace, body)
-            core.create_namespaced_pod(namespace, plain_kaniko_pod(name, name, secret, f"{cluster.registry}/{repository}/{case}:dir", base, cluster.registry))
+            core.create_namespaced_pod(
+                namespace,
+                plain_kaniko_pod(name, name, secret, f"{cluster.registry}/{repository}/{case}:dir", base, cluster.registry),
+            )
             pods[case] = name
         print(f"  {len(pods)} plain Kaniko pods started", flush=True)
         finished = wait_for_pods(core, namespace, list(pods.values()))
-        logs = {name: core.read_namespaced_pod_log(name, namespace, container="kaniko")[-2000:] for name, pod in finished.items() if exit_code(pod) != 0}
+        logs = {
+            name: core.read_namespaced_pod_log(name, namespace, container="kaniko")[-2000:]
+            for name, pod in finished.items()
+            if exit_code(pod) != 0
+        }
         print("  now the operator builds the same contexts", flush=True)
 
         runner.dags_folder = SCENARIOS
@@ -173,7 +200,11 @@ def both_ways(runner, cluster, core, tmp_path_factory):
         results[case] = {
             "operator": operator["digest"] if operator else None,
             "dir": termination_message(pod).strip() if exit_code(pod) == 0 else None,
-            "why": {"operator": dag_run["tasks"].get((case, -1)), "dir": f"{describe(pod)}\n{logs.get(name, '')}", "log": result.text()[-3000:]},
+            "why": {
+                "operator": dag_run["tasks"].get((case, -1)),
+                "dir": f"{describe(pod)}\n{logs.get(name, '')}",
+                "log": result.text()[-3000:],
+            },
         }
     return results, repository
 
@@ -186,7 +217,16 @@ def entries(blob: bytes) -> list[tuple]:
             name = member.name[2:] if member.name.startswith("./") else member.name
             content = tar.extractfile(member).read() if member.isreg() else b""
             found.append(
-                (name.strip("/"), _TYPES.get(member.type, repr(member.type)), oct(member.mode), member.uid, member.gid, member.linkname, member.size, hashlib.sha256(content).hexdigest()[:16])
+                (
+                    name.strip("/"),
+                    _TYPES.get(member.type, repr(member.type)),
+                    oct(member.mode),
+                    member.uid,
+                    member.gid,
+                    member.linkname,
+                    member.size,
+                    hashlib.sha256(content).hexdigest()[:16],
+                )
             )
     return sorted(found)
 
@@ -202,7 +242,9 @@ def without_timestamps(config: dict) -> dict:
 
 
 def image(cluster, repository, case, digest):
-    manifest, config, layers = fetch_image(cluster.registry, f"{repository}/{case}", digest, cluster.credentials(), cluster.registry_ca)
+    manifest, config, layers = fetch_image(
+        cluster.registry, f"{repository}/{case}", digest, cluster.credentials(), cluster.registry_ca
+    )
     return without_timestamps(config), [entries(blob) for blob in layers]
 
 
@@ -215,9 +257,11 @@ def test_packed_context_builds_the_same_image_as_a_directory_context(both_ways, 
     via_operator, via_dir = image(cluster, repository, case, result["operator"]), image(cluster, repository, case, result["dir"])
     assert json.dumps(via_operator[0], sort_keys=True, indent=1) == json.dumps(via_dir[0], sort_keys=True, indent=1)
     assert len(via_operator[1]) == len(via_dir[1])
-    for index, (ours, theirs) in enumerate(zip(*[via_operator[1], via_dir[1]])):
+    for index, (ours, theirs) in enumerate(zip(via_operator[1], via_dir[1], strict=True)):
         only_ours, only_theirs = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
-        assert (only_ours, only_theirs) == ([], []), f"layer {index} differs:\n operator only: {only_ours[:10]}\n dir:// only: {only_theirs[:10]}"
+        assert (only_ours, only_theirs) == ([], []), (
+            f"layer {index} differs:\n operator only: {only_ours[:10]}\n dir:// only: {only_theirs[:10]}"
+        )
 
 
 def test_copy_of_the_context_root_keeps_its_mode(both_ways, cluster):

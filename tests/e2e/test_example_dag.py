@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from airflow_runs import latest_run
 from registry import manifest_digest
+
 from tests.e2e.kube import leftovers, run_image
 
 DAG_ID = "kaniko_image_maintenance"
@@ -29,7 +29,12 @@ def example_run(runner, cluster, core, tmp_path_factory):
     original, runner.dags_folder = runner.dags_folder, dags
     try:
         with PodRecorder(core, cluster.namespace) as pods:
-            result = runner.dags_test(DAG_ID, {"manifest": str(dags / "images" / MANIFEST.name), "namespace": cluster.namespace, "force": True}, log=log, progress=False)
+            result = runner.dags_test(
+                DAG_ID,
+                {"manifest": str(dags / "images" / MANIFEST.name), "namespace": cluster.namespace, "force": True},
+                log=log,
+                progress=False,
+            )
     finally:
         runner.dags_folder = original
     return result, latest_run(DAG_ID), pods.pods
@@ -49,9 +54,21 @@ def test_only_the_broken_build_fails_and_report_lists_it(example_run):
     assert report["failed"] == ["broken"]
     assert report["images"][3]["failure"]["kind"] == "dockerfile"
     assert [(r["name"], r["status"], r["reason"]) for r in report["images"]] == [
-        ("hello", "rebuilt", "rebuilt (forced)" if not report["images"][0]["detail"]["identical"] else "rebuilt, identical (forced)"),
-        ("app", "rebuilt", "rebuilt (forced)" if not report["images"][1]["detail"]["identical"] else "rebuilt, identical (forced)"),
-        ("web", "rebuilt", "rebuilt (forced)" if not report["images"][2]["detail"]["identical"] else "rebuilt, identical (forced)"),
+        (
+            "hello",
+            "rebuilt",
+            "rebuilt (forced)" if not report["images"][0]["detail"]["identical"] else "rebuilt, identical (forced)",
+        ),
+        (
+            "app",
+            "rebuilt",
+            "rebuilt (forced)" if not report["images"][1]["detail"]["identical"] else "rebuilt, identical (forced)",
+        ),
+        (
+            "web",
+            "rebuilt",
+            "rebuilt (forced)" if not report["images"][2]["detail"]["identical"] else "rebuilt, identical (forced)",
+        ),
         ("broken", "failed", "failed"),
     ]
 
@@ -69,7 +86,7 @@ def test_xcom_digests_are_what_the_registry_serves(example_run, cluster):
     _, run, _ = example_run
     auth = cluster.credentials()
     checked = 0
-    for (task, index), value in run["xcom"].items():
+    for (task, _index), value in run["xcom"].items():
         if task != "build_level_0" or value.get("failed"):
             continue
         assert len(value["images"]) == 4  # date tag, latest, fingerprint tag, build-time tag
@@ -100,7 +117,15 @@ def test_namespace_enforces_baseline_and_admitted_every_build_pod(example_run, c
     # Control: the same namespace refuses a privileged pod.
     privileged = k8s.V1Pod(
         metadata=k8s.V1ObjectMeta(name="e2e-privileged"),
-        spec=k8s.V1PodSpec(containers=[k8s.V1Container(name="c", image="ghcr.io/osscontainertools/kaniko:v1.28.3", security_context=k8s.V1SecurityContext(privileged=True))]),
+        spec=k8s.V1PodSpec(
+            containers=[
+                k8s.V1Container(
+                    name="c",
+                    image="ghcr.io/osscontainertools/kaniko:v1.28.3",
+                    security_context=k8s.V1SecurityContext(privileged=True),
+                )
+            ]
+        ),
     )
     with pytest.raises(ApiException) as info:
         core.create_namespaced_pod(cluster.namespace, privileged)
@@ -116,7 +141,12 @@ def test_password_appears_nowhere(example_run, cluster, runner):
     user, password = cluster.credentials()
     auth = base64.b64encode(f"{user}:{password}".encode()).decode()
     task_logs = "".join(p.read_text(errors="replace") for p in Path(runner.home, "logs").rglob("*") if p.is_file())
-    places = {"dags test output": result.text(), "task logs": task_logs, "xcom": json.dumps(list(run["xcom"].values())), "pod specs": json.dumps(pods)}
+    places = {
+        "dags test output": result.text(),
+        "task logs": task_logs,
+        "xcom": json.dumps(list(run["xcom"].values())),
+        "pod specs": json.dumps(pods),
+    }
     for where, text in places.items():
         assert password not in text, where
         assert auth not in text, where

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from airflow_runs import AirflowRunner
+
 from tests.conftest import ROOT
 from tests.e2e.kube import MANAGED, leftovers
 from tests.e2e.test_scenarios import scenario
@@ -30,7 +30,11 @@ def test_credentials_printed_by_a_build_reach_no_log(runner, cluster, core, tmp_
     assert tasks[("retried", -1)]["state"] == "failed" and tasks[("retried", -1)]["try_number"] == 2
     text = result.text()
     task_logs = "".join(p.read_text(errors="replace") for p in Path(runner.home, "logs").rglob("*") if p.is_file())
-    for where, output in {"dags test output": text, "task logs": task_logs, "xcom": json.dumps(list(run["xcom"].values()))}.items():
+    for where, output in {
+        "dags test output": text,
+        "task logs": task_logs,
+        "xcom": json.dumps(list(run["xcom"].values())),
+    }.items():
         for form, secret in secret_forms(cluster).items():
             assert secret not in output, f"{form} in {where}"
     # Not vacuous: the file really was printed, and redacted, by each of the four runs.
@@ -55,7 +59,9 @@ def test_missing_executor_image_names_the_pull_error(runner, cluster, core, tmp_
     result, run = scenario(runner, "e2e_missing_executor", tmp_path)
     assert run["state"] == "failed"
     text = result.text()
-    assert "before the executor finished: container kaniko is waiting: ErrImagePull" in text or "ImagePullBackOff" in text, text[-3000:]
+    assert "before the executor finished: container kaniko is waiting: ErrImagePull" in text or "ImagePullBackOff" in text, text[
+        -3000:
+    ]
     assert f"(image {cluster.registry}/e2e/no-such-executor:1)" in text
     assert leftovers(core, cluster.namespace) == []
     assert core.list_namespaced_pod(cluster.namespace, label_selector=f"{MANAGED},dag_id=e2e_missing_executor").items == []
@@ -64,7 +70,11 @@ def test_missing_executor_image_names_the_pull_error(runner, cluster, core, tmp_
 def test_the_worker_runs_with_the_documented_role_only(runner, cluster):
     worker = runner.env()["KUBECONFIG"]
     assert worker == cluster.worker_kubeconfig and worker != cluster.kubeconfig
-    can_i = subprocess.run(["kubectl", "--kubeconfig", worker, "-n", cluster.namespace, "auth", "can-i", "get", "secrets"], capture_output=True, text=True)
+    can_i = subprocess.run(
+        ["kubectl", "--kubeconfig", worker, "-n", cluster.namespace, "auth", "can-i", "get", "secrets"],
+        capture_output=True,
+        text=True,
+    )
     assert can_i.stdout.strip() == "no"  # the worker never reads a Secret back
 
 
@@ -87,7 +97,9 @@ def worker_without_configmap_create(core, cluster, tmp_path):
     rbac.create_namespaced_role(cluster.namespace, role)
     rbac.create_namespaced_role_binding(cluster.namespace, binding)
     try:
-        token = core.create_namespaced_service_account_token(name, cluster.namespace, {"spec": {"expirationSeconds": 3600}}).status.token
+        token = core.create_namespaced_service_account_token(
+            name, cluster.namespace, {"spec": {"expirationSeconds": 3600}}
+        ).status.token
         admin = yaml.safe_load(Path(cluster.kubeconfig).read_text())
         admin["users"] = [{"name": name, "user": {"token": token}}]
         admin["contexts"][0]["context"]["user"] = name
@@ -101,10 +113,18 @@ def worker_without_configmap_create(core, cluster, tmp_path):
 
 
 def test_a_missing_verb_fails_clearly_and_leaves_nothing(runner, cluster, core, tmp_path, worker_without_configmap_create):
-    denied = AirflowRunner(home=runner.home, cluster=cluster, dags_folder=runner.dags_folder, extra_env={"KUBECONFIG": worker_without_configmap_create})
+    denied = AirflowRunner(
+        home=runner.home,
+        cluster=cluster,
+        dags_folder=runner.dags_folder,
+        extra_env={"KUBECONFIG": worker_without_configmap_create},
+    )
     result, run = scenario(denied, "e2e_rbac_denied", tmp_path)
     assert run["state"] == "failed"
     text = result.text()
-    assert "Could not create ConfigMap" in text and "403 Forbidden (the worker's Role needs this verb: see deploy/worker-rbac.yaml)" in text, text[-3000:]
+    assert (
+        "Could not create ConfigMap" in text
+        and "403 Forbidden (the worker's Role needs this verb: see deploy/worker-rbac.yaml)" in text
+    ), text[-3000:]
     assert core.list_namespaced_pod(cluster.namespace, label_selector="dag_id=e2e_rbac_denied").items == []
     assert leftovers(core, cluster.namespace) == []

@@ -7,6 +7,7 @@ fail their task with an error naming the path and the roots, before any pod, Sec
 from pathlib import Path
 
 from airflow_runs import latest_run
+
 from tests.e2e.kube import leftovers
 
 SCENARIOS = Path(__file__).parent / "dags"
@@ -31,7 +32,9 @@ def test_context_param_out_of_the_roots_fails_before_any_pod(runner, cluster, co
     for hostile in ("/etc", str(images / ".." / ".." / ".." / "dags"), str(images / "first" / ".." / ".." / "dags")):
         text, dag_run, pods = run(runner, "e2e_hostile_paths", {"ctx": hostile}, tmp_path, core, cluster)
         assert dag_run["state"] == "failed", text[-3000:]
-        assert f"KanikoSpecError: context={hostile!r}" in text and "outside the allowed roots" in text and str(images) in text, text[-3000:]
+        assert f"KanikoSpecError: context={hostile!r}" in text and "outside the allowed roots" in text and str(images) in text, (
+            text[-3000:]
+        )
         assert pods == [] and leftovers(core, cluster.namespace) == []
     # Control: the DAG's own default context builds, so the failures above are the confinement's.
     text, dag_run, pods = run(runner, "e2e_hostile_paths", {}, tmp_path, core, cluster)
@@ -41,7 +44,15 @@ def test_context_param_out_of_the_roots_fails_before_any_pod(runner, cluster, co
 
 def test_manifest_param_outside_the_dag_folder_fails_in_prepare(runner, cluster, core, tmp_path):
     outside = Path(__file__).parent / "manifest-with-broken.yaml"  # a real manifest, but not in the DAG folder
-    text, dag_run, pods = run(runner, "kaniko_image_maintenance", {"manifest": str(outside), "namespace": cluster.namespace}, tmp_path, core, cluster, ROOT / "dags")
+    text, dag_run, pods = run(
+        runner,
+        "kaniko_image_maintenance",
+        {"manifest": str(outside), "namespace": cluster.namespace},
+        tmp_path,
+        core,
+        cluster,
+        ROOT / "dags",
+    )
     assert dag_run["state"] == "failed"
     assert dag_run["tasks"][("prepare", -1)]["state"] == "failed"
     assert "outside the allowed roots" in text and str(ROOT / "dags") in text, text[-3000:]

@@ -4,6 +4,7 @@ import json
 
 from airflow_runs import latest_run
 from registry import manifest_digest
+
 from tests.e2e.test_scenarios import SCENARIOS
 
 TEMPLATE = "https://registry-ui.example.com/{repository}/tags/{tag}/{digest}"
@@ -14,7 +15,13 @@ def test_image_link_and_lineage_of_a_real_build(runner, cluster, tmp_path):
     base_digest = manifest_digest(cluster.registry, f"{cluster.registry}/library/busybox:latest", auth, cluster.registry_ca)
     base = f"{cluster.registry}/library/busybox:latest@{base_digest}"
     events = tmp_path / "openlineage.jsonl"
-    ui_conn = {"conn_type": "docker", "host": cluster.registry, "login": auth[0], "password": auth[1], "extra": {"image_url_template": TEMPLATE}}
+    ui_conn = {
+        "conn_type": "docker",
+        "host": cluster.registry,
+        "login": auth[0],
+        "password": auth[1],
+        "extra": {"image_url_template": TEMPLATE},
+    }
     saved = (dict(runner.extra_env), runner.dags_folder)
     runner.extra_env.update(
         {
@@ -52,5 +59,9 @@ def _links(run_id):
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        rows = session.query(XComModel).filter(XComModel.dag_id == "e2e_lineage", XComModel.run_id == run_id, XComModel.key == "_link_KanikoImageLink").all()
+        rows = (
+            session.query(XComModel)
+            .filter(XComModel.dag_id == "e2e_lineage", XComModel.run_id == run_id, XComModel.key == "_link_KanikoImageLink")
+            .all()
+        )
         return {row.task_id: row.value for row in rows}  # the task runner stores a link as the bare string

@@ -17,13 +17,12 @@ from datetime import datetime, timezone
 
 import pytest
 import yaml
-
 from airflow_runs import latest_run
 from registry import manifest_digest
-from tests.conftest import ROOT
 
 from airflow_kaniko.maintenance.plan import last_built
 from airflow_kaniko.registry import Credentials, Manifest, Registry
+from tests.conftest import ROOT
 
 DAG_ID = "kaniko_image_maintenance"
 BUILT_ON_BUSYBOX = ["hello", "app", "web"]  # FROM the test's own busybox; app-shell is FROM app
@@ -45,7 +44,14 @@ def world(cluster, tmp_path_factory):
         if "BASE" in image.get("build_args", {}):
             image["build_args"]["BASE"] = image["build_args"]["BASE"].replace("/demo/", f"/{prefix}/")
     # Built on the shared library/busybox, which no test changes: it must never rebuild below.
-    manifest["images"].append({"name": "tools", "context": "hello", "repository": f"{prefix}/tools", "build_args": {"BASE": "{registry}/library/busybox:latest"}})
+    manifest["images"].append(
+        {
+            "name": "tools",
+            "context": "hello",
+            "repository": f"{prefix}/tools",
+            "build_args": {"BASE": "{registry}/library/busybox:latest"},
+        }
+    )
     path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     registry = Registry(cluster.registry, credentials=Credentials(*cluster.credentials()), ca_file=cluster.registry_ca)
     registry.copy("library/busybox", "latest", f"{prefix}/busybox", ["latest"])
@@ -65,7 +71,11 @@ def run(world, name, runner, core, cluster, conf=None):
     finally:
         runner.dags_folder = original
     dag_run = latest_run(DAG_ID)
-    pods = {p["metadata"]["labels"].get("airflow-kaniko/image"): p for p in recorder.pods.values() if "airflow-kaniko/image" in p["metadata"].get("labels", {})}
+    pods = {
+        p["metadata"]["labels"].get("airflow-kaniko/image"): p
+        for p in recorder.pods.values()
+        if "airflow-kaniko/image" in p["metadata"].get("labels", {})
+    }
     report = dag_run["xcom"].get(("report", -1))
     world["runs"][name] = (report, pods, dag_run, result)
     return report, pods, dag_run, result
@@ -145,7 +155,9 @@ def _push_changed_base(registry, repo):
     config["rootfs"]["diff_ids"].append("sha256:" + hashlib.sha256(raw.getvalue()).hexdigest())
     config_bytes = json.dumps(config).encode()
     body["config"] = {**body["config"], "digest": registry.push_blob(repo, config_bytes), "size": len(config_bytes)}
-    body["layers"].append({"mediaType": body["layers"][0]["mediaType"], "digest": registry.push_blob(repo, layer), "size": len(layer)})
+    body["layers"].append(
+        {"mediaType": body["layers"][0]["mediaType"], "digest": registry.push_blob(repo, layer), "size": len(layer)}
+    )
     data = json.dumps(body).encode()
     new = Manifest(body=data, media_type=old.media_type, digest="sha256:" + hashlib.sha256(data).hexdigest())
     registry.put_manifest(repo, "latest", new)
@@ -165,7 +177,10 @@ def test_4_a_new_base_rebuilds_exactly_the_images_built_on_it(world, runner, cor
         assert by_name[name]["digest"] != before[name]["digest"]
     assert by_name["app-shell"]["reason"] == "rebuilt (parent app rebuilt)"
     assert by_name["tools"]["reason"].startswith("unchanged (")
-    assert pods["app-shell"]["metadata"]["creationTimestamp"] >= pods["app"]["status"]["containerStatuses"][0]["state"]["terminated"]["finishedAt"]
+    assert (
+        pods["app-shell"]["metadata"]["creationTimestamp"]
+        >= pods["app"]["status"]["containerStatuses"][0]["state"]["terminated"]["finishedAt"]
+    )
 
 
 def test_5_max_age_rebuilds_without_cache_and_reproducibly(world, runner, core, cluster):
@@ -198,13 +213,16 @@ def test_6_forced_rebuilds_push_the_same_digest(world, runner, core, cluster):
 
 
 def test_7_unauthorised_base_registry_fails_prepare_naming_image_base_and_registry(world, runner, core, cluster):
-    report, pods, dag_run, result = run(world, "unauthorised", runner, core, cluster, {"registry_conn_id": "kaniko_registry_wrong"})
+    report, pods, dag_run, result = run(
+        world, "unauthorised", runner, core, cluster, {"registry_conn_id": "kaniko_registry_wrong"}
+    )
     assert dag_run["state"] == "failed"
     assert pods == {}
     assert dag_run["tasks"][("prepare", -1)]["state"] == "failed"
     user, _ = cluster.credentials()
     expected = (
-        f"PlanError: image hello: base image '${{BASE}}' = {cluster.registry}/{world['prefix']}/busybox:latest (Dockerfile line 2) "
+        f"PlanError: image hello: base image '${{BASE}}' = {cluster.registry}/{world['prefix']}/busybox:latest "
+        f"(Dockerfile line 2) "
         f"cannot be resolved: registry {cluster.registry}: unauthorised (HTTP 401) as '{user}'"
     )
     assert expected in result.text()

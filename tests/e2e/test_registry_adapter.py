@@ -26,7 +26,9 @@ def test_resolve_copy_retag_and_read_config(registry, cluster):
     assert registry.digest(repo, "missing") is None
     blob = f"blob {uuid.uuid4()}".encode()
     assert registry.push_blob(repo, blob) == "sha256:" + __import__("hashlib").sha256(blob).hexdigest()
-    with Registries({cluster.registry: Credentials(*cluster.credentials())}, {cluster.registry: cluster.registry_ca}) as registries:
+    with Registries(
+        {cluster.registry: Credentials(*cluster.credentials())}, {cluster.registry: cluster.registry_ca}
+    ) as registries:
         assert registries.resolve(f"{cluster.registry}/{repo}:b") == source
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from airflow_runs import latest_run
 from registry import manifest_digest
+
 from tests.e2e.kube import leftovers, run_image, wait_for
 
 SCENARIOS = Path(__file__).parent / "dags"
@@ -65,11 +66,28 @@ def test_killed_worker_leaves_no_secret_behind(runner, cluster, core, tmp_path):
     """SIGKILL the task mid-build: on_kill never runs, so the pod's ownerReference must clean up."""
     runner.dags_folder = SCENARIOS
     log = open(tmp_path / "slow.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "airflow", "dags", "test", "e2e_slow"], env=runner.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow", "dags", "test", "e2e_slow"],
+        env=runner.env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     runner.dags_folder = Path(__file__).resolve().parents[2] / "dags"
     try:
         selector = "airflow-kaniko/image!=none,app.kubernetes.io/managed-by=airflow-kaniko,dag_id=e2e_slow"
-        pod = wait_for(lambda: next((p for p in core.list_namespaced_pod(cluster.namespace, label_selector=selector).items if p.status.phase == "Running"), None), 120, "the slow build to run")
+        pod = wait_for(
+            lambda: next(
+                (
+                    p
+                    for p in core.list_namespaced_pod(cluster.namespace, label_selector=selector).items
+                    if p.status.phase == "Running"
+                ),
+                None,
+            ),
+            120,
+            "the slow build to run",
+        )
         secret = f"{pod.metadata.name}-credentials"
         owners = core.read_namespaced_secret(secret, cluster.namespace).metadata.owner_references
         assert [(o.kind, o.name, o.uid) for o in owners] == [("Pod", pod.metadata.name, pod.metadata.uid)]
@@ -79,4 +97,6 @@ def test_killed_worker_leaves_no_secret_behind(runner, cluster, core, tmp_path):
         log.close()
     # The worker is gone; whoever removes the pod (a person, activeDeadlineSeconds) also removes its Secret.
     core.delete_namespaced_pod(pod.metadata.name, cluster.namespace, grace_period_seconds=0)
-    wait_for(lambda: leftovers(core, cluster.namespace) == [], 60, "the garbage collector to delete the build's Secret and ConfigMap")
+    wait_for(
+        lambda: leftovers(core, cluster.namespace) == [], 60, "the garbage collector to delete the build's Secret and ConfigMap"
+    )

@@ -26,7 +26,9 @@ def test_airflow_dags_list_shows_the_dag_without_import_errors(airflow_db):
     import sys
 
     def airflow(*args):
-        return subprocess.run([sys.executable, "-m", "airflow", "dags", *args, "--local", "-o", "plain"], capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            [sys.executable, "-m", "airflow", "dags", *args, "--local", "-o", "plain"], capture_output=True, text=True, check=True
+        ).stdout
 
     assert airflow("list-import-errors").strip().splitlines()[-1] == "No data found"
     assert DAG_ID in airflow("list")
@@ -57,7 +59,15 @@ def test_structure_and_schedule(dagbag):
     for task_id in ("plan_level_1", "plan_level_2", "plan_level_3", "report"):
         assert dag.get_task(task_id).trigger_rule == "all_done"  # a failed or empty level does not stop the rest
     assert set(dag.params.keys()) == {
-        "manifest", "registry_conn_id", "namespace", "images", "dry_run", "force", "max_age", "on_registry_error", "base_registry_connections",
+        "manifest",
+        "registry_conn_id",
+        "namespace",
+        "images",
+        "dry_run",
+        "force",
+        "max_age",
+        "on_registry_error",
+        "base_registry_connections",
     }
 
 
@@ -93,7 +103,9 @@ def test_dry_run_shows_the_plan_and_renders_every_pod(airflow_db, monkeypatch, d
     """The whole DAG under dag.test(), with no registry: prepare says it cannot resolve the base and,
     as on_registry_error=build asks, plans every image anyway; one rendered pod per image, report."""
     unreachable = "127.0.0.1:9"  # nothing listens: refused at once, and no traffic leaves the machine
-    monkeypatch.setenv("AIRFLOW_CONN_KANIKO_REGISTRY", f'{{"conn_type": "docker", "host": "{unreachable}", "login": "u", "password": "p"}}')
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_KANIKO_REGISTRY", f'{{"conn_type": "docker", "host": "{unreachable}", "login": "u", "password": "p"}}'
+    )
     dag = dagbag.dags[DAG_ID]
     run = dag.test(run_conf={"dry_run": True, "on_registry_error": "build"})
     assert run.state == "success"
@@ -101,18 +113,29 @@ def test_dry_run_shows_the_plan_and_renders_every_pod(airflow_db, monkeypatch, d
     assert sorted(k for k in tis if k[0] == "build_level_0") == [("build_level_0", 0), ("build_level_0", 1), ("build_level_0", 2)]
     assert [tis[("build_level_0", i)].rendered_map_index for i in range(3)] == ["hello", "app", "web"]
     report = tis[("report", -1)].xcom_pull(task_ids="report")
-    assert [(row["name"], row["status"]) for row in report["images"]] == [("hello", "planned"), ("app", "planned"), ("web", "planned"), ("app-shell", "planned")]
+    assert [(row["name"], row["status"]) for row in report["images"]] == [
+        ("hello", "planned"),
+        ("app", "planned"),
+        ("web", "planned"),
+        ("app-shell", "planned"),
+    ]
     # app-shell is FROM app: planned at level 1, after app
     assert [tis[("build_level_1", 0)].rendered_map_index] == ["app-shell"]
     assert report["images"][3]["reason"] == "would be rebuilt (parent app rebuilt)"
     reason = report["images"][0]["reason"]
-    assert reason.startswith(f"would be rebuilt (built anyway: base image '${{BASE}}' = {unreachable}/library/busybox:latest (Dockerfile line 2) cannot be resolved: registry {unreachable}: unreachable after 3 attempt(s): [Errno 111] Connection refused)")
+    assert reason.startswith(
+        f"would be rebuilt (built anyway: base image '${{BASE}}' = {unreachable}/library/busybox:latest (Dockerfile "
+        f"line 2) cannot be resolved: registry {unreachable}: unreachable after 3 attempt(s): [Errno 111] Connection "
+        f"refused)"
+    )
     assert report["images"][0]["detail"]["reason"]["kind"] == "unverified"
 
 
 def test_unresolvable_base_fails_prepare_naming_image_base_and_registry(airflow_db, monkeypatch, dagbag):
     unreachable = "127.0.0.1:9"
-    monkeypatch.setenv("AIRFLOW_CONN_KANIKO_REGISTRY", f'{{"conn_type": "docker", "host": "{unreachable}", "login": "u", "password": "p"}}')
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_KANIKO_REGISTRY", f'{{"conn_type": "docker", "host": "{unreachable}", "login": "u", "password": "p"}}'
+    )
     run = dagbag.dags[DAG_ID].test(run_conf={"dry_run": True, "on_registry_error": "fail"})
     tis = {ti.task_id: ti for ti in run.get_task_instances() if ti.map_index == -1}
     assert tis["prepare"].state == "failed"
@@ -120,10 +143,16 @@ def test_unresolvable_base_fails_prepare_naming_image_base_and_registry(airflow_
 
 
 def test_rendered_pod_of_one_mapped_instance(registry_conn):
-    from airflow_kaniko.manifest import load_manifest
     from datetime import datetime, timezone
 
-    kwargs = load_manifest(ROOT / "dags/images/images.yaml", build_date=datetime(2026, 11, 30, tzinfo=timezone.utc), registry=REG, registry_conn_id="kaniko_registry").builds[2]
+    from airflow_kaniko.manifest import load_manifest
+
+    kwargs = load_manifest(
+        ROOT / "dags/images/images.yaml",
+        build_date=datetime(2026, 11, 30, tzinfo=timezone.utc),
+        registry=REG,
+        registry_conn_id="kaniko_registry",
+    ).builds[2]
     op = KanikoBuildOperator(task_id="build", namespace="kaniko-builds", context_roots=[ROOT / "dags"], **kwargs)
     pod = op.build_pod_request_obj(dry_run=True)
     container = pod.spec.containers[0]
@@ -140,7 +169,11 @@ def test_rendered_pod_of_one_mapped_instance(registry_conn):
         "--target=runtime",
         f"--registry-certificate={REG}=/kaniko/registry-ca/0/ca.crt",
     ]
-    assert container.resources.to_dict() == {"claims": None, "limits": {"memory": "1Gi"}, "requests": {"cpu": "100m", "memory": "256Mi"}}
+    assert container.resources.to_dict() == {
+        "claims": None,
+        "limits": {"memory": "1Gi"},
+        "requests": {"cpu": "100m", "memory": "256Mi"},
+    }
     assert "site/notes.local" not in op._archives["context.tar.gz"].members  # .dockerignore
 
 
@@ -154,5 +187,10 @@ def test_parsing_the_dag_imports_none_of_the_maintenance_machinery():
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dxf', 'dockerfile', 'expandvars', 'requests_toolbelt') "
         "or m.startswith(('airflow_kaniko.maintenance', 'airflow_kaniko.registry'))))"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "dags" / "kaniko_image_maintenance.py")], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "dags" / "kaniko_image_maintenance.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -8,16 +8,28 @@ from pathlib import Path
 
 import pytest
 
-from airflow_kaniko.kaniko.image_datasets import ImageDataset, check_base_images, image_datasets, pushed_images
 from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.kaniko.image_datasets import ImageDataset, check_base_images, image_datasets, pushed_images
 from tests.unit.dags.finished_builds import BASE, DIGEST
 
 DAG_FILE = Path(__file__).parent / "dags" / "finished_builds.py"
 HARBOR_TEMPLATE = "https://harbor.example.com/harbor/projects/7/repositories/{name}/artifacts-tab/artifacts/{digest}"
 CONNECTIONS = {
     "AIRFLOW_CONN_GHCR": {"conn_type": "docker", "host": "ghcr.io", "login": "bot", "password": "pw-ghcr"},
-    "AIRFLOW_CONN_HARBOR": {"conn_type": "docker", "host": "harbor.example.com", "login": "bot", "password": "pw-harbor", "extra": {"image_url_template": HARBOR_TEMPLATE}},
-    "AIRFLOW_CONN_BAD_TEMPLATE": {"conn_type": "docker", "host": "harbor.example.com", "login": "bot", "password": "pw-bad", "extra": {"image_url_template": "javascript:alert(1)//{digest}"}},
+    "AIRFLOW_CONN_HARBOR": {
+        "conn_type": "docker",
+        "host": "harbor.example.com",
+        "login": "bot",
+        "password": "pw-harbor",
+        "extra": {"image_url_template": HARBOR_TEMPLATE},
+    },
+    "AIRFLOW_CONN_BAD_TEMPLATE": {
+        "conn_type": "docker",
+        "host": "harbor.example.com",
+        "login": "bot",
+        "password": "pw-bad",
+        "extra": {"image_url_template": "javascript:alert(1)//{digest}"},
+    },
     "AIRFLOW_CONN_LOCAL": {"conn_type": "docker", "host": "10.244.77.1:5000", "login": "bot", "password": "pw-local"},
 }
 
@@ -31,11 +43,11 @@ def finished_run(airflow_db, tmp_path_factory):
     env["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAG_FILE.parent)  # dag.test() runs what the DAG folder holds
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[2]), env.get("PYTHONPATH", "")])
     proc = subprocess.run([sys.executable, str(DAG_FILE)], env=env, capture_output=True, text=True, timeout=300)
-    line = next((l for l in proc.stdout.splitlines() if l.startswith("LINKS ")), None)
+    line = next((out for out in proc.stdout.splitlines() if out.startswith("LINKS ")), None)
     assert line, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = json.loads(line[len("LINKS "):])
+    out = json.loads(line[len("LINKS ") :])
     assert out["state"] == "success", proc.stderr[-3000:]
-    return out["links"], [json.loads(l) for l in events.read_text().splitlines()] if events.exists() else []
+    return out["links"], [json.loads(event) for event in events.read_text().splitlines()] if events.exists() else []
 
 
 def test_link_from_a_real_task_instance(finished_run):
@@ -60,7 +72,9 @@ def test_lineage_facets_through_the_openlineage_provider(finished_run):
     _, events = finished_run
     ghcr = _complete(events, "ghcr")
     assert [(d["namespace"], d["name"]) for d in ghcr["inputs"]] == [("oci://docker.io", "library/python@sha256:" + "ba" * 32)]
-    assert ghcr["inputs"][0]["facets"]["symlinks"]["identifiers"] == [{"namespace": "oci://docker.io", "name": "library/python:3.12-slim", "type": "TAG"}]
+    assert ghcr["inputs"][0]["facets"]["symlinks"]["identifiers"] == [
+        {"namespace": "oci://docker.io", "name": "library/python:3.12-slim", "type": "TAG"}
+    ]
     (output,) = ghcr["outputs"]
     assert (output["namespace"], output["name"]) == ("oci://ghcr.io", f"acme/app@{DIGEST}")
     assert output["facets"]["symlinks"]["identifiers"] == [
@@ -68,10 +82,15 @@ def test_lineage_facets_through_the_openlineage_provider(finished_run):
         {"namespace": "oci://ghcr.io", "name": "acme/app:latest", "type": "TAG"},
     ]
     local = _complete(events, "local")
-    assert local["inputs"] == [] and [(d["namespace"], d["name"]) for d in local["outputs"]] == [("oci://10.244.77.1:5000", f"demo/app@{DIGEST}")]
+    assert local["inputs"] == [] and [(d["namespace"], d["name"]) for d in local["outputs"]] == [
+        ("oci://10.244.77.1:5000", f"demo/app@{DIGEST}")
+    ]
     assert _complete(events, "dry_run")["outputs"] == []
     multi = _complete(events, "multi_two")["outputs"]
-    assert [(d["namespace"], d["name"]) for d in multi] == [("oci://quay.io", f"acme/app@{DIGEST}"), ("oci://quay.io", f"acme/cli@{DIGEST}")]
+    assert [(d["namespace"], d["name"]) for d in multi] == [
+        ("oci://quay.io", f"acme/app@{DIGEST}"),
+        ("oci://quay.io", f"acme/cli@{DIGEST}"),
+    ]
     assert not any("pw-" in json.dumps(e) for e in events)  # no credential reaches an event
 
 
@@ -81,7 +100,13 @@ def test_importing_the_operators_imports_no_openlineage():
         "import airflow_kaniko.operators.kaniko, airflow_kaniko.operators.multi_build; "
         "print(sorted({m for m in sys.modules if 'openlineage' in m} - before), sorted(before))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("]", 1)
+    # The last line: some Airflow versions log to stdout while importing.
+    out = (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .splitlines()[-1]
+        .split("]", 1)
+    )
     assert out[0] == "["  # nothing new: no openlineage client, no provider module
     # ``import airflow`` itself reads every installed provider's metadata, and nothing more of it
     assert out[1].strip() in ("[]", "['airflow.providers.openlineage', 'airflow.providers.openlineage.get_provider_info']")
@@ -89,7 +114,9 @@ def test_importing_the_operators_imports_no_openlineage():
 
 def test_image_datasets_naming():
     d = "sha256:" + "1" * 64
-    assert image_datasets([f"reg.io/a:1@{d}", f"reg.io/a:latest@{d}", f"reg.io/a@{d}", "busybox:1.36", f"index.docker.io/busybox@{d}", "reg.io/b"]) == [
+    assert image_datasets(
+        [f"reg.io/a:1@{d}", f"reg.io/a:latest@{d}", f"reg.io/a@{d}", "busybox:1.36", f"index.docker.io/busybox@{d}", "reg.io/b"]
+    ) == [
         ImageDataset("oci://reg.io", f"a@{d}", ("a:1", "a:latest")),
         ImageDataset("oci://docker.io", "library/busybox:1.36"),  # known by tag only
         ImageDataset("oci://docker.io", f"library/busybox@{d}"),
@@ -121,6 +148,12 @@ def test_bad_base_images_name_the_field(bad):
 def test_bad_base_images_fail_before_any_pod():
     from airflow_kaniko.operators.kaniko import KanikoBuildOperator
 
-    op = KanikoBuildOperator(task_id="b", context="git://github.com/acme/app.git", destinations=["r.io/a:1"], base_images=["python 3"], render_only=True)
+    op = KanikoBuildOperator(
+        task_id="b",
+        context="git://github.com/acme/app.git",
+        destinations=["r.io/a:1"],
+        base_images=["python 3"],
+        render_only=True,
+    )
     with pytest.raises(KanikoSpecError, match="base_images='python 3'"):
         op.build_pod_request_obj(dry_run=True)

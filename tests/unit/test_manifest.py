@@ -59,7 +59,9 @@ def test_subset_and_tag_policies(tmp_path):
         ["reg.example.com/team/b:v1.2"],
         ["other.io/team/c:20261130", "other.io/team/c:latest"],
     ]
-    assert load(tmp_path, "images: [{name: a, context: app, repository: r/a}, {name: b, context: app, repository: r/b}]", only=["b"]).names == ["b"]
+    assert load(
+        tmp_path, "images: [{name: a, context: app, repository: r/a}, {name: b, context: app, repository: r/b}]", only=["b"]
+    ).names == ["b"]
 
 
 def test_parse_time_max_parallel(tmp_path):
@@ -76,24 +78,71 @@ def test_parse_time_max_parallel(tmp_path):
         ("images: [\n  {name: a\n", r"images.yaml:3: is not valid YAML"),
         ("- a\n- b\n", r"images.yaml:1: must be a mapping with an 'images' list, not list"),
         ("images: {name: a}\n", r"images.yaml:1: images: 'images' must be a list of images, not dict"),
-        ("images: []\nfoo: 1\n", r"images.yaml:2: unknown key 'foo'; allowed keys: defaults, images, max_parallel, registry, registry_ca, registry_connections, registry_mirrors, version"),
+        (
+            "images: []\nfoo: 1\n",
+            r"images.yaml:2: unknown key 'foo'; allowed keys: defaults, images, max_parallel, registry, registry_ca, "
+            r"registry_connections, registry_mirrors, version",
+        ),
         ("version: 2\nimages: []\n", r"images.yaml:1: version: 1 was expected"),
         ("images:\n  - name: a\n    context: app\n", r"images.yaml:2: images\[0\] \(a\): 'repository' is a required property"),
-        ("images:\n  - name: a\n    context: app\n    repository: r/a\n    tag: [x]\n", r"images.yaml:5: images\[0\] \(a\): unknown key 'tag'"),
-        ("images:\n  - name: a\n    context: 7\n    repository: r/a\n", r"images.yaml:3: images\[0\] \(a\) field 'context': 7 is not of type 'string'"),
-        ("images:\n  - {name: a, context: app, repository: r/a, cache: maybe}\n", r"images.yaml:2: images\[0\] \(a\) field 'cache': 'maybe' is not of type 'boolean'"),
-        ("images:\n  - {name: a, context: app, repository: r/a, build_args: [A=1]}\n", r"field 'build_args': \['A=1'\] is not of type 'object'"),
-        ("images:\n  - {name: a, context: app, repository: r/a}\n  - {name: a, context: app, repository: r/b}\n", r"images.yaml:3: images\[1\] \(a\): duplicate image name 'a', first used by images\[0\]"),
-        ("images:\n  - {name: a, context: app, repository: r/x}\n  - {name: b, context: app, repository: r/x}\n", r"images.yaml:3: images\[1\] \(b\): destination '10.244.77.1:5000/r/x:20261130' is also pushed by images\[0\]"),
-        ("images:\n  - name: a\n    context: app\n    repository: 'Team/App'\n", r"images.yaml:4: images\[0\] \(a\) field 'repository': '10.244.77.1:5000/Team/App:20261130' is not a valid image reference"),
-        ("images:\n  - {name: a, context: app, repository: r/a, tags: ['bad tag']}\n", r"field 'repository': .* is not a valid image reference"),
-        ("images:\n  - {name: a, context: app, repository: r/a, tags: ['{branch}']}\n", r"images.yaml:2: images\[0\] \(a\) field 'tags': unknown tag placeholder \{branch\}"),
-        ("images:\n  - {name: a, context: app, repository: r/a, tags: ['{git_ref}']}\n", r"tag '\{git_ref\}' needs a git:// context"),
-        ("images:\n  - {name: a, context: 'ftp://x/y', repository: r/a}\n", r"images.yaml:2: images\[0\] \(a\) field 'context': 'ftp://x/y' unknown scheme"),
+        (
+            "images:\n  - name: a\n    context: app\n    repository: r/a\n    tag: [x]\n",
+            r"images.yaml:5: images\[0\] \(a\): unknown key 'tag'",
+        ),
+        (
+            "images:\n  - name: a\n    context: 7\n    repository: r/a\n",
+            r"images.yaml:3: images\[0\] \(a\) field 'context': 7 is not of type 'string'",
+        ),
+        (
+            "images:\n  - {name: a, context: app, repository: r/a, cache: maybe}\n",
+            r"images.yaml:2: images\[0\] \(a\) field 'cache': 'maybe' is not of type 'boolean'",
+        ),
+        (
+            "images:\n  - {name: a, context: app, repository: r/a, build_args: [A=1]}\n",
+            r"field 'build_args': \['A=1'\] is not of type 'object'",
+        ),
+        (
+            "images:\n  - {name: a, context: app, repository: r/a}\n  - {name: a, context: app, repository: r/b}\n",
+            r"images.yaml:3: images\[1\] \(a\): duplicate image name 'a', first used by images\[0\]",
+        ),
+        (
+            "images:\n  - {name: a, context: app, repository: r/x}\n  - {name: b, context: app, repository: r/x}\n",
+            r"images.yaml:3: images\[1\] \(b\): destination '10.244.77.1:5000/r/x:20261130' is also pushed by images\[0\]",
+        ),
+        (
+            "images:\n  - name: a\n    context: app\n    repository: 'Team/App'\n",
+            r"images.yaml:4: images\[0\] \(a\) field 'repository': '10.244.77.1:5000/Team/App:20261130' is not a "
+            r"valid image reference",
+        ),
+        (
+            "images:\n  - {name: a, context: app, repository: r/a, tags: ['bad tag']}\n",
+            r"field 'repository': .* is not a valid image reference",
+        ),
+        (
+            "images:\n  - {name: a, context: app, repository: r/a, tags: ['{branch}']}\n",
+            r"images.yaml:2: images\[0\] \(a\) field 'tags': unknown tag placeholder \{branch\}",
+        ),
+        (
+            "images:\n  - {name: a, context: app, repository: r/a, tags: ['{git_ref}']}\n",
+            r"tag '\{git_ref\}' needs a git:// context",
+        ),
+        (
+            "images:\n  - {name: a, context: 'ftp://x/y', repository: r/a}\n",
+            r"images.yaml:2: images\[0\] \(a\) field 'context': 'ftp://x/y' unknown scheme",
+        ),
         ("images:\n  - {name: A_B, context: app, repository: r/a}\n", r"field 'name': 'A_B' must be 1-63 lowercase"),
-        ("images:\n  - {name: a, context: app, repository: r/a, build_args: {'1X': y}}\n", r"field 'build_args': '1X' is not a valid name"),
-        ("images:\n  - {name: a, context: app, repository: r/a, extra_args: ['--destination=x/y:1']}\n", r"field 'extra_args': .* is set by the operator"),
-        ("images:\n  - name: a\n    name: b\n    context: app\n    repository: r/a\n", r"images.yaml:3: key 'name' appears twice"),
+        (
+            "images:\n  - {name: a, context: app, repository: r/a, build_args: {'1X': y}}\n",
+            r"field 'build_args': '1X' is not a valid name",
+        ),
+        (
+            "images:\n  - {name: a, context: app, repository: r/a, extra_args: ['--destination=x/y:1']}\n",
+            r"field 'extra_args': .* is set by the operator",
+        ),
+        (
+            "images:\n  - name: a\n    name: b\n    context: app\n    repository: r/a\n",
+            r"images.yaml:3: key 'name' appears twice",
+        ),
         ("max_parallel: 0\nimages: []\n", r"images.yaml:1: max_parallel: 0 is less than the minimum of 1"),
         ("registry_ca: {key: ca.crt}\nimages: []\n", r"registry_ca: .* is not valid under any of the given schemas"),
     ],
@@ -126,7 +175,9 @@ def test_a_manifest_that_names_its_registry_needs_no_connection(tmp_path):
     def no_connection():
         raise AssertionError("the connection was read")
 
-    manifest = load(tmp_path, "registry: reg.example.com\nimages:\n  - {name: a, context: app, repository: r/a}\n", registry=no_connection)
+    manifest = load(
+        tmp_path, "registry: reg.example.com\nimages:\n  - {name: a, context: app, repository: r/a}\n", registry=no_connection
+    )
     assert manifest.builds[0]["destinations"][0].startswith("reg.example.com/r/a:")
 
 
@@ -150,7 +201,13 @@ def test_unknown_subset_name(tmp_path):
 
 def test_over_long_list(tmp_path):
     entries = "".join(f"  - {{name: i{i}, context: app, repository: r/i{i}}}\n" for i in range(6))
-    with pytest.raises(ManifestError, match=r"images.yaml:2: 6 images exceed Airflow's core.max_map_length=5; raise it \(AIRFLOW__CORE__MAX_MAP_LENGTH\) or split"):
+    with pytest.raises(
+        ManifestError,
+        match=(
+            r"images.yaml:2: 6 images exceed Airflow's core.max_map_length=5; raise it "
+            r"\(AIRFLOW__CORE__MAX_MAP_LENGTH\) or split"
+        ),
+    ):
         load(tmp_path, "images:\n" + entries, max_images=5)
 
 
@@ -201,30 +258,70 @@ def test_manifest_contexts_default_to_the_manifest_folder(dags):
 
 def test_manifest_inside_the_roots_loads(dags):
     path = dags / "images" / "images.yaml"
-    path.write_text("images:\n  - {name: a, context: app, repository: r/a}\n  - {name: b, context: 'git://h/r.git', repository: r/b}\n")
+    path.write_text(
+        "images:\n  - {name: a, context: app, repository: r/a}\n  - {name: b, context: 'git://h/r.git', repository: r/b}\n"
+    )
     manifest = load_manifest(path, build_date=DATE, registry=REG, allowed_roots=[dags])
     assert [b["context"] for b in manifest.builds] == [str(dags / "images" / "app"), "git://h/r.git"]
 
 
 def test_shipped_manifest_inside_the_dag_folder():
-    assert load_manifest(SHIPPED, build_date=DATE, registry=REG, allowed_roots=[ROOT / "dags"]).names == ["hello", "app", "web", "app-shell"]
+    assert load_manifest(SHIPPED, build_date=DATE, registry=REG, allowed_roots=[ROOT / "dags"]).names == [
+        "hello",
+        "app",
+        "web",
+        "app-shell",
+    ]
 
 
 # Issue 8, item 16: what would fail only inside a build task fails in prepare, with file:line, entry and field.
 @pytest.mark.parametrize(
     ("entry", "expected"),
     [
-        ("{name: a, context: nope, repository: r/a}", r"images.yaml:2: images\[0\] \(a\) field 'context': .*nope.* is not a directory"),
-        ("{name: a, context: app, repository: r/a, dockerfile: Dockerfile.prod}", r"images.yaml:2: images\[0\] \(a\) field 'dockerfile': 'Dockerfile.prod' does not exist in"),
-        ("{name: a, context: app, repository: r/a, dockerfile: ../Dockerfile}", r"field 'dockerfile': '../Dockerfile' must be a relative path inside the context"),
-        ("{name: a, context: 'git://h/r.git', repository: r/a, dockerfile: /kaniko/.docker/config.json}", r"field 'dockerfile': .* must be a relative path inside the context"),
-        ("{name: a, context: app, repository: r/a, resources: {requests: {cpu: lots}}}", r"field 'resources': requests.cpu 'lots' is not a Kubernetes quantity"),
-        ("{name: a, context: app, repository: r/a, resources: {limits: {memory: 1_000Mi}}}", r"field 'resources': limits.memory '1_000Mi' is not a Kubernetes quantity"),
-        ("{name: a, context: app, repository: r/a, resources: {limits: {memory: ' 1Gi'}}}", r"field 'resources': limits.memory ' 1Gi' is not a Kubernetes quantity"),
-        ("{name: a, context: app, repository: r/a, resources: {limits: {memory: NaN}}}", r"field 'resources': limits.memory 'NaN' is not a Kubernetes quantity"),
-        ("{name: a, context: app, repository: r/a, resources: {requests: {memory: -1Gi}}}", r"field 'resources': requests.memory '-1Gi' must not be negative"),
-        ("{name: a, context: app, repository: r/a, resources: {requests: {memory: 2Gi}, limits: {memory: 1Gi}}}", r"field 'resources': requests.memory '2Gi' is more than limits.memory '1Gi'"),
-        ("{name: a, context: app, repository: r/a, resources: {requests: {gpu: 1}}}", r"field 'resources': requests 'gpu' is not a resource name"),
+        (
+            "{name: a, context: nope, repository: r/a}",
+            r"images.yaml:2: images\[0\] \(a\) field 'context': .*nope.* is not a directory",
+        ),
+        (
+            "{name: a, context: app, repository: r/a, dockerfile: Dockerfile.prod}",
+            r"images.yaml:2: images\[0\] \(a\) field 'dockerfile': 'Dockerfile.prod' does not exist in",
+        ),
+        (
+            "{name: a, context: app, repository: r/a, dockerfile: ../Dockerfile}",
+            r"field 'dockerfile': '../Dockerfile' must be a relative path inside the context",
+        ),
+        (
+            "{name: a, context: 'git://h/r.git', repository: r/a, dockerfile: /kaniko/.docker/config.json}",
+            r"field 'dockerfile': .* must be a relative path inside the context",
+        ),
+        (
+            "{name: a, context: app, repository: r/a, resources: {requests: {cpu: lots}}}",
+            r"field 'resources': requests.cpu 'lots' is not a Kubernetes quantity",
+        ),
+        (
+            "{name: a, context: app, repository: r/a, resources: {limits: {memory: 1_000Mi}}}",
+            r"field 'resources': limits.memory '1_000Mi' is not a Kubernetes quantity",
+        ),
+        (
+            "{name: a, context: app, repository: r/a, resources: {limits: {memory: ' 1Gi'}}}",
+            r"field 'resources': limits.memory ' 1Gi' is not a Kubernetes quantity",
+        ),
+        (
+            "{name: a, context: app, repository: r/a, resources: {limits: {memory: NaN}}}",
+            r"field 'resources': limits.memory 'NaN' is not a Kubernetes quantity",
+        ),
+        (
+            "{name: a, context: app, repository: r/a, resources: {requests: {memory: -1Gi}}}",
+            r"field 'resources': requests.memory '-1Gi' must not be negative",
+        ),
+        (
+            "{name: a, context: app, repository: r/a, resources: {requests: {memory: 2Gi}, limits: {memory: 1Gi}}}",
+            r"field 'resources': requests.memory '2Gi' is more than limits.memory '1Gi'",
+        ),
+        (
+            "{name: a, context: app, repository: r/a, resources: {requests: {gpu: 1}}}",
+            r"field 'resources': requests 'gpu' is not a resource name",
+        ),
     ],
 )
 def test_values_that_fail_later_fail_in_prepare(tmp_path, entry, expected):
@@ -233,7 +330,10 @@ def test_values_that_fail_later_fail_in_prepare(tmp_path, entry, expected):
 
 
 def test_valid_resources_pass(tmp_path):
-    text = "images:\n  - {name: a, context: app, repository: r/a, resources: {requests: {cpu: 0.5, memory: 1Gi, nvidia.com/gpu: 1, ephemeral-storage: 2G}, limits: {memory: 1Gi, nvidia.com/gpu: 1}}}\n"
+    text = (
+        "images:\n  - {name: a, context: app, repository: r/a, resources: {requests: {cpu: 0.5, memory: 1Gi, "
+        "nvidia.com/gpu: 1, ephemeral-storage: 2G}, limits: {memory: 1Gi, nvidia.com/gpu: 1}}}\n"
+    )
     assert load(tmp_path, text).builds[0]["container_resources"]["requests"]["cpu"] == "0.5"
 
 
@@ -256,7 +356,10 @@ def test_registry_mirrors(tmp_path):
     assert manifest.builds[0]["registry_mirrors"] == ["mirror.example.com"]
     with pytest.raises(ManifestError, match=r"images.yaml:1: registry_mirrors: 'http://m' is not a registry host"):
         load(tmp_path, "registry_mirrors: ['http://m']\nimages:\n  - {name: a, context: app, repository: r/a}\n")
-    with pytest.raises(ManifestError, match=r"field 'extra_args': '--registry-mirror=m.io' --registry-mirror defeats TLS verification or redirects image pulls"):
+    with pytest.raises(
+        ManifestError,
+        match=r"field 'extra_args': '--registry-mirror=m.io' --registry-mirror defeats TLS verification or redirects image pulls",
+    ):
         load(tmp_path, "images:\n  - {name: a, context: app, repository: r/a, extra_args: ['--registry-mirror=m.io']}\n")
 
 
@@ -268,7 +371,12 @@ def test_example_dag_refuses_a_manifest_param_outside_its_folder(airflow_db, reg
 
     shutil.copytree(ROOT / "dags" / "images", tmp_path / "images")
     outside = tmp_path / "images" / "images.yaml"
-    assert load_manifest(outside, build_date=DATE, registry=REG).names == ["hello", "app", "web", "app-shell"]  # valid, but elsewhere
+    assert load_manifest(outside, build_date=DATE, registry=REG).names == [
+        "hello",
+        "app",
+        "web",
+        "app-shell",
+    ]  # valid, but elsewhere
     dag = DagBag(str(ROOT / "dags")).dags["kaniko_image_maintenance"]
     run = dag.test(run_conf={"dry_run": True, "manifest": str(outside)})
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
@@ -278,7 +386,9 @@ def test_example_dag_refuses_a_manifest_param_outside_its_folder(airflow_db, reg
 
 def test_registry_ca_key_checked_in_prepare(tmp_path):
     with pytest.raises(ManifestError, match=r"images.yaml:1: registry_ca: '\.\.' is not a valid ConfigMap or Secret key"):
-        load(tmp_path, "registry_ca: {config_map: registry-ca, key: '..'}\nimages:\n  - {name: a, context: app, repository: r/a}\n")
+        load(
+            tmp_path, "registry_ca: {config_map: registry-ca, key: '..'}\nimages:\n  - {name: a, context: app, repository: r/a}\n"
+        )
 
 
 def test_max_age_is_inherited_overridden_and_checked(tmp_path):
@@ -293,7 +403,13 @@ def test_max_age_is_inherited_overridden_and_checked(tmp_path):
     )
     assert manifest.max_age == {"a": "7d", "b": "12h"}
     assert all("max_age" not in b for b in manifest.builds)  # not an operator argument
-    with pytest.raises(ManifestError, match=r"images.yaml:4: images\[1\] \(b\) field 'max_age': 'soon' must be a duration such as '7d'"):
-        load(tmp_path, "images:\n  - {name: a, context: app, repository: t/a}\n  - name: b\n    max_age: soon\n    context: app\n    repository: t/b\n")
+    with pytest.raises(
+        ManifestError, match=r"images.yaml:4: images\[1\] \(b\) field 'max_age': 'soon' must be a duration such as '7d'"
+    ):
+        load(
+            tmp_path,
+            "images:\n  - {name: a, context: app, repository: t/a}\n  - name: b\n    max_age: soon\n    context: "
+            "app\n    repository: t/b\n",
+        )
     with pytest.raises(ManifestError, match=r"images.yaml:2: defaults field 'max_age': '0d' must be positive"):
         load(tmp_path, "defaults:\n  max_age: 0d\nimages:\n  - {name: a, context: app, repository: t/a}\n")

@@ -24,11 +24,13 @@ def test_provider_info():
     from airflow_kaniko.operators.multi_build import KanikoMultiBuildOperator
 
     for operator in (KanikoBuildOperator, KanikoMultiBuildOperator):
-        assert [type(l) for l in operator.operator_extra_links] == [link_class] and link_class.name == "Image"
+        assert [type(link) for link in operator.operator_extra_links] == [link_class] and link_class.name == "Image"
 
 
 def test_airflow_providers_list_shows_the_package():
-    out = subprocess.run([sys.executable, "-m", "airflow", "providers", "list", "-o", "plain"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "airflow", "providers", "list", "-o", "plain"], capture_output=True, text=True, check=True
+    ).stdout
     assert "airflow-provider-kaniko" in out
 
 

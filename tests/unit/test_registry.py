@@ -19,7 +19,12 @@ import pytest
 from airflow_kaniko.registry import Credentials, Registries, Registry, RegistryError
 
 MANIFEST = json.dumps(
-    {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + "c" * 64, "size": 2}, "layers": []},
+    {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + "c" * 64, "size": 2},
+        "layers": [],
+    },
     indent=3,  # deliberately not canonical: a retag must keep the exact bytes
 ).encode()
 DIGEST = "sha256:" + hashlib.sha256(MANIFEST).hexdigest()
@@ -36,15 +41,24 @@ def _certificates(tmp_path):
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test registry CA")])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(1)
-        .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]), critical=False)
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_file, key_file = tmp_path / "ca.crt", tmp_path / "ca.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_file, key_file
 
 
@@ -97,7 +111,10 @@ def registry_double(tmp_path):
             if (repo, rest) not in double.manifests:
                 return self._send(404)
             data = double.manifests[(repo, rest)]
-            headers = {"Content-Type": "application/vnd.oci.image.manifest.v1+json", "Docker-Content-Digest": "sha256:" + hashlib.sha256(data).hexdigest()}
+            headers = {
+                "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+                "Docker-Content-Digest": "sha256:" + hashlib.sha256(data).hexdigest(),
+            }
             return self._send(200, data, headers)
 
         do_GET = do_HEAD = do_PUT = _handle
@@ -124,7 +141,12 @@ def test_token_flow_then_head_gives_the_digest(registry_double):
         assert registry.digest("team/app", "missing") is None
     methods = [(m, p.split("?")[0]) for m, p, _, _ in registry_double.requests]
     # 401 with a Bearer challenge, the token from the realm with basic auth, the retried HEAD; the token is reused
-    assert methods == [("HEAD", "/v2/team/app/manifests/latest"), ("GET", "/token"), ("HEAD", "/v2/team/app/manifests/latest"), ("HEAD", "/v2/team/app/manifests/missing")]
+    assert methods == [
+        ("HEAD", "/v2/team/app/manifests/latest"),
+        ("GET", "/token"),
+        ("HEAD", "/v2/team/app/manifests/latest"),
+        ("HEAD", "/v2/team/app/manifests/missing"),
+    ]
     token_query = parse_qs(urlsplit(registry_double.requests[1][1]).query)
     assert token_query == {"service": ["double"], "scope": ["repository:team/app:pull,push"]}
 
@@ -143,7 +165,10 @@ def test_retag_gets_once_and_puts_the_exact_bytes_per_tag(registry_double):
 
 
 def test_retag_of_a_missing_image_names_it(registry_double):
-    with client(registry_double) as registry, pytest.raises(RegistryError, match=rf"registry {registry_double.host}: team/app:gone: does not exist"):
+    with (
+        client(registry_double) as registry,
+        pytest.raises(RegistryError, match=rf"registry {registry_double.host}: team/app:gone: does not exist"),
+    ):
         registry.retag("team/app", "gone", ["x"])
 
 
@@ -174,7 +199,9 @@ def test_unreachable_and_timeouts_are_bounded():
 
 
 def test_registries_resolve_and_route_credentials(registry_double):
-    with Registries({registry_double.host: Credentials("user", "pw")}, {registry_double.host: registry_double.ca}, backoff=0.01) as registries:
+    with Registries(
+        {registry_double.host: Credentials("user", "pw")}, {registry_double.host: registry_double.ca}, backoff=0.01
+    ) as registries:
         assert registries.resolve(f"{registry_double.host}/team/app") == DIGEST
         pinned = f"{registry_double.host}/team/app@sha256:" + "d" * 64
         count = len(registry_double.requests)

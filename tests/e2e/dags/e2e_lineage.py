@@ -24,5 +24,12 @@ COMMON = {
 }
 
 with DAG("e2e_lineage", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False):
-    KanikoBuildOperator(task_id="templated", destinations=[f"{REG}/e2e/lineage:1", f"{REG}/e2e/lineage:2"], registry_conn_id="kaniko_registry_ui", **COMMON)
-    KanikoBuildOperator(task_id="plain", destinations=[f"{REG}/e2e/lineage-plain:1"], registry_conn_id="kaniko_registry", **COMMON)
+    KanikoBuildOperator(
+        task_id="templated",
+        destinations=[f"{REG}/e2e/lineage:1", f"{REG}/e2e/lineage:2"],
+        registry_conn_id="kaniko_registry_ui",
+        **COMMON,
+    )
+    KanikoBuildOperator(
+        task_id="plain", destinations=[f"{REG}/e2e/lineage-plain:1"], registry_conn_id="kaniko_registry", **COMMON
+    )

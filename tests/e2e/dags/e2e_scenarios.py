@@ -29,11 +29,17 @@ def dag(dag_id: str) -> DAG:
 
 
 with dag("e2e_deferrable"):
-    KanikoBuildOperator(task_id="build", context=str(HELLO), destinations=[f"{REG}/e2e/deferrable:1"], build_args=BASE, deferrable=True, **COMMON)
+    KanikoBuildOperator(
+        task_id="build", context=str(HELLO), destinations=[f"{REG}/e2e/deferrable:1"], build_args=BASE, deferrable=True, **COMMON
+    )
 
 with dag("e2e_wrong_password"):
     KanikoBuildOperator(
-        task_id="build", context=str(HELLO), destinations=[f"{REG}/e2e/denied:1"], build_args=BASE, **{**COMMON, "registry_conn_id": "kaniko_registry_wrong"}
+        task_id="build",
+        context=str(HELLO),
+        destinations=[f"{REG}/e2e/denied:1"],
+        build_args=BASE,
+        **{**COMMON, "registry_conn_id": "kaniko_registry_wrong"},
     )
 
 with dag("e2e_multi_build"):
@@ -41,13 +47,20 @@ with dag("e2e_multi_build"):
         task_id="builds",
         builds=[
             {"name": "first", "context": str(IMAGES / "first"), "destinations": [f"{REG}/e2e/first:1"], "build_args": BASE},
-            {"name": "second", "context": str(IMAGES / "second"), "destinations": [f"{REG}/e2e/second:1", f"{REG}/e2e/second:2"], "build_args": BASE},
+            {
+                "name": "second",
+                "context": str(IMAGES / "second"),
+                "destinations": [f"{REG}/e2e/second:1", f"{REG}/e2e/second:2"],
+                "build_args": BASE,
+            },
         ],
         **COMMON,
     )
 
 with dag("e2e_slow"):
-    KanikoBuildOperator(task_id="build", context=str(IMAGES / "slow"), destinations=[f"{REG}/e2e/slow:1"], build_args=BASE, **COMMON)
+    KanikoBuildOperator(
+        task_id="build", context=str(IMAGES / "slow"), destinations=[f"{REG}/e2e/slow:1"], build_args=BASE, **COMMON
+    )
 
 with dag("e2e_leak"):
     # The same credential-printing build, in each process that can log it: sync, resumed after deferral, retried.
@@ -55,17 +68,34 @@ with dag("e2e_leak"):
     KanikoBuildOperator(task_id="sync", destinations=[f"{REG}/e2e/leak:sync"], **LEAK)
     KanikoBuildOperator(task_id="deferred", destinations=[f"{REG}/e2e/leak:deferred"], deferrable=True, **LEAK)
     KanikoBuildOperator(
-        task_id="retried", context=str(IMAGES / "leak-retry"), destinations=[f"{REG}/e2e/leak:retried"], build_args=BASE,
-        retries=1, retry_delay=timedelta(seconds=1), **COMMON,
+        task_id="retried",
+        context=str(IMAGES / "leak-retry"),
+        destinations=[f"{REG}/e2e/leak:retried"],
+        build_args=BASE,
+        retries=1,
+        retry_delay=timedelta(seconds=1),
+        **COMMON,
     )
 
 with dag("e2e_keep_pod"):
-    KanikoBuildOperator(task_id="build", context=str(HELLO), destinations=[f"{REG}/e2e/kept:1"], build_args=BASE, on_finish_action="keep_pod", **COMMON)
+    KanikoBuildOperator(
+        task_id="build",
+        context=str(HELLO),
+        destinations=[f"{REG}/e2e/kept:1"],
+        build_args=BASE,
+        on_finish_action="keep_pod",
+        **COMMON,
+    )
 
 with dag("e2e_missing_executor"):
     KanikoBuildOperator(
-        task_id="build", context=str(HELLO), destinations=[f"{REG}/e2e/never:1"], build_args=BASE,
-        executor_image=f"{REG}/e2e/no-such-executor:1", startup_timeout_seconds=60, **COMMON,
+        task_id="build",
+        context=str(HELLO),
+        destinations=[f"{REG}/e2e/never:1"],
+        build_args=BASE,
+        executor_image=f"{REG}/e2e/no-such-executor:1",
+        startup_timeout_seconds=60,
+        **COMMON,
     )
 
 with dag("e2e_rbac_denied"):
@@ -84,12 +114,24 @@ with dag("e2e_isolated_push"):
 
 with dag("e2e_isolated_push_pull_credentials"):
     KanikoBuildOperator(
-        task_id="build", context=str(HELLO), destinations=[f"{REG}/e2e/isolated-pull:1"], build_args=BASE,
-        isolate_push_credentials=True, pull_conn_id="kaniko_registry", deferrable=True, **COMMON,
+        task_id="build",
+        context=str(HELLO),
+        destinations=[f"{REG}/e2e/isolated-pull:1"],
+        build_args=BASE,
+        isolate_push_credentials=True,
+        pull_conn_id="kaniko_registry",
+        deferrable=True,
+        **COMMON,
     )
 
 with dag("e2e_isolated_push_broken"):
     KanikoBuildOperator(
-        task_id="build", context=str(IMAGES / "broken"), destinations=[f"{REG}/e2e/isolated-broken:1"], build_args=BASE,
-        isolate_push_credentials=True, pull_conn_id="kaniko_registry", retries=0, **COMMON,
+        task_id="build",
+        context=str(IMAGES / "broken"),
+        destinations=[f"{REG}/e2e/isolated-broken:1"],
+        build_args=BASE,
+        isolate_push_credentials=True,
+        pull_conn_id="kaniko_registry",
+        retries=0,
+        **COMMON,
     )

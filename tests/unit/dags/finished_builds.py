@@ -35,10 +35,18 @@ class FinishedMultiBuild(KanikoMultiBuildOperator):
 
 with DAG("finished_builds", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
     common = {"namespace": "kaniko-builds", "context": "git://github.com/acme/app.git#refs/heads/main"}
-    FinishedBuild(task_id="ghcr", destinations=["ghcr.io/acme/app:1.0", "ghcr.io/acme/app:latest"], base_images=[BASE], registry_conn_id="ghcr", **common)
+    FinishedBuild(
+        task_id="ghcr",
+        destinations=["ghcr.io/acme/app:1.0", "ghcr.io/acme/app:latest"],
+        base_images=[BASE],
+        registry_conn_id="ghcr",
+        **common,
+    )
     FinishedBuild(task_id="harbor", destinations=["harbor.example.com/team/app:1.0"], registry_conn_id="harbor", **common)
     FinishedBuild(task_id="local", destinations=["10.244.77.1:5000/demo/app:1.0"], registry_conn_id="local", **common)
-    FinishedBuild(task_id="bad_template", destinations=["harbor.example.com/team/app:1.0"], registry_conn_id="bad_template", **common)
+    FinishedBuild(
+        task_id="bad_template", destinations=["harbor.example.com/team/app:1.0"], registry_conn_id="bad_template", **common
+    )
     app = {"name": "app", "context": common["context"], "destinations": ["quay.io/acme/app:1.0"]}
     cli = {"name": "cli", "context": common["context"], "destinations": ["quay.io/acme/cli:1.0"]}
     FinishedMultiBuild(task_id="multi_one", builds=[app], registry_conn_id="ghcr", namespace="kaniko-builds")

@@ -98,7 +98,15 @@ def test_context_root_is_the_first_entry_with_its_real_mode(ctx, mode):
         first = tar.getmembers()[0]
     # tarfile reads a directory's name without its trailing slash; the header holds "./", as GNU tar writes it.
     assert gzip.decompress(data)[:3] == b"./\0"
-    assert (first.name, first.isdir(), first.mode, first.uid, first.gid, first.mtime, first.uname) == (".", True, mode, 0, 0, 0, "")
+    assert (first.name, first.isdir(), first.mode, first.uid, first.gid, first.mtime, first.uname) == (
+        ".",
+        True,
+        mode,
+        0,
+        0,
+        0,
+        "",
+    )
 
 
 def test_every_entry_is_dot_slash_prefixed_as_tar_c_dot_writes_them(ctx):

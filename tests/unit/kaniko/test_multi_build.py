@@ -12,7 +12,7 @@ from airflow_kaniko.kaniko.errors import KanikoSpecError, TerminationMessageErro
 from airflow_kaniko.kaniko.spec import KanikoBuild
 
 REG = "10.244.77.1:5000"
-HOSTILE = "it's \"quoted\" ; echo pwned > /tmp/pwned ; $(touch /tmp/pwned) `id` $HOME\n--insecure *"
+HOSTILE = 'it\'s "quoted" ; echo pwned > /tmp/pwned ; $(touch /tmp/pwned) `id` $HOME\n--insecure *'
 DIGEST_A, DIGEST_B = "sha256:" + "a" * 64, "sha256:" + "b" * 64
 
 
@@ -84,7 +84,11 @@ with open(digest_file, "w") as fh:
 def shells():
     found = [pytest.param(["/bin/sh"], id="sh")]
     busybox = shutil.which("busybox")
-    found.append(pytest.param([busybox, "sh"] if busybox else None, id="busybox", marks=pytest.mark.skipif(not busybox, reason="no busybox")))
+    found.append(
+        pytest.param(
+            [busybox, "sh"] if busybox else None, id="busybox", marks=pytest.mark.skipif(not busybox, reason="no busybox")
+        )
+    )
     return found
 
 
@@ -154,7 +158,12 @@ def test_parse_results_maps_digests_to_destinations():
     builds = [spec("alpha", destinations=[f"{REG}/a:1", f"{REG}/a:latest"]), spec("bravo")]
     outcomes = multi_build.parse_results(f"0 ok {DIGEST_A}\n1 failed 1\n", builds)
     assert [o.to_dict() for o in outcomes] == [
-        {"name": "alpha", "status": "succeeded", "digest": DIGEST_A, "images": [f"{REG}/a:1@{DIGEST_A}", f"{REG}/a:latest@{DIGEST_A}"]},
+        {
+            "name": "alpha",
+            "status": "succeeded",
+            "digest": DIGEST_A,
+            "images": [f"{REG}/a:1@{DIGEST_A}", f"{REG}/a:latest@{DIGEST_A}"],
+        },
         {"name": "bravo", "status": "failed", "digest": None, "images": []},
     ]
     assert outcomes[1].exit_code == 1

@@ -31,7 +31,12 @@ def test_executor_never_pushes_and_leaves_the_image_in_the_shared_layout():
 
 def test_one_crane_push_per_destination_writing_its_reference_to_the_termination_log():
     push = IsolatedPush(build())
-    assert push.pusher_args(f"{REG}/team/app:latest") == ["push", "/kaniko/output/image", f"{REG}/team/app:latest", "--image-refs=/dev/termination-log"]
+    assert push.pusher_args(f"{REG}/team/app:latest") == [
+        "push",
+        "/kaniko/output/image",
+        f"{REG}/team/app:latest",
+        "--image-refs=/dev/termination-log",
+    ]
     with pytest.raises(KanikoSpecError, match="is not one of this build's destinations"):
         push.pusher_args(f"{REG}/team/other:1")
 
@@ -44,7 +49,10 @@ def test_insecure_only_for_a_destination_on_an_insecure_registry():
 
 def test_pusher_env_points_crane_at_its_credentials_and_every_registry_ca():
     assert IsolatedPush(build()).pusher_env() == {"DOCKER_CONFIG": "/home/nonroot/.docker"}
-    certs = [RegistryCertificate(REG, "/kaniko/registry-ca/0/ca.crt"), RegistryCertificate("other.example", "/kaniko/registry-ca/1/ca.crt")]
+    certs = [
+        RegistryCertificate(REG, "/kaniko/registry-ca/0/ca.crt"),
+        RegistryCertificate("other.example", "/kaniko/registry-ca/1/ca.crt"),
+    ]
     assert IsolatedPush(build(registry_certificates=certs)).pusher_env() == {
         "DOCKER_CONFIG": "/home/nonroot/.docker",
         "SSL_CERT_DIR": "/registry-ca/0:/registry-ca/1",
@@ -63,7 +71,11 @@ def test_flags_that_would_undo_the_isolation_are_refused(arg):
 
 
 def test_pushers_are_named_in_destination_order_the_watched_one_first():
-    assert IsolatedPush(build(destinations=[f"{REG}/a:1", f"{REG}/a:2", f"{REG}/b:1"])).pusher_names("push") == ["push", "push-1", "push-2"]
+    assert IsolatedPush(build(destinations=[f"{REG}/a:1", f"{REG}/a:2", f"{REG}/b:1"])).pusher_names("push") == [
+        "push",
+        "push-1",
+        "push-2",
+    ]
 
 
 def test_pushed_digest_is_the_executors_and_every_pushers():
@@ -74,8 +86,16 @@ def test_pushed_digest_is_the_executors_and_every_pushers():
 @pytest.mark.parametrize(
     ("executor", "pushers", "error"),
     [
-        (DIGEST, [f"{REG}/team/app@{DIGEST}", f"{REG}/team/app@{OTHER}"], f"says {REG}/team/app:latest got {OTHER}, but the executor built {DIGEST}"),
-        (OTHER, [f"{REG}/team/app@{DIGEST}", f"{REG}/team/app@{DIGEST}"], f"says {REG}/team/app:1 got {DIGEST}, but the executor built {OTHER}"),
+        (
+            DIGEST,
+            [f"{REG}/team/app@{DIGEST}", f"{REG}/team/app@{OTHER}"],
+            f"says {REG}/team/app:latest got {OTHER}, but the executor built {DIGEST}",
+        ),
+        (
+            OTHER,
+            [f"{REG}/team/app@{DIGEST}", f"{REG}/team/app@{DIGEST}"],
+            f"says {REG}/team/app:1 got {DIGEST}, but the executor built {OTHER}",
+        ),
         (None, [f"{REG}/team/app@{DIGEST}", f"{REG}/team/app@{DIGEST}"], "the executor wrote no digest"),
         (DIGEST, [f"{REG}/team/app@{DIGEST}"], "has 1 pushers' messages for 2 destinations"),
         (DIGEST, [f"{REG}/team/app@{DIGEST}", None], "the pusher wrote no digest"),
@@ -109,7 +129,7 @@ def test_crane_spellings_of_a_repository(destination, message):
         (f"{REG}/team/app@sha256:abc", "is not '<repository>@sha256:<64 hex>'"),
         (f"{REG}/team/app@{DIGEST}\n{REG}/team/app@{DIGEST}", "is not '<repository>@sha256:<64 hex>'"),
         (f"{REG}/team/other@{DIGEST}", "names another repository than the destination"),
-        (f"Error: open /kaniko/output/image/index.json: permission denied", "is not '<repository>@sha256:<64 hex>'"),
+        ("Error: open /kaniko/output/image/index.json: permission denied", "is not '<repository>@sha256:<64 hex>'"),
     ],
 )
 def test_unreadable_pusher_messages(message, error):

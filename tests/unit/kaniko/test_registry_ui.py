@@ -59,7 +59,10 @@ def test_template_for_its_own_registry_only():
     assert registry_ui.image_url(image, HARBOR, "https://harbor.example.com/") == expected
     assert registry_ui.image_url(f"other.example.com/team/app@{D}", HARBOR, "harbor.example.com") == ""
     # a template beats the built-in page of its own registry
-    assert registry_ui.image_url(f"quay.io/acme/app@{D}", "https://mirror.example.com/{repository}", "quay.io") == "https://mirror.example.com/acme/app"
+    assert (
+        registry_ui.image_url(f"quay.io/acme/app@{D}", "https://mirror.example.com/{repository}", "quay.io")
+        == "https://mirror.example.com/acme/app"
+    )
 
 
 def test_every_placeholder():

@@ -62,7 +62,7 @@ def test_args_every_field_in_order():
 
 
 def test_hostile_values_stay_single_argv_items():
-    hostile = "x' ; rm -rf / ; echo \"$(id)\" `id`\n--insecure"
+    hostile = 'x\' ; rm -rf / ; echo "$(id)" `id`\n--insecure'
     spec = build(build_args={"EVIL": hostile}, labels={"evil": hostile})
     args = spec.args()
     assert f"--build-arg=EVIL={hostile}" in args
@@ -150,6 +150,13 @@ def test_bad_registry_certificate():
     assert info.value.field == "registry_ca.registry"
 
 
+@pytest.mark.parametrize("certificates", [None, 3, "/ca.crt", {"registry": REG}])
+def test_registry_certificates_must_be_a_list(certificates):
+    with pytest.raises(KanikoSpecError, match="must be a list of RegistryCertificate items") as info:
+        build(registry_certificates=certificates)
+    assert info.value.field == "registry_certificates"
+
+
 # Issue 8, item 4: flags that defeat TLS or send pulls elsewhere, in any spelling pflag accepts.
 @pytest.mark.parametrize(
     "arg",
@@ -179,7 +186,9 @@ def test_other_spellings_refused_by_the_flag_grammar(arg):
         build(extra_args=[arg])
 
 
-@pytest.mark.parametrize("arg", ["--cache-dir=/cache", "--cache-run-layers=false", "--cache-copy-layers", "--cache=true", "--cache-ttl=1h"])
+@pytest.mark.parametrize(
+    "arg", ["--cache-dir=/cache", "--cache-run-layers=false", "--cache-copy-layers", "--cache=true", "--cache-ttl=1h"]
+)
 def test_every_cache_flag_refused(arg):
     with pytest.raises(KanikoSpecError) as info:
         build(extra_args=[arg])
@@ -192,7 +201,10 @@ def test_registry_mirrors_typed_parameter():
     assert build(registry_mirrors="mirror.example.com").registry_mirrors == ("mirror.example.com",)
 
 
-@pytest.mark.parametrize("mirror", ["http://mirror.example.com", "mirror.example.com --insecure", "mirror.example.com=evil", "", "mirror.example.com/path"])
+@pytest.mark.parametrize(
+    "mirror",
+    ["http://mirror.example.com", "mirror.example.com --insecure", "mirror.example.com=evil", "", "mirror.example.com/path"],
+)
 def test_registry_mirrors_must_be_hosts(mirror):
     with pytest.raises(KanikoSpecError) as info:
         build(registry_mirrors=[mirror])
@@ -201,16 +213,28 @@ def test_registry_mirrors_must_be_hosts(mirror):
 
 # Issue 8, item 7: the Dockerfile stays inside the context, whatever the context is.
 @pytest.mark.parametrize(
-    "context", ["git://github.com/acme/app.git#refs/heads/main", "s3://bucket/ctx.tar.gz", "gs://bucket/ctx.tar.gz", "dir:///workspace", "tar:///workspace/c.tar.gz", "images/app"]
+    "context",
+    [
+        "git://github.com/acme/app.git#refs/heads/main",
+        "s3://bucket/ctx.tar.gz",
+        "gs://bucket/ctx.tar.gz",
+        "dir:///workspace",
+        "tar:///workspace/c.tar.gz",
+        "images/app",
+    ],
 )
-@pytest.mark.parametrize("dockerfile", ["/kaniko/.docker/config.json", "../.docker/config.json", "sub/../../Dockerfile", "..", "a/.."])
+@pytest.mark.parametrize(
+    "dockerfile", ["/kaniko/.docker/config.json", "../.docker/config.json", "sub/../../Dockerfile", "..", "a/.."]
+)
 def test_dockerfile_outside_the_context_refused_for_every_context(context, dockerfile):
     with pytest.raises(KanikoSpecError) as info:
         build(context=context, dockerfile=dockerfile)
     assert info.value.field == "dockerfile" and info.value.value == dockerfile
 
 
-@pytest.mark.parametrize("arg", ["--context-sub-path=../.docker", "--context-sub-path=/kaniko/.docker", "--context-sub-path", "--bucket=evil"])
+@pytest.mark.parametrize(
+    "arg", ["--context-sub-path=../.docker", "--context-sub-path=/kaniko/.docker", "--context-sub-path", "--bucket=evil"]
+)
 def test_flags_that_move_the_context_refused(arg):
     with pytest.raises(KanikoSpecError) as info:
         build(extra_args=[arg])
@@ -223,7 +247,9 @@ def test_dockerfile_and_sub_path_inside_the_context_accepted():
 
 
 # Issue 8, item 8: the reference grammar is ASCII, as the OCI distribution spec says.
-@pytest.mark.parametrize("dest", [f"{REG}/team/app:tåg٣", f"{REG}/team/app:٣", f"{REG}/team/app:ｔａｇ", f"{REG}/team/app:a\u0301"])
+@pytest.mark.parametrize(
+    "dest", [f"{REG}/team/app:tåg٣", f"{REG}/team/app:٣", f"{REG}/team/app:ｔａｇ", f"{REG}/team/app:a\u0301"]
+)
 def test_unicode_tags_refused(dest):
     with pytest.raises(KanikoSpecError) as info:
         build(destinations=[dest])

@@ -17,7 +17,9 @@ def test_empty(message):
         parse_digest(message)
 
 
-@pytest.mark.parametrize("message", ["sha256:abc", "md5:" + "0" * 32, f"repo@{DIGEST}", f"{DIGEST}\n{DIGEST}", "error building image"])
+@pytest.mark.parametrize(
+    "message", ["sha256:abc", "md5:" + "0" * 32, f"repo@{DIGEST}", f"{DIGEST}\n{DIGEST}", "error building image"]
+)
 def test_malformed(message):
     with pytest.raises(TerminationMessageError, match="is not a 'sha256:<64 hex>' digest"):
         parse_digest(message)
@@ -59,13 +61,54 @@ def test_failure_without_output(message):
 @pytest.mark.parametrize(
     ("message", "reason", "pod_reason", "kind", "retryable"),
     [
-        ("error building image: error building stage: failed to execute command: waiting for process to exit: exit status 3", "Error", None, "dockerfile", False),
-        ("error building image: error building stage: failed to get files used from context: failed to get fileinfo for /kaniko/buildcontext/x: lstat: no such file or directory", "Error", None, "dockerfile", False),
+        (
+            "error building image: error building stage: failed to execute command: waiting for process to exit: exit status 3",
+            "Error",
+            None,
+            "dockerfile",
+            False,
+        ),
+        (
+            "error building image: error building stage: failed to get files used from context: failed to get "
+            "fileinfo for /kaniko/buildcontext/x: lstat: no such file or directory",
+            "Error",
+            None,
+            "dockerfile",
+            False,
+        ),
         ("dockerfile parse error line 2: unknown instruction: FORM", "Error", None, "dockerfile", False),
-        ("error checking push permissions -- make sure you entered the correct tag name: UNAUTHORIZED: authentication required", "Error", None, "push", True),
-        ("error pushing image: failed to push to destination r/x:1: PUT https://r/v2/x/manifests/1: unexpected status code 500 Internal Server Error", "Error", None, "registry", True),
-        ("error building image: error building stage: failed to get filesystem from image: GET https://r/v2/library/busybox/blobs/sha256:ab: unexpected status code 503", "Error", None, "registry", True),
-        ("error building image: unable to complete operation after 0 attempts, last error: GET https://r/v2/base/manifests/1: MANIFEST_UNKNOWN: manifest unknown", "Error", None, "pull", True),
+        (
+            "error checking push permissions -- make sure you entered the correct tag name: UNAUTHORIZED: "
+            "authentication required",
+            "Error",
+            None,
+            "push",
+            True,
+        ),
+        (
+            "error pushing image: failed to push to destination r/x:1: PUT https://r/v2/x/manifests/1: unexpected "
+            "status code 500 Internal Server Error",
+            "Error",
+            None,
+            "registry",
+            True,
+        ),
+        (
+            "error building image: error building stage: failed to get filesystem from image: GET "
+            "https://r/v2/library/busybox/blobs/sha256:ab: unexpected status code 503",
+            "Error",
+            None,
+            "registry",
+            True,
+        ),
+        (
+            "error building image: unable to complete operation after 0 attempts, last error: GET "
+            "https://r/v2/base/manifests/1: MANIFEST_UNKNOWN: manifest unknown",
+            "Error",
+            None,
+            "pull",
+            True,
+        ),
         ("Killed", "OOMKilled", None, "out-of-memory", True),
         ("", "Error", "DeadlineExceeded", "deadline", True),
         ("", "Error", "Evicted", "evicted", True),
@@ -86,5 +129,8 @@ def test_only_error_lines_classify_a_failure():
 
 
 def test_failure_detail_is_kanikos_error_lines():
-    tail = 'time="t" level=info msg="Retrieving image"\nerror building image: error building stage: failed to execute command: exit status 3\n'
+    tail = (
+        'time="t" level=info msg="Retrieving image"\nerror building image: error building stage: failed to execute '
+        "command: exit status 3\n"
+    )
     assert classify_failure(tail).detail == "error building image: error building stage: failed to execute command: exit status 3"

@@ -26,7 +26,9 @@ def test_arg_declared_inside_a_stage_does_not_reach_a_later_from():
 
 
 def test_arg_only_declared_in_a_stage_is_unset_for_from():
-    with pytest.raises(DockerfileError, match=r"Dockerfile:3: base image '\$\{LATER\}' expands to an empty reference: ARG LATER has no default"):
+    with pytest.raises(
+        DockerfileError, match=r"Dockerfile:3: base image '\$\{LATER\}' expands to an empty reference: ARG LATER has no default"
+    ):
         build_bases("FROM reg.io/a:1\nARG LATER=reg.io/b:2\nFROM ${LATER}\n")
 
 
@@ -56,7 +58,10 @@ def test_dollar_name_ends_at_the_first_non_name_character():
 
 
 def test_arg_with_no_default_and_no_build_arg_is_a_clear_error():
-    with pytest.raises(DockerfileError, match=r"Dockerfile:2: base image '\$\{BASE\}' expands to an empty reference: ARG BASE has no default and no build arg"):
+    with pytest.raises(
+        DockerfileError,
+        match=r"Dockerfile:2: base image '\$\{BASE\}' expands to an empty reference: ARG BASE has no default and no build arg",
+    ):
         build_bases("ARG BASE\nFROM ${BASE}\n")
 
 

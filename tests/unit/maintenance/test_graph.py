@@ -7,7 +7,11 @@ R = "reg.io:5000"
 
 def test_parents_are_found_by_destination_in_normal_form():
     parents = find_parents(
-        {"base": [f"{R}/lib/busybox:latest"], "etl": [f"{R}/data/etl-base"], "job": [f"{R}/data/etl-base:20261130", "python:3.12"]},
+        {
+            "base": [f"{R}/lib/busybox:latest"],
+            "etl": [f"{R}/data/etl-base"],
+            "job": [f"{R}/data/etl-base:20261130", "python:3.12"],
+        },
         {"base": [], "etl-base": [f"{R}/data/etl-base:20261130", f"{R}/data/etl-base:latest"], "etl": [], "job": []},
     )
     assert parents == {"base": (), "etl": ("etl-base",), "job": ("etl-base",)}
@@ -27,7 +31,10 @@ def test_a_cycle_is_an_error_naming_it():
 
 def test_depth_beyond_the_limit_is_a_clear_error():
     chain = {f"i{n}": ((f"i{n - 1}",) if n else ()) for n in range(MAX_DEPTH + 1)}
-    with pytest.raises(GraphError, match=rf"i{MAX_DEPTH} <- .* <- i0 is {MAX_DEPTH + 1} levels deep; the maintenance DAG builds at most {MAX_DEPTH}"):
+    with pytest.raises(
+        GraphError,
+        match=rf"i{MAX_DEPTH} <- .* <- i0 is {MAX_DEPTH + 1} levels deep; the maintenance DAG builds at most {MAX_DEPTH}",
+    ):
         levels(chain)
     del chain[f"i{MAX_DEPTH}"]
     assert len(levels(chain)) == MAX_DEPTH

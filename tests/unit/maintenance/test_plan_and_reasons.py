@@ -14,7 +14,9 @@ D1, D2 = "sha256:ab12" + "0" * 60, "sha256:cd34" + "0" * 60
 
 
 def call(**kw):
-    args = dict(unknowable=None, force=False, fingerprint=FP, found=None, built_at=None, max_age=None, now=NOW, rebuilt_parents=())
+    args = dict(
+        unknowable=None, force=False, fingerprint=FP, found=None, built_at=None, max_age=None, now=NOW, rebuilt_parents=()
+    )
     return decide(**{**args, **kw})
 
 
@@ -51,19 +53,31 @@ def test_parse_max_age():
 
 
 def test_stamp_tags_record_the_build_time():
-    tags = ["latest", stamp_tag(FP, NOW - timedelta(days=3)), stamp_tag(FP, NOW - timedelta(days=1)), stamp_tag("e" * 64, NOW), f"fp-{FP}-junk"]
+    tags = [
+        "latest",
+        stamp_tag(FP, NOW - timedelta(days=3)),
+        stamp_tag(FP, NOW - timedelta(days=1)),
+        stamp_tag("e" * 64, NOW),
+        f"fp-{FP}-junk",
+    ]
     assert tags[1] == f"fp-{FP}-20261127030000" and len(tags[1]) <= 128
     assert last_built(FP, tags) == NOW - timedelta(days=1)
     assert last_built(FP, ["latest"]) is None
 
 
 def test_reason_texts_as_the_issue_lists_them():
-    assert Reason("base", bases=(BaseChange("python:3.12-slim", D1, D2),)).text() == "rebuilt (base python:3.12-slim sha256:ab1200000000… → sha256:cd3400000000…)"
+    assert (
+        Reason("base", bases=(BaseChange("python:3.12-slim", D1, D2),)).text()
+        == "rebuilt (base python:3.12-slim sha256:ab1200000000… → sha256:cd3400000000…)"
+    )
     assert Reason("context").text() == "rebuilt (context changed)"
     assert Reason("parent", parents=("etl-base",)).text() == "rebuilt (parent etl-base rebuilt)"
     assert Reason("max_age").text() == "rebuilt (older than max_age)"
     assert Reason("forced").text() == "rebuilt (forced)"
-    assert Reason("unchanged", fingerprint=FP, digest=D1).text() == "unchanged (fingerprint ffffffffffff…, digest sha256:ab1200000000…)"
+    assert (
+        Reason("unchanged", fingerprint=FP, digest=D1).text()
+        == "unchanged (fingerprint ffffffffffff…, digest sha256:ab1200000000…)"
+    )
     assert Reason("unknowable", detail="s3:// context").text() == "always rebuilt (s3:// context)"
     assert Reason("failed").text() == "failed"
     assert Reason("forced").text(identical=True) == "rebuilt, identical (forced)"
@@ -76,14 +90,19 @@ def test_reason_texts_as_the_issue_lists_them():
 def test_reasons_survive_xcom():
     reason = Reason("base", bases=(BaseChange("a", None, D2), BaseChange("b", D1, D2)))
     assert Reason.from_dict(reason.to_dict()) == reason
-    assert reason.to_dict() == {"kind": "base", "bases": [{"reference": "a", "old": None, "new": D2}, {"reference": "b", "old": D1, "new": D2}]}
+    assert reason.to_dict() == {
+        "kind": "base",
+        "bases": [{"reference": "a", "old": None, "new": D2}, {"reference": "b", "old": D1, "new": D2}],
+    }
 
 
 def test_explain_change_names_the_input_that_moved():
     old = {"bases": {"busybox": D1}, "context": "sha256:c1", "settings": {"build_args": {"A": "1"}, "target": None}}
     assert explain_change(None, old, last_digest=None) == Reason("first")
     assert explain_change(None, old, last_digest=D1).text() == "rebuilt (the last build recorded no fingerprint)"
-    assert explain_change(old, {**old, "bases": {"busybox": D2}}, last_digest=D1) == Reason("base", bases=(BaseChange("busybox", D1, D2),))
+    assert explain_change(old, {**old, "bases": {"busybox": D2}}, last_digest=D1) == Reason(
+        "base", bases=(BaseChange("busybox", D1, D2),)
+    )
     assert explain_change(old, {**old, "context": "sha256:c2"}, last_digest=D1) == Reason("context")
     changed = explain_change(old, {**old, "settings": {"build_args": {"A": "2"}, "target": None}}, last_digest=D1)
     assert changed.text() == "rebuilt (build settings changed: build_args)"
@@ -107,8 +126,21 @@ def test_rebuild_kwargs_add_fingerprint_tags_labels_and_pins():
         "cache_ttl": "24h",
     }
     base = (pinned("reg.io:5000/demo/base:latest", D1), D1)
-    out = rebuild_kwargs(kwargs, reason=Reason("max_age"), fingerprint=FP, summary={"bases": {}}, base=base, build_args={"BASE": base[0]}, built_at=NOW, reproducible=True)
-    assert out["destinations"] == [*kwargs["destinations"], f"reg.io:5000/demo/app:fp-{FP}", f"reg.io:5000/demo/app:fp-{FP}-20261130030000"]
+    out = rebuild_kwargs(
+        kwargs,
+        reason=Reason("max_age"),
+        fingerprint=FP,
+        summary={"bases": {}},
+        base=base,
+        build_args={"BASE": base[0]},
+        built_at=NOW,
+        reproducible=True,
+    )
+    assert out["destinations"] == [
+        *kwargs["destinations"],
+        f"reg.io:5000/demo/app:fp-{FP}",
+        f"reg.io:5000/demo/app:fp-{FP}-20261130030000",
+    ]
     assert out["build_args"] == {"BASE": f"reg.io:5000/demo/base@{D1}"}
     assert out["image_labels"] == {
         "a": "b",
@@ -120,5 +152,7 @@ def test_rebuild_kwargs_add_fingerprint_tags_labels_and_pins():
     assert out["extra_args"] == ["--reproducible"]  # not twice
     assert "cache" not in out and "cache_ttl" not in out  # max_age rebuilds bypass the layer cache
     assert kwargs["destinations"] == ["reg.io:5000/demo/app:20261130", "reg.io:5000/demo/app:latest"]  # input untouched
-    kept = rebuild_kwargs(kwargs, reason=Reason("context"), fingerprint=FP, summary={}, base=None, build_args={}, built_at=NOW, reproducible=False)
+    kept = rebuild_kwargs(
+        kwargs, reason=Reason("context"), fingerprint=FP, summary={}, base=None, build_args={}, built_at=NOW, reproducible=False
+    )
     assert kept["cache"] is True

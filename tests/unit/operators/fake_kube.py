@@ -16,7 +16,12 @@ POD_UID = "uid-1234"
 class FakeCoreV1:
     """:param fail_on: verb -> HTTP status that verb answers with; :param fail_times: how many times (default always)."""
 
-    def __init__(self, fail_on: dict[str, int] | str | None = None, fail_times: int | None = None, waiting: k8s.V1ContainerStateWaiting | None = None):
+    def __init__(
+        self,
+        fail_on: dict[str, int] | str | None = None,
+        fail_times: int | None = None,
+        waiting: k8s.V1ContainerStateWaiting | None = None,
+    ):
         self.calls: list[tuple[str, str]] = []
         self.objects: dict[tuple[str, str], object] = {}
         self.fail_on = {fail_on: 403} if isinstance(fail_on, str) else dict(fail_on or {})
@@ -62,7 +67,14 @@ class FakeCoreV1:
         status = None
         if self.waiting:
             state = k8s.V1ContainerState(waiting=self.waiting)
-            container = k8s.V1ContainerStatus(name="kaniko", state=state, image="ghcr.io/osscontainertools/kaniko:v1.28.3", image_id="", ready=False, restart_count=0)
+            container = k8s.V1ContainerStatus(
+                name="kaniko",
+                state=state,
+                image="ghcr.io/osscontainertools/kaniko:v1.28.3",
+                image_id="",
+                ready=False,
+                restart_count=0,
+            )
             status = k8s.V1PodStatus(phase="Pending", container_statuses=[container])
         return k8s.V1Pod(
             metadata=k8s.V1ObjectMeta(name=name, namespace=namespace, uid=POD_UID),

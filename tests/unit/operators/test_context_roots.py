@@ -77,14 +77,18 @@ def test_symlink_out_of_the_dag_folder_refused(dag_folder):
 def test_context_roots_are_the_dag_authors_not_a_template(dag_folder):
     assert "context_roots" not in KanikoBuildOperator.template_fields
     assert "context_roots" not in KanikoMultiBuildOperator.template_fields
-    op = single(dag_folder, str(dag_folder.parent / "private"), context_roots=[str(dag_folder), str(dag_folder.parent / "private")])
+    op = single(
+        dag_folder, str(dag_folder.parent / "private"), context_roots=[str(dag_folder), str(dag_folder.parent / "private")]
+    )
     assert op.build_specs()[0].context == str(dag_folder.parent / "private")
     # Roots replace the default: the DAG folder itself is no longer allowed unless listed.
     refused(single(dag_folder, "images/hello", context_roots=[str(dag_folder.parent / "private")]))
 
 
 def test_no_dag_and_no_roots_refuses_local_contexts():
-    op = KanikoBuildOperator(task_id="build", context=str(ROOT / "dags" / "images" / "hello"), destinations=[f"{REG}/demo/hello:1"])
+    op = KanikoBuildOperator(
+        task_id="build", context=str(ROOT / "dags" / "images" / "hello"), destinations=[f"{REG}/demo/hello:1"]
+    )
     assert "no allowed roots" in refused(op).reason
 
 

@@ -46,11 +46,19 @@ def test_executor_runs_first_as_an_init_container_then_one_pusher_per_destinatio
         "--oci-layout-path=/kaniko/output/image",
     ]
     assert pusher_latest["image"] == pusher_first["image"] == "gcr.io/go-containerregistry/crane:v0.22.1"
-    assert pusher_latest["args"] == ["push", "/kaniko/output/image", f"{REG}/demo/hello:latest", "--image-refs=/dev/termination-log"]
+    assert pusher_latest["args"] == [
+        "push",
+        "/kaniko/output/image",
+        f"{REG}/demo/hello:latest",
+        "--image-refs=/dev/termination-log",
+    ]
     assert pusher_first["args"] == ["push", "/kaniko/output/image", f"{REG}/demo/hello:1", "--image-refs=/dev/termination-log"]
     for pusher in (pusher_latest, pusher_first):
         assert "command" not in pusher  # crane is the image's entrypoint: no shell
-        assert pusher["env"] == [{"name": "DOCKER_CONFIG", "value": "/home/nonroot/.docker"}, {"name": "SSL_CERT_DIR", "value": "/registry-ca/0"}]
+        assert pusher["env"] == [
+            {"name": "DOCKER_CONFIG", "value": "/home/nonroot/.docker"},
+            {"name": "SSL_CERT_DIR", "value": "/registry-ca/0"},
+        ]
         assert pusher["terminationMessagePolicy"] == "FallbackToLogsOnError"
 
 
@@ -76,20 +84,34 @@ def test_only_the_pushers_mount_the_push_credentials():
         assert volumes["image-output"] == {"name": "image-output", "emptyDir": {}}
     name = pods["conn"].metadata.name
     assert containers(pods["conn"])[1]["volumes"][-2] == {
-        "name": "docker-config", "secret": {"secretName": f"{name}-credentials", "items": [{"key": "config.json", "path": "config.json"}]}}
+        "name": "docker-config",
+        "secret": {"secretName": f"{name}-credentials", "items": [{"key": "config.json", "path": "config.json"}]},
+    }
     assert containers(pods["secret"])[1]["volumes"][-2] == {
-        "name": "docker-config", "secret": {"secretName": "team-pusher", "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}}
+        "name": "docker-config",
+        "secret": {"secretName": "team-pusher", "items": [{"key": ".dockerconfigjson", "path": "config.json"}]},
+    }
 
 
 def test_executor_mounts_only_the_pull_credentials():
     for op, source in (
         (isolated(pull_conn_id="kaniko_pull"), None),
-        (isolated(pull_secret="team-reader"), {"secretName": "team-reader", "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}),
+        (
+            isolated(pull_secret="team-reader"),
+            {"secretName": "team-reader", "items": [{"key": ".dockerconfigjson", "path": "config.json"}]},
+        ),
     ):
         pod = rendered(op)
         by_name, spec = containers(pod)
-        source = source or {"secretName": f"{pod.metadata.name}-credentials", "items": [{"key": "pull-config.json", "path": "config.json"}]}
-        assert by_name["kaniko"]["volumeMounts"][0] == {"name": "pull-docker-config", "mountPath": "/kaniko/.docker", "readOnly": True}
+        source = source or {
+            "secretName": f"{pod.metadata.name}-credentials",
+            "items": [{"key": "pull-config.json", "path": "config.json"}],
+        }
+        assert by_name["kaniko"]["volumeMounts"][0] == {
+            "name": "pull-docker-config",
+            "mountPath": "/kaniko/.docker",
+            "readOnly": True,
+        }
         assert {"name": "pull-docker-config", "secret": source} in spec["volumes"]
         assert all(m["name"] != "docker-config" for m in by_name["kaniko"]["volumeMounts"])
         assert all(m["name"] != "pull-docker-config" for m in by_name["push"]["volumeMounts"] + by_name["push-1"]["volumeMounts"])
@@ -97,7 +119,10 @@ def test_executor_mounts_only_the_pull_credentials():
 
 def test_security_contexts_of_both_kinds_of_container():
     by_name, spec = containers(rendered(isolated()))
-    assert by_name["kaniko"]["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"]}
+    assert by_name["kaniko"]["securityContext"]["capabilities"] == {
+        "drop": ["ALL"],
+        "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"],
+    }
     for name in ("push-1", "push"):
         assert by_name[name]["securityContext"] == {
             "privileged": False,
@@ -154,11 +179,23 @@ def test_user_init_containers_run_before_the_executor():
         ({"isolate_push_credentials": "true"}, "isolate_push_credentials", "must be True or False (it is not templated)"),
         ({"pull_conn_id": "kaniko_pull"}, "pull_conn_id", "needs isolate_push_credentials=True"),
         ({"pull_secret": "team-reader"}, "pull_secret", "needs isolate_push_credentials=True"),
-        ({"isolate_push_credentials": True, "base_container_name": "kaniko"}, "base_container_name", "names the executor's init container"),
+        (
+            {"isolate_push_credentials": True, "base_container_name": "kaniko"},
+            "base_container_name",
+            "names the executor's init container",
+        ),
         ({"isolate_push_credentials": True, "cache": True}, "cache", "Kaniko pushes cache layers itself"),
-        ({"isolate_push_credentials": True, "pull_conn_id": "a", "pull_secret": "b"}, "pull_secret", "cannot be combined with pull_conn_id"),
+        (
+            {"isolate_push_credentials": True, "pull_conn_id": "a", "pull_secret": "b"},
+            "pull_secret",
+            "cannot be combined with pull_conn_id",
+        ),
         ({"isolate_push_credentials": True, "pull_secret": "Bad_Name"}, "pull_secret", "is not a valid Kubernetes object name"),
-        ({"isolate_push_credentials": True, "extra_args": ["--oci-layout-path=/tmp/x"]}, "extra_args", "is set by isolate_push_credentials"),
+        (
+            {"isolate_push_credentials": True, "extra_args": ["--oci-layout-path=/tmp/x"]},
+            "extra_args",
+            "is set by isolate_push_credentials",
+        ),
     ],
 )
 def test_bad_combinations_fail_before_any_object_exists(overrides, field, reason):
@@ -190,24 +227,40 @@ def test_secret_holds_push_and_pull_configs_and_masks_both(registry_conn, monkey
 
 
 def status(name, exit_code, message):
-    terminated = k8s.V1ContainerStateTerminated(exit_code=exit_code, message=message, reason="Completed" if exit_code == 0 else "Error")
-    return k8s.V1ContainerStatus(name=name, state=k8s.V1ContainerState(terminated=terminated), image="", image_id="", ready=False, restart_count=0)
+    terminated = k8s.V1ContainerStateTerminated(
+        exit_code=exit_code, message=message, reason="Completed" if exit_code == 0 else "Error"
+    )
+    return k8s.V1ContainerStatus(
+        name=name, state=k8s.V1ContainerState(terminated=terminated), image="", image_id="", ready=False, restart_count=0
+    )
 
 
 def waiting(name):
-    return k8s.V1ContainerStatus(name=name, state=k8s.V1ContainerState(waiting=k8s.V1ContainerStateWaiting(reason="PodInitializing")),
-                                 image="", image_id="", ready=False, restart_count=0)
+    return k8s.V1ContainerStatus(
+        name=name,
+        state=k8s.V1ContainerState(waiting=k8s.V1ContainerStateWaiting(reason="PodInitializing")),
+        image="",
+        image_id="",
+        ready=False,
+        restart_count=0,
+    )
 
 
 def finished(request, phase, init, main):
-    return k8s.V1Pod(metadata=request.metadata, spec=request.spec, status=k8s.V1PodStatus(phase=phase, init_container_statuses=init, container_statuses=main))
+    return k8s.V1Pod(
+        metadata=request.metadata,
+        spec=request.spec,
+        status=k8s.V1PodStatus(phase=phase, init_container_statuses=init, container_statuses=main),
+    )
 
 
 @pytest.fixture
 def executor_logs(monkeypatch):
     read = []
-    monkeypatch.setattr("airflow.providers.cncf.kubernetes.utils.pod_manager.PodManager.fetch_container_logs",
-                        lambda self, pod, container_name, **kw: read.append((container_name, kw.get("follow"))))
+    monkeypatch.setattr(
+        "airflow.providers.cncf.kubernetes.utils.pod_manager.PodManager.fetch_container_logs",
+        lambda self, pod, container_name, **kw: read.append((container_name, kw.get("follow"))),
+    )
     return read
 
 
@@ -229,7 +282,10 @@ def test_a_pusher_reporting_another_digest_than_the_executor_built_fails(registr
     op.get_or_create_pod(request, context={})
     other = "sha256:" + "e" * 64
     init = [status("kaniko", 0, DIGEST), status("push-1", 0, f"{REG}/demo/hello@{other}")]
-    with pytest.raises(KanikoBuildFailed, match=f"result is unreadable: .* says {REG}/demo/hello:latest got {other}, but the executor built {DIGEST}"):
+    with pytest.raises(
+        KanikoBuildFailed,
+        match=f"result is unreadable: .* says {REG}/demo/hello:latest got {other}, but the executor built {DIGEST}",
+    ):
         op.cleanup(request, finished(request, "Succeeded", init, [status("push", 0, f"{REG}/demo/hello@{DIGEST}")]))
 
 
@@ -247,9 +303,17 @@ def test_a_stale_pod_from_kpo_is_re_read_so_the_failure_names_the_executor(regis
     op = with_fake_cluster(isolated(), fake)
     request = rendered(op)
     op.get_or_create_pod(request, context={})
-    fake.finished = finished(request, "Failed", [status("kaniko", 3, "error building image: exit status 3\n"), waiting("push-1")], [waiting("push")])
+    fake.finished = finished(
+        request, "Failed", [status("kaniko", 3, "error building image: exit status 3\n"), waiting("push-1")], [waiting("push")]
+    )
     stale = finished(request, "Pending", [waiting("kaniko"), waiting("push-1")], [waiting("push")])
-    with pytest.raises(KanikoBuildFailed, match="container kaniko \\(exit code 3, Error; dockerfile failure, not retried: the same inputs fail the same way\\):\nerror building image: exit status 3"):
+    with pytest.raises(
+        KanikoBuildFailed,
+        match=(
+            "container kaniko \\(exit code 3, Error; dockerfile failure, not retried: the same inputs fail the same "
+            "way\\):\nerror building image: exit status 3"
+        ),
+    ):
         op.cleanup(request, stale)
     assert executor_logs == [("kaniko", False)]
 
@@ -262,7 +326,8 @@ def test_a_failed_build_names_the_executor_and_carries_kanikos_error(registry_co
     with pytest.raises(KanikoBuildFailed) as info:
         op.cleanup(request, finished(request, "Failed", [status("kaniko", 1, tail), waiting("push-1")], [waiting("push")]))
     assert str(info.value) == (
-        f"Kaniko build of hello failed in pod kaniko-builds/{request.metadata.name}, container kaniko (exit code 1, Error; dockerfile failure, not retried: the same inputs fail the same way):\n"
+        f"Kaniko build of hello failed in pod kaniko-builds/{request.metadata.name}, container kaniko (exit code 1, "
+        f"Error; dockerfile failure, not retried: the same inputs fail the same way):\n"
         'time="t" level=error msg="error building image: exit status 1"'
     )
 
@@ -272,8 +337,13 @@ def test_a_failed_push_names_the_pusher(registry_conn, executor_logs):
     request = rendered(op)
     op.get_or_create_pod(request, context={})
     error = "Error: PUT https://10.244.77.1:5000/v2/demo/hello/manifests/latest: UNAUTHORIZED: authentication required\n"
-    with pytest.raises(KanikoBuildFailed, match="container push-1 \\(exit code 1, Error; push failure, a retry can help\\):\nError: PUT .* UNAUTHORIZED"):
-        op.cleanup(request, finished(request, "Failed", [status("kaniko", 0, DIGEST), status("push-1", 1, error)], [waiting("push")]))
+    with pytest.raises(
+        KanikoBuildFailed,
+        match="container push-1 \\(exit code 1, Error; push failure, a retry can help\\):\nError: PUT .* UNAUTHORIZED",
+    ):
+        op.cleanup(
+            request, finished(request, "Failed", [status("kaniko", 0, DIGEST), status("push-1", 1, error)], [waiting("push")])
+        )
 
 
 def test_credentials_never_in_any_containers_args(registry_conn, monkeypatch):

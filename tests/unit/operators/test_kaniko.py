@@ -20,8 +20,19 @@ REG = "10.244.77.1:5000"
 DIGEST = "sha256:" + "d" * 64
 # What Pod Security "baseline" allows to be added (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
 BASELINE_CAPABILITIES = {
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
 }
 
 
@@ -90,11 +101,13 @@ def test_pod_meets_pod_security_baseline():
 
 def test_pod_is_valid_against_the_kubernetes_schema():
     pod = api_dict(rendered(operator(registry_ca={"registry": REG, "config_map": "registry-ca"}, git_conn_id="git")))
-    kubernetes_validate.validate(pod, "1.34", strict=True)
+    kubernetes_validate.validate(pod, "1.37", strict=True)
 
 
 def test_args_volumes_and_secret_names():
-    op = operator(registry_ca={"registry": REG, "config_map": "registry-ca"}, build_args={"BASE": f"{REG}/library/busybox:latest"})
+    op = operator(
+        registry_ca={"registry": REG, "config_map": "registry-ca"}, build_args={"BASE": f"{REG}/library/busybox:latest"}
+    )
     pod = api_dict(rendered(op))
     name = pod["metadata"]["name"]
     container = pod["spec"]["containers"][0]
@@ -115,17 +128,31 @@ def test_args_volumes_and_secret_names():
         {"name": "registry-ca-0", "mountPath": "/kaniko/registry-ca/0", "readOnly": True},
     ]
     assert pod["spec"]["volumes"] == [
-        {"name": "docker-config", "secret": {"secretName": f"{name}-credentials", "items": [{"key": "config.json", "path": "config.json"}]}},
-        {"name": "build-context", "configMap": {"name": f"{name}-context", "items": [{"key": "context.tar.gz", "path": "context.tar.gz"}]}},
+        {
+            "name": "docker-config",
+            "secret": {"secretName": f"{name}-credentials", "items": [{"key": "config.json", "path": "config.json"}]},
+        },
+        {
+            "name": "build-context",
+            "configMap": {"name": f"{name}-context", "items": [{"key": "context.tar.gz", "path": "context.tar.gz"}]},
+        },
         {"name": "registry-ca-0", "configMap": {"name": "registry-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
     ]
 
 
 def test_existing_registry_secret_and_git_secret():
-    op = operator(registry_conn_id=None, registry_secret="team-pusher", git_secret="git-creds", context="git://git.example.com/acme/app.git#refs/heads/main")
+    op = operator(
+        registry_conn_id=None,
+        registry_secret="team-pusher",
+        git_secret="git-creds",
+        context="git://git.example.com/acme/app.git#refs/heads/main",
+    )
     pod = api_dict(rendered(op))
     assert pod["spec"]["volumes"] == [
-        {"name": "docker-config", "secret": {"secretName": "team-pusher", "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}}
+        {
+            "name": "docker-config",
+            "secret": {"secretName": "team-pusher", "items": [{"key": ".dockerconfigjson", "path": "config.json"}]},
+        }
     ]
     assert pod["spec"]["containers"][0]["env"] == [
         {"name": "GIT_USERNAME", "valueFrom": {"secretKeyRef": {"name": "git-creds", "key": "username"}}},
@@ -204,7 +231,12 @@ def test_pod_first_then_its_objects_owned_from_birth(registry_conn):
     name = request.metadata.name
     assert op.get_or_create_pod(request, context={}) is request
     # No moment exists in which a Secret is unowned: it is created with its ownerReference.
-    assert fake.calls == [("create_pod", name), ("read_pod", name), ("create_secret", f"{name}-credentials"), ("create_config_map", f"{name}-context")]
+    assert fake.calls == [
+        ("create_pod", name),
+        ("read_pod", name),
+        ("create_secret", f"{name}-credentials"),
+        ("create_config_map", f"{name}-context"),
+    ]
     secret = fake.objects[("Secret", f"{name}-credentials")]
     owner = k8s.V1OwnerReference(api_version="v1", kind="Pod", name=name, uid=POD_UID)
     assert secret.metadata.owner_references == [owner]
@@ -261,7 +293,10 @@ def test_reattached_pod_gets_missing_objects_and_keeps_existing_ones(registry_co
     op = with_fake_cluster(operator(), fake)
     request = rendered(op)
     name = request.metadata.name
-    running = k8s.V1Pod(metadata=k8s.V1ObjectMeta(name=name, namespace="kaniko-builds", uid="uid-earlier"), status=k8s.V1PodStatus(phase="Pending"))
+    running = k8s.V1Pod(
+        metadata=k8s.V1ObjectMeta(name=name, namespace="kaniko-builds", uid="uid-earlier"),
+        status=k8s.V1PodStatus(phase="Pending"),
+    )
     monkeypatch.setattr(KubernetesPodOperator, "get_or_create_pod", lambda self, req, ctx: running)
     fake.objects[("ConfigMap", f"{name}-context")] = "created by the earlier try"
     assert op.get_or_create_pod(request, context={}) is running
@@ -289,9 +324,15 @@ def test_bad_connection_creates_nothing(monkeypatch, conn, message):
 
 
 def finished_pod(request, *, exit_code, message, phase):
-    terminated = k8s.V1ContainerStateTerminated(exit_code=exit_code, message=message, reason="Completed" if exit_code == 0 else "Error")
-    status = k8s.V1ContainerStatus(name="kaniko", state=k8s.V1ContainerState(terminated=terminated), image="", image_id="", ready=False, restart_count=0)
-    return k8s.V1Pod(metadata=request.metadata, spec=request.spec, status=k8s.V1PodStatus(phase=phase, container_statuses=[status]))
+    terminated = k8s.V1ContainerStateTerminated(
+        exit_code=exit_code, message=message, reason="Completed" if exit_code == 0 else "Error"
+    )
+    status = k8s.V1ContainerStatus(
+        name="kaniko", state=k8s.V1ContainerState(terminated=terminated), image="", image_id="", ready=False, restart_count=0
+    )
+    return k8s.V1Pod(
+        metadata=request.metadata, spec=request.spec, status=k8s.V1PodStatus(phase=phase, container_statuses=[status])
+    )
 
 
 def test_success_maps_the_digest_onto_every_destination(registry_conn):
@@ -332,7 +373,10 @@ def test_dockerfile_failure_is_final_and_says_why(registry_conn):
     op = with_fake_cluster(operator(), fake)
     request = rendered(op)
     op.get_or_create_pod(request, context={})
-    tail = 'time="t" level=info msg="Retrieving image"\nerror building image: error building stage: failed to execute command: waiting for process to exit: exit status 3\n'
+    tail = (
+        'time="t" level=info msg="Retrieving image"\nerror building image: error building stage: failed to execute '
+        "command: waiting for process to exit: exit status 3\n"
+    )
     context, pushed = ti_recorder()
     with pytest.raises(KanikoBuildFailed) as info:
         op.cleanup(request, finished_pod(request, exit_code=1, message=tail, phase="Failed"), context=context)
@@ -352,7 +396,9 @@ def test_push_failure_stays_retryable(registry_conn):
 
     op = with_fake_cluster(operator(), FakeCoreV1())
     request = rendered(op)
-    tail = "error pushing image: failed to push to destination: PUT https://r/v2/x: unexpected status code 503 Service Unavailable"
+    tail = (
+        "error pushing image: failed to push to destination: PUT https://r/v2/x: unexpected status code 503 Service Unavailable"
+    )
     with pytest.raises(KanikoBuildFailed) as info:
         op.cleanup(request, finished_pod(request, exit_code=1, message=tail, phase="Failed"))
     assert not isinstance(info.value, AirflowFailException)
@@ -360,7 +406,9 @@ def test_push_failure_stays_retryable(registry_conn):
 
 
 def test_executor_image_pull_failure_names_the_reason_and_image(registry_conn):
-    waiting = k8s.V1ContainerStateWaiting(reason="ErrImagePull", message='failed to pull "ghcr.io/osscontainertools/kaniko:v1.28.3": not found')
+    waiting = k8s.V1ContainerStateWaiting(
+        reason="ErrImagePull", message='failed to pull "ghcr.io/osscontainertools/kaniko:v1.28.3": not found'
+    )
     op = with_fake_cluster(operator(), FakeCoreV1(waiting=waiting))
     request = rendered(op)
     stale = k8s.V1Pod(metadata=request.metadata, spec=request.spec, status=k8s.V1PodStatus(phase="Pending"))
@@ -379,7 +427,10 @@ def test_failure_message_and_its_xcom_are_redacted(registry_conn):
     request = rendered(op)
     op.get_or_create_pod(request, context={})
     auth = base64.b64encode(f"builder:{PASSWORD}".encode()).decode()
-    tail = f'error building image: error building stage: failed to execute command: {{"auths": {{"{REG}": {{"auth": "{auth}"}}}}}}: exit status 1'
+    tail = (
+        f'error building image: error building stage: failed to execute command: {{"auths": {{"{REG}": {{"auth": '
+        f'"{auth}"}}}}}}: exit status 1'
+    )
     context, pushed = ti_recorder()
     with pytest.raises(KanikoBuildFailed) as info:
         op.cleanup(request, finished_pod(request, exit_code=1, message=tail, phase="Failed"), context=context)
@@ -424,8 +475,9 @@ def test_credentials_never_in_pod_args_or_template_fields(registry_conn):
 
 
 def test_templated_fields_render():
-    from airflow.sdk import DAG  # noqa: F401  (templates render with a plain Jinja env here)
     import jinja2
+
+    from airflow.sdk import DAG  # noqa: F401  (templates render with a plain Jinja env here)
 
     op = operator(
         context="{{ params.ctx }}",
@@ -489,3 +541,29 @@ def test_a_resumed_deferred_task_redacts_before_it_logs(registry_conn, capsys, m
     out = capsys.readouterr().out
     assert auth not in out
     assert "[kaniko] ***" in out
+
+
+def test_log_fetch_after_a_deferral_keeps_kpos_retry_on_transient_api_errors(monkeypatch):
+    """The _write_logs override (redaction) keeps the parent's retry: a 500 from the apiserver is tried again."""
+    import tenacity
+    from kubernetes.client.exceptions import ApiException
+
+    calls = []
+    failures = [1]  # how many calls fail before one succeeds
+
+    def fetch(self, pod, container, **kwargs):
+        calls.append(container)
+        if len(calls) <= failures[0]:
+            raise ApiException(status=500, reason="etcd leader changed")
+
+    monkeypatch.setattr(PodManager, "fetch_container_logs", fetch)
+    op = with_fake_cluster(operator(), FakeCoreV1())
+    pod = k8s.V1Pod(metadata=k8s.V1ObjectMeta(name="kaniko-hello-x", namespace="kaniko-builds"))
+    write_logs = KanikoBuildOperator._write_logs.retry_with(wait=tenacity.wait_none())
+    write_logs(op, pod)
+    assert calls == ["kaniko", "kaniko"]
+    calls.clear()
+    failures[0] = 10
+    with pytest.raises(ApiException):
+        write_logs(op, pod)
+    assert len(calls) == 3  # KPO's three attempts, then the error

@@ -18,10 +18,26 @@ D0, D1 = "sha256:" + "0" * 64, "sha256:" + "1" * 64
 
 def operator(**overrides):
     builds = [
-        {"name": "hello", "context": str(ROOT / "dags/images/hello"), "destinations": [f"{REG}/demo/hello:1"], "build_args": {"X": HOSTILE}},
-        {"name": "app", "context": str(ROOT / "dags/images/app"), "destinations": [f"{REG}/demo/app:1", f"{REG}/demo/app:2"], "labels": {"l": HOSTILE}},
+        {
+            "name": "hello",
+            "context": str(ROOT / "dags/images/hello"),
+            "destinations": [f"{REG}/demo/hello:1"],
+            "build_args": {"X": HOSTILE},
+        },
+        {
+            "name": "app",
+            "context": str(ROOT / "dags/images/app"),
+            "destinations": [f"{REG}/demo/app:1", f"{REG}/demo/app:2"],
+            "labels": {"l": HOSTILE},
+        },
     ]
-    kwargs = {"task_id": "builds", "namespace": "kaniko-builds", "builds": builds, "registry_conn_id": "kaniko_registry", "durable": False}
+    kwargs = {
+        "task_id": "builds",
+        "namespace": "kaniko-builds",
+        "builds": builds,
+        "registry_conn_id": "kaniko_registry",
+        "durable": False,
+    }
     kwargs["context_roots"] = [str(ROOT / "dags"), "/x"]  # no DAG file here to default to; /x for the bad-input cases
     return KanikoMultiBuildOperator(**{**kwargs, **overrides})
 
@@ -39,11 +55,17 @@ def test_rendered_command_args_and_volumes():
     name = pod["metadata"]["name"]
     assert pod["spec"]["volumes"][1] == {
         "name": "build-context",
-        "configMap": {"name": f"{name}-context", "items": [{"key": f"context-{i}.tar.gz", "path": f"context-{i}.tar.gz"} for i in (0, 1)]},
+        "configMap": {
+            "name": f"{name}-context",
+            "items": [{"key": f"context-{i}.tar.gz", "path": f"context-{i}.tar.gz"} for i in (0, 1)],
+        },
     }
     assert pod["spec"]["volumes"][-1] == {"name": "results", "emptyDir": {"sizeLimit": "1Mi"}}
-    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"]}
-    kubernetes_validate.validate(pod, "1.34", strict=True)
+    assert container["securityContext"]["capabilities"] == {
+        "drop": ["ALL"],
+        "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"],
+    }
+    kubernetes_validate.validate(pod, "1.37", strict=True)
 
 
 def test_keep_going_flag_is_first_script_argument():
@@ -57,9 +79,21 @@ def test_keep_going_flag_is_first_script_argument():
         ("not a list", "builds"),
         ([{"name": "a", "context": "/x", "destinations": ["r/a:1"], "colour": "red"}], "builds[0]"),
         ([{"name": "a", "context": "/x"}], "builds[0]"),
-        ([{"name": "a", "context": "/x", "destinations": ["r/a:1"]}, {"name": "b", "context": "/x", "destinations": ["bad ref"]}], "builds[1].destinations"),
+        (
+            [
+                {"name": "a", "context": "/x", "destinations": ["r/a:1"]},
+                {"name": "b", "context": "/x", "destinations": ["bad ref"]},
+            ],
+            "builds[1].destinations",
+        ),
         ([{"name": "a", "context": "/x", "destinations": ["r/a:1"], "cache": "maybe"}], "builds[0].cache"),
-        ([{"name": "a", "context": "/x", "destinations": ["r/a:1"]}, {"name": "a", "context": "/x", "destinations": ["r/b:1"]}], "builds[1].name"),
+        (
+            [
+                {"name": "a", "context": "/x", "destinations": ["r/a:1"]},
+                {"name": "a", "context": "/x", "destinations": ["r/b:1"]},
+            ],
+            "builds[1].name",
+        ),
     ],
 )
 def test_invalid_builds(builds, field):
@@ -69,9 +103,15 @@ def test_invalid_builds(builds, field):
 
 
 def finished(request, message, exit_code, phase):
-    terminated = k8s.V1ContainerStateTerminated(exit_code=exit_code, message=message, reason="Error" if exit_code else "Completed")
-    status = k8s.V1ContainerStatus(name="kaniko", state=k8s.V1ContainerState(terminated=terminated), image="", image_id="", ready=False, restart_count=0)
-    return k8s.V1Pod(metadata=request.metadata, spec=request.spec, status=k8s.V1PodStatus(phase=phase, container_statuses=[status]))
+    terminated = k8s.V1ContainerStateTerminated(
+        exit_code=exit_code, message=message, reason="Error" if exit_code else "Completed"
+    )
+    status = k8s.V1ContainerStatus(
+        name="kaniko", state=k8s.V1ContainerState(terminated=terminated), image="", image_id="", ready=False, restart_count=0
+    )
+    return k8s.V1Pod(
+        metadata=request.metadata, spec=request.spec, status=k8s.V1PodStatus(phase=phase, container_statuses=[status])
+    )
 
 
 class FakeTI:

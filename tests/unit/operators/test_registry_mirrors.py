@@ -13,7 +13,9 @@ COMMON = {"task_id": "build", "namespace": "kaniko-builds", "context_roots": [HE
 
 
 def test_single_build_renders_registry_mirrors():
-    op = KanikoBuildOperator(context=HELLO, destinations=[f"{REG}/demo/hello:1"], registry_mirrors=["mirror.example.com:5000"], **COMMON)
+    op = KanikoBuildOperator(
+        context=HELLO, destinations=[f"{REG}/demo/hello:1"], registry_mirrors=["mirror.example.com:5000"], **COMMON
+    )
     assert op.build_pod_request_obj(dry_run=True).spec.containers[0].args[-1] == "--registry-mirror=mirror.example.com:5000"
     assert "registry_mirrors" not in KanikoBuildOperator.template_fields
 
@@ -25,7 +27,9 @@ def test_multi_build_renders_registry_mirrors_for_every_build():
 
 
 def test_mirror_must_be_a_host():
-    op = KanikoBuildOperator(context=HELLO, destinations=[f"{REG}/demo/hello:1"], registry_mirrors=["http://mirror.example.com"], **COMMON)
+    op = KanikoBuildOperator(
+        context=HELLO, destinations=[f"{REG}/demo/hello:1"], registry_mirrors=["http://mirror.example.com"], **COMMON
+    )
     with pytest.raises(KanikoSpecError) as info:
         op.build_pod_request_obj(dry_run=True)
     assert info.value.field == "registry_mirrors"

@@ -1,0 +1,80 @@
+"""`make wheel-smoke`: the installed wheel, not the checkout, works as a provider.
+
+Run by the Python of a venv that holds the wheel and its runtime dependencies only (see the Makefile), from a
+directory outside the checkout, so nothing can be imported from the source tree by accident.
+Usage: wheel_smoke.py <wheel> <example DAG file>
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from importlib.metadata import distribution
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+DIST = "airflow-provider-kaniko"
+# The `test` and `dev` extras of pyproject.toml, by import name.
+TEST_AND_DEV_MODULES = {"pytest", "_pytest", "kubernetes_validate", "build", "twine", "ruff", "mypy"}
+
+
+def check(ok: bool, what: str, detail: object = "") -> None:
+    print(f"wheel-smoke: {'ok  ' if ok else 'FAIL'} {what}" + (f": {detail}" if detail != "" else ""))
+    if not ok:
+        sys.exit(1)
+
+
+def run(*args: str) -> str:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True).stdout
+
+
+def main(wheel: Path, dag_file: Path) -> None:
+    version = wheel.name.split("-")[1]
+    site = Path(sysconfig.get_paths()["purelib"]).resolve()
+
+    probe = (
+        "import sys, json, airflow_kaniko; print(json.dumps({'file': airflow_kaniko.__file__, 'version': "
+        "airflow_kaniko.__version__, 'modules': sorted(sys.modules)}))"
+    )
+    imported = json.loads(run("-c", probe).strip().splitlines()[-1])
+    package_dir = Path(imported["file"]).resolve().parent
+    check(package_dir.parent == site, "airflow_kaniko is imported from the installed wheel", package_dir)
+    check(imported["version"] == version, "airflow_kaniko.__version__ is the wheel's version", imported["version"])
+    check((package_dir / "py.typed").is_file(), "the package ships py.typed")
+
+    pulled = sorted({m.split(".")[0] for m in imported["modules"]} & TEST_AND_DEV_MODULES)
+    check(pulled == [], "import airflow_kaniko pulls in no test or dev dependency", pulled or "")
+    runtime = [Requirement(r) for r in distribution(DIST).requires or []]
+    runtime = [r.name for r in runtime if r.marker is None or "extra" not in str(r.marker)]
+    leaked = sorted(set(runtime) & {"pytest", "kubernetes-validate", "build", "twine", "ruff", "mypy"})
+    check(leaked == [], "no test or dev package among the wheel's runtime requirements", leaked or "")
+
+    providers = json.loads(run("-m", "airflow", "providers", "list", "-o", "json"))
+    ours = [p for p in providers if p.get("package_name") == DIST]
+    check(len(ours) == 1 and ours[0].get("version") == version, f"airflow providers list shows {DIST} {version}", ours)
+
+    parse = (
+        "import json, sys; from airflow.dag_processing.dagbag import DagBag; "
+        "bag = DagBag(sys.argv[1]); "
+        "print(json.dumps({'errors': {k: str(v) for k, v in bag.import_errors.items()}, 'dags': sorted(bag.dags)}))"
+    )
+    parsed = json.loads(run("-c", parse, str(dag_file)).strip().splitlines()[-1])
+    check(
+        parsed["errors"] == {} and parsed["dags"] == ["kaniko_image_maintenance"],
+        f"the example DAG imports without errors ({dag_file.name})",
+        parsed,
+    )
+
+
+if __name__ == "__main__":
+    wheel_path, dag_path = Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve()
+    home = tempfile.mkdtemp(prefix="airflow-kaniko-wheel-smoke-")
+    os.environ.update(AIRFLOW_HOME=home, AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    os.environ.pop("PYTHONPATH", None)
+    os.chdir(home)
+    main(wheel_path, dag_path)
