@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
 # Airflow keeps at most this many characters of a DAG run's note.
 NOTE_MAX_CHARS = 1000
 
@@ -61,7 +60,12 @@ class BuildReport:
         Rows that do not fit are counted in a last line; the XCom keeps all of them.
         """
         counts = ", ".join(f"{sum(r.status == s for r in self.rows)} {s}" for s in dict.fromkeys(r.status for r in self.rows))
-        head = [f"**{_cell(title)}**: {counts or 'no images'}", "", "| image | status | digest | reason |", "| --- | --- | --- | --- |"]
+        head = [
+            f"**{_cell(title)}**: {counts or 'no images'}",
+            "",
+            "| image | status | digest | reason |",
+            "| --- | --- | --- | --- |",
+        ]
         lines = [f"| {_cell(r.name)} | {r.status} | {short_digest(r.digest)} | {_cell(reason(r))} |" for r in self.rows]
         for shown in range(len(lines), -1, -1):
             more = ["", f"… and {len(lines) - shown} more in the report task's XCom"] if shown < len(lines) else []

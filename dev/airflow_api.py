@@ -96,7 +96,9 @@ class AirflowAPI:
             run = self.run(dag_id, run_id)
             if progress:
                 for ti in self.task_instances(dag_id, run_id):
-                    label = ti["task_id"] + (f"[{ti.get('rendered_map_index') or ti['map_index']}]" if ti["map_index"] >= 0 else "")
+                    label = ti["task_id"] + (
+                        f"[{ti.get('rendered_map_index') or ti['map_index']}]" if ti["map_index"] >= 0 else ""
+                    )
                     state = ti["state"] or "none"
                     if seen.get(label) != state:
                         seen[label] = state

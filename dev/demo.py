@@ -27,8 +27,14 @@ def start_deployment(cluster_env: Path | None = None) -> None:
     env = {**os.environ, "VENV": sys.prefix}
     if cluster_env:
         env["AIRFLOW_DEPLOY_CLUSTER_ENV"] = str(cluster_env)
-    env_file = subprocess.run([str(ROOT / "dev/deploy/up")], check=True, stdout=subprocess.PIPE, text=True, env=env).stdout.strip().splitlines()[-1]
-    exported = subprocess.run(["bash", "-c", f'source "{env_file}" && env -0'], check=True, stdout=subprocess.PIPE, text=True).stdout
+    env_file = (
+        subprocess.run([str(ROOT / "dev/deploy/up")], check=True, stdout=subprocess.PIPE, text=True, env=env)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    exported = subprocess.run(
+        ["bash", "-c", f'source "{env_file}" && env -0'], check=True, stdout=subprocess.PIPE, text=True
+    ).stdout
     os.environ.update(line.split("=", 1) for line in exported.split("\0") if "=" in line)
 
 
@@ -92,7 +98,9 @@ def main() -> int:
     from registry import manifest_digest
 
     api = AirflowAPI.from_env()
-    print(f"==> Airflow at {api.url} (user admin; password in {os.environ['AIRFLOW_DEPLOY_PASSWORDS']}, never printed)", flush=True)
+    print(
+        f"==> Airflow at {api.url} (user admin; password in {os.environ['AIRFLOW_DEPLOY_PASSWORDS']}, never printed)", flush=True
+    )
     api.wait_for_dag(DAG_ID)
     api.unpause(DAG_ID)
     started = time.monotonic()
@@ -117,7 +125,8 @@ def main() -> int:
                 mismatches += 1
                 print(f"MISMATCH {reference}: the registry serves {served}")
         print(f"IMAGE {row['images'][0]}  {row['reason']}")
-    print(f"Registry: https://{cluster.registry} (CA {cluster.registry_ca}; credentials in {cluster.credentials_file}, never printed)")
+    where = f"CA {cluster.registry_ca}; credentials in {cluster.credentials_file}, never printed"
+    print(f"Registry: https://{cluster.registry} ({where})")
     print(f"Airflow UI: {api.ui_url(DAG_ID, run_id)}")
     return 0 if run["state"] == "success" and not report["failed"] and not mismatches else 1
 

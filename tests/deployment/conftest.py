@@ -116,7 +116,11 @@ class BuildPodSampler:
     def __init__(self, core, namespace: str, dag_id: str):
         self.samples: list[tuple[float, set[str]]] = []
         self.seen: dict[str, dict] = {}
-        self._core, self._namespace, self._selector = core, namespace, f"dag_id={dag_id},app.kubernetes.io/managed-by=airflow-kaniko"
+        self._core, self._namespace, self._selector = (
+            core,
+            namespace,
+            f"dag_id={dag_id},app.kubernetes.io/managed-by=airflow-kaniko",
+        )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 

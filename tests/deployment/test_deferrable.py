@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import psutil
-
 from registry import manifest_digest
+
 from tests.conftest import ROOT
 from tests.deployment.conftest import BuildPodSampler, daemon, wait_for
 from tests.e2e.kube import leftovers
@@ -60,7 +60,9 @@ def test_triggerer_killed_and_restarted_while_a_build_waits(api, core, cluster):
         psutil.wait_procs(session, timeout=10)
         assert api.task_instance(dag_id, run_id, "build")["state"] == "deferred"
         # Start it again the way an operator would: dev/deploy/up starts what is not running.
-        subprocess.run([str(ROOT / "dev/deploy/up")], check=True, stdout=subprocess.DEVNULL, env={**os.environ, "VENV": sys.prefix})
+        subprocess.run(
+            [str(ROOT / "dev/deploy/up")], check=True, stdout=subprocess.DEVNULL, env={**os.environ, "VENV": sys.prefix}
+        )
         new = daemon("triggerer")
         assert new.pid != old.pid
         final = api.wait(dag_id, run_id, timeout=300)

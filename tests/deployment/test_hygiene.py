@@ -29,7 +29,9 @@ def test_nothing_listens_beyond_loopback(api):
     pids = {p.pid for p in processes}
     listening = [c for c in psutil.net_connections(kind="inet") if c.pid in pids and c.status == psutil.CONN_LISTEN]
     # The API server on 127.0.0.1; PostgreSQL has no TCP socket at all; no log servers.
-    assert [(c.laddr.ip, c.laddr.port) for c in listening] == [("127.0.0.1", int(os.environ["AIRFLOW_DEPLOY_URL"].rsplit(":", 1)[1]))]
+    assert [(c.laddr.ip, c.laddr.port) for c in listening] == [
+        ("127.0.0.1", int(os.environ["AIRFLOW_DEPLOY_URL"].rsplit(":", 1)[1]))
+    ]
 
 
 def test_no_password_in_any_log(api, cluster):
@@ -38,7 +40,10 @@ def test_no_password_in_any_log(api, cluster):
     secrets = {
         "registry password": password,
         "registry basic auth": base64.b64encode(f"{user}:{password}".encode()).decode(),
-        **{f"API password of {name}": value for name, value in json.loads(Path(os.environ["AIRFLOW_DEPLOY_PASSWORDS"]).read_text()).items()},
+        **{
+            f"API password of {name}": value
+            for name, value in json.loads(Path(os.environ["AIRFLOW_DEPLOY_PASSWORDS"]).read_text()).items()
+        },
     }
     logs = [*Path(os.environ["AIRFLOW_HOME"], "logs").rglob("*"), *Path(os.environ["AIRFLOW_DEPLOY_LOGS"]).glob("*")]
     files = [f for f in logs if f.is_file()]

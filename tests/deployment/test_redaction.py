@@ -18,7 +18,11 @@ def test_credentials_printed_by_a_build_reach_no_log_of_any_process(api, core, c
 
     user, password = cluster.credentials()
     auth = base64.b64encode(f"{user}:{password}".encode()).decode()
-    task_logs = [p for p in Path(os.environ["AIRFLOW_HOME"], "logs", f"dag_id={dag_id}").rglob("*") if p.is_file() and f"run_id={run_id}" in str(p)]
+    task_logs = [
+        p
+        for p in Path(os.environ["AIRFLOW_HOME"], "logs", f"dag_id={dag_id}").rglob("*")
+        if p.is_file() and f"run_id={run_id}" in str(p)
+    ]
     service_logs = [p for p in Path(os.environ["AIRFLOW_DEPLOY_LOGS"]).glob("*.log")]
     assert len(task_logs) >= 4 and service_logs  # sync, deferred (one file, resumed), retried try 1 and 2
     for path in task_logs + service_logs:

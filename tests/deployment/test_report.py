@@ -23,7 +23,9 @@ def test_failed_build_is_reported_in_the_run_note_then_the_run_fails(api, report
     assert rows["hello"]["digest"] == hello["digest"]
     # Read back through the REST API, as the UI shows it: one table row per image, as in the XCom.
     lines = api.run(EXAMPLE, run_id)["note"].splitlines()
-    counts = ", ".join(f"{sum(r['status'] == s for r in rows.values())} {s}" for s in dict.fromkeys(r["status"] for r in rows.values()))
+    counts = ", ".join(
+        f"{sum(r['status'] == s for r in rows.values())} {s}" for s in dict.fromkeys(r["status"] for r in rows.values())
+    )
     assert lines[:4] == [f"**{EXAMPLE}**: {counts}", "", "| image | status | digest | reason |", "| --- | --- | --- | --- |"]
     assert len(lines) == 6
     assert lines[4].startswith(f"| hello | {rows['hello']['status']} | `{hello['digest'][:19]}` | ")

@@ -3,6 +3,7 @@
 import signal
 
 from registry import manifest_digest
+
 from tests.deployment.conftest import BuildPodSampler, daemon, task_process, wait_for
 from tests.e2e.kube import leftovers
 

@@ -67,7 +67,12 @@ def run(world, name, runner, core, cluster, conf=None):
     original, runner.dags_folder = runner.dags_folder, world["dags"]
     try:
         with PodRecorder(core, cluster.namespace) as recorder:
-            result = runner.dags_test(DAG_ID, {"manifest": str(world["manifest"]), "namespace": cluster.namespace, **(conf or {})}, log=log, progress=False)
+            result = runner.dags_test(
+                DAG_ID,
+                {"manifest": str(world["manifest"]), "namespace": cluster.namespace, **(conf or {})},
+                log=log,
+                progress=False,
+            )
     finally:
         runner.dags_folder = original
     dag_run = latest_run(DAG_ID)

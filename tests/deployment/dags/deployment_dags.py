@@ -34,28 +34,53 @@ with dag("deploy_throttle"):
     @task
     def prepare(dag_run=None) -> list[dict]:
         from airflow.sdk import Connection
-
         from airflow_kaniko.manifest import load_manifest
 
         builds = load_manifest(THROTTLE, build_date=dag_run.run_after, registry=Connection.get("kaniko_registry").host).builds
         return [{**build, "registry_conn_id": build.get("registry_conn_id") or "kaniko_registry"} for build in builds]
 
     KanikoBuildOperator.partial(
-        task_id="build", map_index_template="{{ task.image_name }}", max_active_tis_per_dagrun=read_max_parallel(THROTTLE), namespace=TARGET["namespace"]
+        task_id="build",
+        map_index_template="{{ task.image_name }}",
+        max_active_tis_per_dagrun=read_max_parallel(THROTTLE),
+        namespace=TARGET["namespace"],
     ).expand_kwargs(prepare())
 
 with dag("deploy_killed_worker"):
     # One mapped build, so the retry must find "its" pod by map index as well as by task.
     KanikoBuildOperator.partial(
         task_id="build", map_index_template="{{ task.image_name }}", retries=1, retry_delay=timedelta(seconds=2), **TARGET, **CA
-    ).expand_kwargs([{"image_name": "slow", "context": str(SLOW), "destinations": [f"{REG}/deploy/killed:1"], "build_args": {**BASE, "SLEEP": "45"}}])
+    ).expand_kwargs(
+        [
+            {
+                "image_name": "slow",
+                "context": str(SLOW),
+                "destinations": [f"{REG}/deploy/killed:1"],
+                "build_args": {**BASE, "SLEEP": "45"},
+            }
+        ]
+    )
 
 with dag("deploy_deferrable"):
-    KanikoBuildOperator(task_id="build", context=str(SLOW), destinations=[f"{REG}/deploy/deferrable:1"], build_args={**BASE, "SLEEP": "8"}, deferrable=True, **TARGET, **CA)
+    KanikoBuildOperator(
+        task_id="build",
+        context=str(SLOW),
+        destinations=[f"{REG}/deploy/deferrable:1"],
+        build_args={**BASE, "SLEEP": "8"},
+        deferrable=True,
+        **TARGET,
+        **CA,
+    )
 
 with dag("deploy_triggerer_restart"):
     KanikoBuildOperator(
-        task_id="build", context=str(SLOW), destinations=[f"{REG}/deploy/triggerer-restart:1"], build_args={**BASE, "SLEEP": "20"}, deferrable=True, **TARGET, **CA
+        task_id="build",
+        context=str(SLOW),
+        destinations=[f"{REG}/deploy/triggerer-restart:1"],
+        build_args={**BASE, "SLEEP": "20"},
+        deferrable=True,
+        **TARGET,
+        **CA,
     )
 
 with dag("deploy_leak"):
@@ -64,6 +89,12 @@ with dag("deploy_leak"):
     KanikoBuildOperator(task_id="sync", destinations=[f"{REG}/deploy/leak:sync"], **LEAK)
     KanikoBuildOperator(task_id="deferred", destinations=[f"{REG}/deploy/leak:deferred"], deferrable=True, **LEAK)
     KanikoBuildOperator(
-        task_id="retried", context=str(HERE / "images" / "leak-retry"), destinations=[f"{REG}/deploy/leak:retried"], build_args=BASE,
-        retries=1, retry_delay=timedelta(seconds=2), **TARGET, **CA,
+        task_id="retried",
+        context=str(HERE / "images" / "leak-retry"),
+        destinations=[f"{REG}/deploy/leak:retried"],
+        build_args=BASE,
+        retries=1,
+        retry_delay=timedelta(seconds=2),
+        **TARGET,
+        **CA,
     )
