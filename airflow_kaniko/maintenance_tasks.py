@@ -27,6 +27,8 @@ def registries(registry_conn_id: str, base_registry_connections: Mapping[str, st
     wanted: dict[str | None, str] = {None: registry_conn_id}
     wanted.update(base_registry_connections or {})
     for host, conn_id in wanted.items():
+        if not conn_id:  # no default connection: a manifest that names its registry may push anonymously
+            continue
         conn = Connection.get(conn_id)
         if host is not None and conn.host != host:
             raise planner.PlanError(
