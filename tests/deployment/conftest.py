@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from tests.conftest import ROOT
+from tests.e2e.kube import wait_for  # noqa: F401  (the tier's tests import it from here)
 
 sys.path.insert(0, str(ROOT / "dev"))
 from airflow_api import AirflowAPI  # noqa: E402
@@ -98,16 +99,6 @@ def task_process(ti_id: str) -> psutil.Process:
             continue
     assert len(found) == 1, f"expected one task process for {ti_id}, found {found}"
     return found[0]
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class BuildPodSampler:
