@@ -47,3 +47,19 @@ def wait_for(predicate, timeout: float, what: str):
             return value
         time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def assert_pods_deleted(core, namespace: str, selector: str, timeout: float = 90) -> None:
+    """Every matching pod has been deleted: already gone, or terminating and then gone.
+
+    A pod the operator deleted keeps its grace period on the kubelet, so it can
+    still be listed for a few seconds with a deletion timestamp.
+    """
+    pods = core.list_namespaced_pod(namespace, label_selector=selector).items
+    undeleted = [p.metadata.name for p in pods if p.metadata.deletion_timestamp is None]
+    assert undeleted == [], f"pods never deleted: {undeleted}"
+    wait_for(
+        lambda: not core.list_namespaced_pod(namespace, label_selector=selector).items,
+        timeout,
+        f"terminating pods matching {selector} to go",
+    )

@@ -10,7 +10,7 @@ import yaml
 from airflow_runs import AirflowRunner
 
 from tests.conftest import ROOT
-from tests.e2e.kube import MANAGED, leftovers
+from tests.e2e.kube import MANAGED, assert_pods_deleted, leftovers
 from tests.e2e.test_scenarios import scenario
 
 WORKER_RBAC = ROOT / "deploy" / "worker-rbac.yaml"
@@ -64,7 +64,7 @@ def test_missing_executor_image_names_the_pull_error(runner, cluster, core, tmp_
     ]
     assert f"(image {cluster.registry}/e2e/no-such-executor:1)" in text
     assert leftovers(core, cluster.namespace) == []
-    assert core.list_namespaced_pod(cluster.namespace, label_selector=f"{MANAGED},dag_id=e2e_missing_executor").items == []
+    assert_pods_deleted(core, cluster.namespace, f"{MANAGED},dag_id=e2e_missing_executor")
 
 
 def test_the_worker_runs_with_the_documented_role_only(runner, cluster):
@@ -126,5 +126,5 @@ def test_a_missing_verb_fails_clearly_and_leaves_nothing(runner, cluster, core, 
         "Could not create ConfigMap" in text
         and "403 Forbidden (the worker's Role needs this verb: see deploy/worker-rbac.yaml)" in text
     ), text[-3000:]
-    assert core.list_namespaced_pod(cluster.namespace, label_selector="dag_id=e2e_rbac_denied").items == []
+    assert_pods_deleted(core, cluster.namespace, "dag_id=e2e_rbac_denied")
     assert leftovers(core, cluster.namespace) == []
