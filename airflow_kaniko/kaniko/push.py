@@ -57,7 +57,8 @@ class IsolatedPush:
 
         ``--digest-file`` still writes the built digest to the executor's termination message, for the record.
         """
-        return [*self.build.args(), "--no-push", f"--oci-layout-path={OCI_LAYOUT}"]
+        args = [a for a in self.build.args() if not a.startswith("--push-retry")]  # crane pushes, with its own retries
+        return [*args, "--no-push", f"--oci-layout-path={OCI_LAYOUT}"]
 
     def pusher_args(self, destination: str) -> list[str]:
         """crane's argv (the image's entrypoint is crane) for one destination; writes ``<repository>@<digest>``."""

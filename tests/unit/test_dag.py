@@ -168,6 +168,8 @@ def test_rendered_pod_of_one_mapped_instance(registry_conn):
         "--label=org.opencontainers.image.title=web",
         "--target=runtime",
         f"--registry-certificate={REG}=/kaniko/registry-ca/0/ca.crt",
+        "--push-retry=3",
+        "--image-download-retry=3",
     ]
     assert container.resources.to_dict() == {
         "claims": None,

@@ -24,6 +24,7 @@ def test_executor_never_pushes_and_leaves_the_image_in_the_shared_layout():
         f"--destination={REG}/team/app:latest",
         "--digest-file=/dev/termination-log",
         "--log-format=text",
+        "--image-download-retry=3",
         "--no-push",
         "--oci-layout-path=/kaniko/output/image",
     ]

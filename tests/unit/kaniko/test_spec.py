@@ -20,6 +20,8 @@ def test_args_minimal():
         f"--destination={REG}/team/app:1.0",
         "--digest-file=/dev/termination-log",
         "--log-format=text",
+        "--push-retry=3",
+        "--image-download-retry=3",
     ]
 
 
@@ -55,10 +57,18 @@ def test_args_every_field_in_order():
         "--cache-ttl=168h",
         "--insecure-registry=mirror.local:5000",
         f"--registry-certificate={REG}=/kaniko/registry-ca/0/ca.crt",
+        "--push-retry=3",
+        "--image-download-retry=3",
         "--snapshot-mode=redo",
         "--compressed-caching=false",
         "--reproducible",
     ]
+
+
+def test_registry_retries_default_to_three_unless_extra_args_set_them():
+    spec = build(extra_args=["--push-retry=0", "--reproducible"])
+    assert [a for a in spec.args() if "retry" in a] == ["--image-download-retry=3", "--push-retry=0"]
+    assert spec.args()[-2:] == ["--push-retry=0", "--reproducible"]
 
 
 def test_hostile_values_stay_single_argv_items():
@@ -197,7 +207,7 @@ def test_every_cache_flag_refused(arg):
 
 def test_registry_mirrors_typed_parameter():
     spec = build(registry_mirrors=["mirror.example.com", "10.0.0.5:5000"])
-    assert spec.args()[-2:] == ["--registry-mirror=mirror.example.com", "--registry-mirror=10.0.0.5:5000"]
+    assert spec.args()[-4:-2] == ["--registry-mirror=mirror.example.com", "--registry-mirror=10.0.0.5:5000"]
     assert build(registry_mirrors="mirror.example.com").registry_mirrors == ("mirror.example.com",)
 
 

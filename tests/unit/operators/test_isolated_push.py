@@ -42,6 +42,7 @@ def test_executor_runs_first_as_an_init_container_then_one_pusher_per_destinatio
         "--digest-file=/dev/termination-log",
         "--log-format=text",
         f"--registry-certificate={REG}=/kaniko/registry-ca/0/ca.crt",
+        "--image-download-retry=3",
         "--no-push",
         "--oci-layout-path=/kaniko/output/image",
     ]

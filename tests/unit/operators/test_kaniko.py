@@ -120,6 +120,8 @@ def test_args_volumes_and_secret_names():
         "--log-format=text",
         f"--build-arg=BASE={REG}/library/busybox:latest",
         f"--registry-certificate={REG}=/kaniko/registry-ca/0/ca.crt",
+        "--push-retry=3",
+        "--image-download-retry=3",
     ]
     assert container["command"] == []  # the image's entrypoint is the executor: no shell
     assert container["volumeMounts"] == [

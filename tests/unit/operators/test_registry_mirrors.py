@@ -16,7 +16,7 @@ def test_single_build_renders_registry_mirrors():
     op = KanikoBuildOperator(
         context=HELLO, destinations=[f"{REG}/demo/hello:1"], registry_mirrors=["mirror.example.com:5000"], **COMMON
     )
-    assert op.build_pod_request_obj(dry_run=True).spec.containers[0].args[-1] == "--registry-mirror=mirror.example.com:5000"
+    assert op.build_pod_request_obj(dry_run=True).spec.containers[0].args[-3] == "--registry-mirror=mirror.example.com:5000"
     assert "registry_mirrors" not in KanikoBuildOperator.template_fields
 
 
