@@ -110,13 +110,7 @@ stop_daemon() {
 
 as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups --reset-env -- "$@"; }
 
-wait_for() {
-  local label="$1" secs="$2" start=$SECONDS; shift 2
-  until "$@" >/dev/null 2>&1; do
-    [ $((SECONDS - start)) -lt "$secs" ] || { log "timed out after ${secs}s waiting for $label"; return 1; }
-    sleep 0.5
-  done
-  log "$label: ok after $((SECONDS - start))s"
-}
+# shellcheck source=dev/poll.sh
+source "$CHECKOUT/dev/poll.sh"
 
 AIRFLOW_DAEMONS=(api-server scheduler dag-processor triggerer)

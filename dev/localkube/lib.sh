@@ -129,14 +129,7 @@ start_daemon() {
 
 kubectl_admin() { kubectl --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 
-# wait_for LABEL SECONDS CMD...: poll CMD every 0.5 s until it succeeds.
-wait_for() {
-  local label="$1" secs="$2" start=$SECONDS; shift 2
-  until "$@" >/dev/null 2>&1; do
-    [ $((SECONDS - start)) -lt "$secs" ] || { log "timed out after ${secs}s waiting for $label"; return 1; }
-    sleep 0.5
-  done
-  log "$label: ok after $((SECONDS - start))s"
-}
+# shellcheck source=dev/poll.sh
+source "$LOCALKUBE_DIR/../poll.sh"
 
 ctr_k8s() { ctr --address "$CTRD_SOCK" --namespace k8s.io "$@"; }
