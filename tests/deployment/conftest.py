@@ -15,10 +15,10 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.e2e.kube import wait_for  # noqa: F401  (the tier's tests import it from here)
+from tests.tiers import skip_unless_set
 
 sys.path.insert(0, str(ROOT / "dev"))
 from airflow_api import AirflowAPI  # noqa: E402
-from airflow_runs import Cluster  # noqa: E402
 
 REQUIRED = ("AIRFLOW_DEPLOY_URL", "AIRFLOW_DEPLOY_PASSWORDS", "AIRFLOW_DEPLOY_RUN", "KUBECONFIG", "LOCALKUBE_REGISTRY")
 EXAMPLE = "kaniko_image_maintenance"
@@ -30,26 +30,7 @@ def pytest_collection_modifyitems(config, items):
     # checks come last, so they see every run's logs.
     last = {"test_report.py": 1, "test_hygiene.py": 2}
     items.sort(key=lambda item: last.get(Path(str(item.fspath)).name, 0))
-    missing = [v for v in REQUIRED if not os.environ.get(v)]
-    if not missing:
-        return
-    if os.environ.get("KANIKO_DEPLOYMENT") == "required":
-        raise pytest.UsageError(f"deployment tier: {', '.join(missing)} not set; is dev/deploy up?")
-    for item in items:
-        item.add_marker(pytest.mark.skip(reason=f"no deployment: {', '.join(missing)} not set (source dev/deploy's env.sh)"))
-
-
-@pytest.fixture(scope="session")
-def cluster():
-    return Cluster.from_env()
-
-
-@pytest.fixture(scope="session")
-def core(cluster):
-    from kubernetes import client, config
-
-    config.load_kube_config(cluster.kubeconfig)
-    return client.CoreV1Api()
+    skip_unless_set(items, REQUIRED, "KANIKO_DEPLOYMENT", "deployment tier", "is dev/deploy up? (source its env.sh)")
 
 
 @pytest.fixture(scope="session")

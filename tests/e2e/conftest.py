@@ -12,34 +12,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.tiers import skip_unless_set
 
 sys.path.insert(0, str(ROOT / "dev"))
-from airflow_runs import AirflowRunner, Cluster  # noqa: E402
+from airflow_runs import AirflowRunner  # noqa: E402
 
 REQUIRED = ("KUBECONFIG", "LOCALKUBE_REGISTRY", "LOCALKUBE_REGISTRY_CREDENTIALS")
 
 
 def pytest_collection_modifyitems(config, items):
-    missing = [v for v in REQUIRED if not os.environ.get(v)]
-    if not missing:
-        return
-    if os.environ.get("KANIKO_E2E") == "required":
-        raise pytest.UsageError(f"end-to-end tier: {', '.join(missing)} not set; is dev/localkube up?")
-    for item in items:
-        item.add_marker(pytest.mark.skip(reason=f"no cluster: {', '.join(missing)} not set (source dev/localkube's env.sh)"))
-
-
-@pytest.fixture(scope="session")
-def cluster():
-    return Cluster.from_env()
-
-
-@pytest.fixture(scope="session")
-def core(cluster):
-    from kubernetes import client, config
-
-    config.load_kube_config(cluster.kubeconfig)
-    return client.CoreV1Api()
+    skip_unless_set(items, REQUIRED, "KANIKO_E2E", "end-to-end tier", "is dev/localkube up? (source its env.sh)")
 
 
 @pytest.fixture(scope="session")
