@@ -13,16 +13,19 @@ the final image calls :func:`emit_image_events` with the ``<destination>@<digest
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow.sdk import Asset, AssetAlias
 from airflow_kaniko.kaniko.image_assets import ImageEvent, image_events, image_uri, sanitize_uri
 
 if TYPE_CHECKING:
-    from logging import Logger
     from urllib.parse import SplitResult
 
 __all__ = ["emit_image_events", "image_asset"]
+
+
+class _Log(Protocol):
+    def info(self, event: Any, *args: Any, **kw: Any) -> Any: ...
 
 
 def image_asset(reference: str) -> Asset:
@@ -42,7 +45,7 @@ def emit_image_events(
     fingerprint: str | None = None,
     reason: Mapping[str, Any] | None = None,
     redact: Callable[[str], str] | None = None,
-    log: Logger | None = None,
+    log: _Log | None = None,
 ) -> list[ImageEvent]:
     """Emit one Asset event per repository among ``images`` (``<destination>@<digest>`` references).
 

@@ -45,7 +45,8 @@ def image_uri(reference: str) -> str:
     try:
         ref = parse_reference(reference)
     except ValueError:
-        raise KanikoSpecError("image", reference, "is not a valid image reference such as 'registry.example.com/team/app'") from None
+        example = "'registry.example.com/team/app'"
+        raise KanikoSpecError("image", reference, f"is not a valid image reference such as {example}") from None
     return f"{SCHEME}://{ref.registry.lower()}/{ref.repository}"
 
 

@@ -42,7 +42,8 @@ def test_a_rebuild_triggers_the_consumer_and_an_unchanged_run_does_not(api, clus
         "reason": {"kind": "forced"},
     }
     assert re.fullmatch(r"[0-9a-f]{64}", fingerprint) and f"fp-{fingerprint}" in tags and "latest" in tags
-    served = manifest_digest(cluster.registry, f"{cluster.registry}/demo/hello:latest", cluster.credentials(), cluster.registry_ca)
+    latest = f"{cluster.registry}/demo/hello:latest"
+    served = manifest_digest(cluster.registry, latest, cluster.credentials(), cluster.registry_ca)
     assert served == result["digest"]
 
     # The scheduler queues the consumer on that event; its run names the event as its trigger.

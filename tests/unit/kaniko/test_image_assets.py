@@ -105,7 +105,8 @@ def test_one_event_per_repository_with_its_tags_in_order():
     ]
     # Outside the maintenance DAG: no fingerprint, no reason, but every key is there.
     (event,) = image_events([f"busybox@{D}"])
-    assert event.extra == {"image": f"docker.io/library/busybox@{D}", "digest": D, "tags": [], "fingerprint": None, "reason": None}
+    expected = {"image": f"docker.io/library/busybox@{D}", "digest": D, "tags": [], "fingerprint": None, "reason": None}
+    assert event.extra == expected
 
 
 @pytest.mark.parametrize(
