@@ -50,9 +50,6 @@ def _finished_pod(self, context, event):
     self._result = self.read_result(DIGEST)
 
 
-KubernetesPodOperator.trigger_reentry = _finished_pod  # this script's process only; our override calls it
-
-
 class FinishedMultiBuild(KanikoMultiBuildOperator):
     def execute_sync(self, context):
         self._result = self.read_result("".join(f"{i} ok {DIGEST}\n" for i in range(len(self.builds))))
@@ -98,6 +95,8 @@ if __name__ == "__main__":
     from airflow.models.asset import AssetEvent
     from airflow.utils.session import create_session
 
+    # Only when run as a script, never in a process that imports this module: our override calls it.
+    KubernetesPodOperator.trigger_reentry = _finished_pod
     run = dag.test()
     with create_session() as session:
         rows = session.scalars(select(AssetEvent).where(AssetEvent.source_run_id == run.run_id).order_by(AssetEvent.id))
