@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pendulum
 
-from airflow.sdk import DAG, Param, TriggerRule, task
+from airflow.sdk import DAG, AssetAlias, Param, TriggerRule, task
 from airflow_kaniko.manifest import read_max_parallel
 from airflow_kaniko.operators.kaniko import KanikoBuildOperator
 
@@ -91,6 +91,7 @@ with DAG(
             retries=2,
             retry_delay=timedelta(seconds=20),
             retry_exponential_backoff=2.0,
+            outlets=[AssetAlias("kaniko-images")],  # an Asset event per pushed image: README, "Assets"
         ).expand_kwargs(stage)  # an empty level is skipped
         results.append(build.output)
 

@@ -89,6 +89,17 @@ class AirflowAPI:
         path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/xcomEntries/{key}"
         return self.get(path, map_index=map_index, deserialize=True)["value"]
 
+    def runs(self, dag_id: str, **params) -> list[dict]:
+        return self.get(f"/dags/{dag_id}/dagRuns", limit=100, order_by="-run_after", **params)["dag_runs"]
+
+    def asset_events(self, **filters) -> list[dict]:
+        """Asset events, e.g. ``source_dag_id=..., source_run_id=...`` (GET /assets/events)."""
+        return self.get("/assets/events", limit=100, **filters)["asset_events"]
+
+    def triggering_asset_events(self, dag_id: str, run_id: str) -> list[dict]:
+        """The asset events that triggered an asset-scheduled run."""
+        return self.get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/upstreamAssetEvents")["asset_events"]
+
     def wait(self, dag_id: str, run_id: str, timeout: float = 600, progress: Callable[[str], None] | None = None) -> dict:
         """Poll until the run finishes; report each task state change through ``progress``."""
         started, seen = time.monotonic(), {}

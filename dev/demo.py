@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from airflow_runs import ROOT, Cluster  # noqa: E402
 
 DAG_ID = "kaniko_image_maintenance"
+CONSUMER = "kaniko_image_consumer"  # scheduled on demo/hello's Asset: runs when hello is rebuilt
 CACHE = Path(os.environ.get("CACHE", Path.home() / ".cache" / "airflow-kaniko"))
 
 
@@ -101,10 +102,14 @@ def main() -> int:
     print(
         f"==> Airflow at {api.url} (user admin; password in {os.environ['AIRFLOW_DEPLOY_PASSWORDS']}, never printed)", flush=True
     )
-    api.wait_for_dag(DAG_ID)
-    api.unpause(DAG_ID)
+    for dag_id in (DAG_ID, CONSUMER):
+        api.wait_for_dag(dag_id)
+        api.unpause(dag_id)
     started = time.monotonic()
-    run_id = api.trigger(DAG_ID, {"namespace": cluster.namespace, "registry_conn_id": "kaniko_registry"})["dag_run_id"]
+    conf = {"namespace": cluster.namespace, "registry_conn_id": "kaniko_registry"}
+    if os.environ.get("DEMO_FORCE") == "1":
+        conf["force"] = True
+    run_id = api.trigger(DAG_ID, conf)["dag_run_id"]
     print(f"==> triggered {DAG_ID} run {run_id} through the REST API; waiting for it", flush=True)
     run = api.wait(DAG_ID, run_id, timeout=900, progress=lambda line: print(f"  {line}", flush=True))
 
@@ -125,10 +130,38 @@ def main() -> int:
                 mismatches += 1
                 print(f"MISMATCH {reference}: the registry serves {served}")
         print(f"IMAGE {row['images'][0]}  {row['reason']}")
+    show_consumer(api, run_id, next((row for row in report["images"] if row["name"] == "hello"), None))
     where = f"CA {cluster.registry_ca}; credentials in {cluster.credentials_file}, never printed"
     print(f"Registry: https://{cluster.registry} ({where})")
     print(f"Airflow UI: {api.ui_url(DAG_ID, run_id)}")
     return 0 if run["state"] == "success" and not report["failed"] and not mismatches else 1
+
+
+def show_consumer(api, run_id: str, hello: dict | None) -> None:
+    """The Asset-scheduled consumer: the run that hello's rebuild in ``run_id`` triggered, or why there is none."""
+    if not hello or hello["status"] != "rebuilt":
+        print(f"CONSUMER {CONSUMER}: not triggered, hello was not rebuilt (DEMO_FORCE=1 make demo rebuilds every image)")
+        return
+
+    def triggered():
+        for consumer in api.runs(CONSUMER, run_type=["asset_triggered"]):
+            if any(e["source_run_id"] == run_id for e in api.triggering_asset_events(CONSUMER, consumer["dag_run_id"])):
+                return consumer
+        return None
+
+    deadline = time.monotonic() + 120
+    while (consumer := triggered()) is None and time.monotonic() < deadline:
+        time.sleep(2)
+    if consumer is None:
+        print(f"CONSUMER {CONSUMER}: no run after hello's Asset event (is the DAG parsed and unpaused?)")
+        return
+    final = api.wait(CONSUMER, consumer["dag_run_id"], timeout=180)
+    if final["state"] != "success":
+        print(f"CONSUMER {CONSUMER} run {consumer['dag_run_id']}: {final['state']}")
+        return
+    for arrived in api.xcom(CONSUMER, consumer["dag_run_id"], "new_image"):
+        reason = (arrived["reason"] or {}).get("kind", "-")
+        print(f"CONSUMER {CONSUMER} run {consumer['dag_run_id']}: success, for {arrived['image']} (reason {reason})")
 
 
 if __name__ == "__main__":

@@ -105,6 +105,12 @@ def pinned(reference: str, digest: str) -> str:
     return f"{registry}/{repository}@{digest}"
 
 
+def by_digest(reference: str, digest: str) -> str:
+    """``registry/repo:tag@digest``: the tag kept as a name, the digest as the identity."""
+    registry, repository, tag, pinned_digest = split(reference)
+    return f"{registry}/{repository}" + (f":{tag}" if tag else "") + f"@{pinned_digest or digest}"
+
+
 def rebuild_kwargs(
     kwargs: Mapping[str, Any],
     *,
@@ -115,13 +121,19 @@ def rebuild_kwargs(
     build_args: Mapping[str, str],
     built_at: datetime,
     reproducible: bool,
+    bases: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The operator kwargs of a rebuild: fingerprint tags and labels, pinned args, no cache for max_age.
+    """The operator kwargs of a rebuild: fingerprint tags and labels, pinned args, no cache for max_age;
+    the fingerprint and reason for the Asset event, the resolved bases by digest for lineage.
 
     :param kwargs: the manifest's kwargs for the image.
     :param base: ``(reference, digest)`` of the image the target stage is built on, for the OCI labels.
+    :param bases: every resolved image the build pulls, reference -> digest.
     """
     result = {**kwargs, "build_args": dict(build_args)}
+    result["fingerprint"] = fingerprint
+    result["build_reason"] = reason.to_dict()
+    result["base_images"] = [by_digest(reference, digest) for reference, digest in (bases or {}).items()]
     labels = dict(kwargs.get("image_labels", {}))
     if base is not None:
         labels[BASE_NAME_LABEL], labels[BASE_DIGEST_LABEL] = base

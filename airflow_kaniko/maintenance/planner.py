@@ -335,6 +335,7 @@ def _decide(
         build_args=build_args,
         built_at=now,
         reproducible=False,  # already in kwargs["extra_args"], and so in the fingerprint
+        bases=bases,
     )
     log(f"{name}: {reason.text()}")
 

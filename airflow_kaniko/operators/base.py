@@ -32,6 +32,7 @@ from airflow_kaniko import pod_objects
 from airflow_kaniko.kaniko.context_archive import MAX_ARCHIVE_BYTES, ContextArchive, pack_context
 from airflow_kaniko.kaniko.docker_config import render_docker_config, secret_forms
 from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError
+from airflow_kaniko.kaniko.image_assets import check_fingerprint, check_reason
 from airflow_kaniko.kaniko.local_paths import confine
 from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.kaniko.spec import KanikoBuild, RegistryCertificate
@@ -123,6 +124,9 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
     )
     template_fields_renderers = {**KubernetesPodOperator.template_fields_renderers, "arguments": "py"}
     BASE_CONTAINER_NAME = "kaniko"
+    # What a build's Asset event says about why it ran; KanikoBuildOperator takes them as kwargs.
+    fingerprint: str | None = None
+    build_reason: Mapping[str, Any] | None = None
     ui_color = "#f5c542"
     operator_extra_links = (KanikoImageLink(),)
 
@@ -188,6 +192,7 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         self.registry_mirrors = registry_mirrors or []
         self._archives: dict[str, ContextArchive] = {}
         self._result: Any = None
+        self._emitted = False
 
     # --- what subclasses define ---------------------------------------------------------------
 
@@ -234,6 +239,8 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
     def build_pod_request_obj(self, context: Context | None = None, *, dry_run: bool = False) -> k8s.V1Pod:
         specs = self.build_specs()
         self.lineage_base_images()  # a bad value fails here, before any pod
+        check_fingerprint(self.fingerprint)
+        check_reason(self.build_reason)
         self._check_credentials_options()
         self._archives = {self.archive_key(i): self._pack(s) for i, s in enumerate(specs) if s.is_local_context}
         total = sum(len(a.data) for a in self._archives.values())
@@ -408,9 +415,9 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
 
     def execute(self, context: Context) -> Any:
         if as_bool("render_only", self.render_only):
-            return self._push(context, self._render_pod(context))
+            return self._push(context, self._render_pod(context))  # nothing pushed: no Asset event
         super().execute(context)  # in deferrable mode this raises TaskDeferred
-        return self._push(context, self._result)
+        return self._succeed(context, self._result)
 
     def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
         # A new process: it logs the build's output too, so it learns the secrets first.
@@ -419,7 +426,7 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         except (KanikoError, AirflowException) as err:
             self.log.warning("Cannot read the connections to redact the build log: %s", err)
         super().trigger_reentry(context, event)
-        return self._push(context, self._result)
+        return self._succeed(context, self._result)
 
     # KPO's own retry policy for this method, which an override would otherwise drop.
     @tenacity.retry(
@@ -433,6 +440,39 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         if isinstance(since_time, str):
             since_time = pendulum.parse(since_time.replace("Z", "+00:00"))
         self.pod_manager.fetch_container_logs(pod, self.base_container_name, follow=follow, since_time=since_time)
+
+    def _succeed(self, context: Context, result: Any) -> Any:
+        """The build succeeded: its result as XCom, then one Asset event per pushed repository."""
+        self._push(context, result)
+        # KPO's execute can call trigger_reentry itself (a pod found finished): emit once per process.
+        if not self._emitted:
+            self._emitted = True
+            self.emit_asset_events(context, result)
+        return result
+
+    def emit_asset_events(self, context: Context, result: Any) -> None:
+        """Asset events for what ``result`` pushed, through the task's outlets (``airflow_kaniko.assets``).
+
+        A result with a ``"platform"`` key is a per-platform staging push: the step that pushes the
+        merged image emits its event instead.
+        """
+        if not self.outlets:
+            return
+        from airflow_kaniko.assets import emit_image_events
+        from airflow_kaniko.kaniko.image_datasets import pushed_images
+
+        for build in result if isinstance(result, list) else [result]:
+            if not isinstance(build, dict) or "platform" in build or not pushed_images(build):
+                continue
+            emit_image_events(
+                context,
+                self.outlets,
+                pushed_images(build),
+                fingerprint=self.fingerprint,
+                reason=self.build_reason,
+                redact=self.redactor.redact,
+                log=self.log,
+            )
 
     def _push(self, context: Context, result: Any) -> Any:
         # The parent ties do_xcom_push to its sidecar container, so the result is pushed here.

@@ -64,6 +64,10 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
     :param pull_secret: with ``isolate_push_credentials``: an existing ``kubernetes.io/dockerconfigjson``
         Secret, instead of ``pull_conn_id``. (templated)
     :param pusher_image: the crane image of the pushers. Pin it by digest for reproducible builds.
+    :param fingerprint: the build inputs' fingerprint, as the maintenance planner computed it, carried in
+        the Asset event's extra (see ``airflow_kaniko.assets``). Not templated.
+    :param build_reason: why this build runs, the planner's ``Reason.to_dict()`` (e.g. ``{"kind": "forced"}``),
+        carried in the Asset event's extra. Not templated: it can hold a registry's error text.
     """
 
     template_fields: Sequence[str] = (
@@ -102,6 +106,8 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         pull_conn_id: str | None = None,
         pull_secret: str | None = None,
         pusher_image: str = pod_objects.DEFAULT_PUSHER_IMAGE,
+        fingerprint: str | None = None,
+        build_reason: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(isolate_push_credentials, bool):
@@ -141,6 +147,8 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         self.cache_ttl = cache_ttl
         self.extra_args = extra_args or []
         self.image_name = image_name
+        self.fingerprint = fingerprint
+        self.build_reason = build_reason
 
     def build_specs(self) -> list[KanikoBuild]:
         return [

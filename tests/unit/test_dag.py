@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 
 from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import AssetAlias
 from airflow_kaniko.operators.kaniko import KanikoBuildOperator
 from airflow_kaniko.report import summarize
 from tests.conftest import ROOT
@@ -18,7 +19,7 @@ def dagbag():
 
 def test_dags_folder_imports_cleanly(dagbag):
     assert dagbag.import_errors == {}
-    assert list(dagbag.dags) == [DAG_ID]
+    assert sorted(dagbag.dags) == ["kaniko_image_consumer", DAG_ID]
 
 
 def test_airflow_dags_list_shows_the_dag_without_import_errors(airflow_db):
@@ -32,6 +33,17 @@ def test_airflow_dags_list_shows_the_dag_without_import_errors(airflow_db):
 
     assert airflow("list-import-errors").strip().splitlines()[-1] == "No data found"
     assert DAG_ID in airflow("list")
+
+
+def test_the_consumer_is_scheduled_on_the_hello_images_asset(dagbag, monkeypatch):
+    from airflow.sdk import Asset
+
+    condition = dagbag.dags["kaniko_image_consumer"].timetable.asset_condition
+    assert list(condition.objects) == [Asset(uri="oci://registry.example.com/demo/hello")]
+    # The registry differs per install: KANIKO_IMAGE_REGISTRY names it (dev/deploy sets it).
+    monkeypatch.setenv("KANIKO_IMAGE_REGISTRY", "10.244.77.1:5000")
+    dag = DagBag(str(ROOT / "dags" / "kaniko_image_consumer.py")).dags["kaniko_image_consumer"]
+    assert list(dag.timetable.asset_condition.objects) == [Asset(uri="oci://10.244.77.1:5000/demo/hello")]
 
 
 def test_structure_and_schedule(dagbag):
@@ -56,6 +68,7 @@ def test_structure_and_schedule(dagbag):
         assert build.max_active_tis_per_dagrun == 3  # from images.yaml
         assert build.retries == 2 and build.retry_delay == timedelta(seconds=20)
         assert build.partial_kwargs["map_index_template"] == "{{ task.image_name }}"
+        assert build.partial_kwargs["outlets"] == [AssetAlias("kaniko-images")]  # an Asset event per pushed image
     for task_id in ("plan_level_1", "plan_level_2", "plan_level_3", "report"):
         assert dag.get_task(task_id).trigger_rule == "all_done"  # a failed or empty level does not stop the rest
     assert set(dag.params.keys()) == {

@@ -1,4 +1,4 @@
-"""The import graph of parsing the example DAG: nothing heavy beyond what a one-task KubernetesPodOperator DAG imports.
+"""The import graph of parsing the example DAGs: nothing heavy beyond what a one-task KubernetesPodOperator DAG imports.
 
 Parse time is a budget (at most 50 ms over that baseline; `make bench` measures it). This pins the cause
 instead of a time: a fresh interpreter parses the baseline DAG, then the example DAG, and reports which
@@ -16,6 +16,7 @@ from tests.conftest import ROOT
 
 BASELINE_DAG = ROOT / "dev" / "parse_dags" / "one_task_kpo.py"
 EXAMPLE_DAG = ROOT / "dags" / "kaniko_image_maintenance.py"
+CONSUMER_DAG = ROOT / "dags" / "kaniko_image_consumer.py"  # builds an oci:// Asset at parse: our URI handler runs
 
 # Our modules that parsing the example DAG may load: the operators and the pure Kaniko layer (stdlib only,
 # see test_provider_info.py), the manifest module for read_max_parallel, the pod objects, and the operators'
@@ -26,6 +27,7 @@ ALLOWED_AT_PARSE = {
     "airflow_kaniko.pod_objects",
     "airflow_kaniko.links",
     "airflow_kaniko.lineage",
+    "airflow_kaniko.assets",
 }
 ALLOWED_PACKAGES_AT_PARSE = ("airflow_kaniko.kaniko", "airflow_kaniko.operators")
 # Needed only while a task runs: validating a manifest, packing a context, talking to a registry, parsing a
@@ -46,13 +48,13 @@ print(json.dumps({"baseline": sorted(before), "added": sorted(set(sys.modules) -
 """
 
 
-@pytest.fixture(scope="module")
-def modules():
+@pytest.fixture(scope="module", params=[EXAMPLE_DAG, CONSUMER_DAG], ids=lambda p: p.stem)
+def modules(request):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout, whichever one the shared venv points at
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, str(BASELINE_DAG), str(EXAMPLE_DAG)], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-c", PROBE, str(BASELINE_DAG), str(request.param)], capture_output=True, text=True, env=env, check=True
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "dag": request.param}
 
 
 def _package(name):
@@ -72,7 +74,8 @@ def test_the_example_dag_loads_only_the_operator_side_of_this_package(modules):
         if m.rsplit(".", 1)[0] not in ALLOWED_PACKAGES_AT_PARSE and m not in ALLOWED_PACKAGES_AT_PARSE
     }
     assert unexpected == set()
-    assert "airflow_kaniko.operators.kaniko" in ours  # the probe really parsed the DAG
+    parsed = "airflow_kaniko.assets" if modules["dag"] == CONSUMER_DAG else "airflow_kaniko.operators.kaniko"
+    assert parsed in ours  # the probe really parsed the DAG
 
 
 @pytest.mark.parametrize("heavy", HEAVY)

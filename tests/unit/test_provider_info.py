@@ -38,8 +38,18 @@ def test_kaniko_layer_imports_neither_airflow_nor_kubernetes():
     code = (
         "import sys, airflow_kaniko.kaniko.spec, airflow_kaniko.kaniko.multi_build, airflow_kaniko.kaniko.context_archive, "
         "airflow_kaniko.kaniko.docker_config, airflow_kaniko.kaniko.termination, airflow_kaniko.kaniko.registry_ui, "
-        "airflow_kaniko.kaniko.image_datasets, airflow_kaniko.manifest, airflow_kaniko.report; "
+        "airflow_kaniko.kaniko.image_datasets, airflow_kaniko.kaniko.image_assets, "
+        "airflow_kaniko.manifest, airflow_kaniko.report; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'kubernetes'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_oci_asset_uri_handler_is_registered_with_airflow():
+    from airflow.sdk.definitions.asset import _get_uri_normalizer
+    from airflow_kaniko.kaniko.image_assets import sanitize_uri
+
+    (uris,) = airflow_kaniko.get_provider_info()["asset-uris"]
+    assert uris == {"schemes": ["oci"], "handler": "airflow_kaniko.kaniko.image_assets.sanitize_uri"}
+    assert _get_uri_normalizer("oci") is sanitize_uri  # what Airflow's Asset runs on every oci:// URI

@@ -135,7 +135,11 @@ def test_rebuild_kwargs_add_fingerprint_tags_labels_and_pins():
         build_args={"BASE": base[0]},
         built_at=NOW,
         reproducible=True,
+        bases={base[0]: D1, "docker.io/library/python:3.12-slim": D2},
     )
+    # For the Asset event (typed kwargs, not labels) and for lineage (every resolved base, by digest, tag kept).
+    assert out["fingerprint"] == FP and out["build_reason"] == {"kind": "max_age"}
+    assert out["base_images"] == [f"reg.io:5000/demo/base@{D1}", f"docker.io/library/python:3.12-slim@{D2}"]
     assert out["destinations"] == [
         *kwargs["destinations"],
         f"reg.io:5000/demo/app:fp-{FP}",
@@ -156,3 +160,9 @@ def test_rebuild_kwargs_add_fingerprint_tags_labels_and_pins():
         kwargs, reason=Reason("context"), fingerprint=FP, summary={}, base=None, build_args={}, built_at=NOW, reproducible=False
     )
     assert kept["cache"] is True
+    assert kept["base_images"] == [] and kept["build_reason"] == {"kind": "context"}
+    # The kwargs a rebuild gets are ones the operator takes, and its checks accept them.
+    from airflow_kaniko.operators.kaniko import KanikoBuildOperator
+
+    op = KanikoBuildOperator(task_id="t", context="git://github.com/acme/app.git", **out)
+    assert (op.fingerprint, op.build_reason, op.lineage_base_images()) == (FP, {"kind": "max_age"}, out["base_images"])
