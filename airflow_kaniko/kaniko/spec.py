@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from airflow_kaniko.kaniko import reference
 from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.kaniko.platforms import Platform, parse_platform
 
 #: Where a packed local context is mounted in the executor container.
 LOCAL_CONTEXT_DIR = "/workspace"
@@ -34,6 +35,7 @@ OWNED_FLAGS = frozenset(
         "build-arg",
         "cleanup",
         "context",
+        "custom-platform",
         "destination",
         "digest-file",
         "dockerfile",
@@ -103,6 +105,7 @@ class KanikoBuild:
     :param registry_mirrors: pull-through mirrors for Docker Hub (``--registry-mirror``), registry hosts.
     :param extra_args: any other executor flag, ``--flag`` or ``--flag=value``.
     :param name: a short name for logs, labels and results.
+    :param platform: build for this platform, ``os/arch[/variant]`` (``--custom-platform``); ``None``: the node's.
     """
 
     context: str
@@ -119,6 +122,7 @@ class KanikoBuild:
     registry_mirrors: tuple[str, ...] = ()
     extra_args: tuple[str, ...] = ()
     name: str | None = None
+    platform: Platform | None = None
 
     # Values come from templates and manifests, so the constructor takes anything and turns it into the typed fields.
     def __init__(
@@ -137,6 +141,7 @@ class KanikoBuild:
         registry_mirrors: object = (),
         extra_args: object = (),
         name: object = None,
+        platform: object = None,
     ) -> None:
         _set = object.__setattr__
         _set(self, "context", _check_context(context))
@@ -169,6 +174,7 @@ class KanikoBuild:
                 "name", name, "must be 1-63 lowercase letters, digits, '.', '_' or '-', starting and ending alphanumeric"
             )
         _set(self, "name", name)
+        _set(self, "platform", None if platform is None else parse_platform(platform))
 
     @property
     def is_local_context(self) -> bool:
@@ -202,6 +208,8 @@ class KanikoBuild:
         args += [f"--insecure-registry={r}" for r in self.insecure_registries]
         args += [f"--registry-certificate={c.registry}={c.path}" for c in self.registry_certificates]
         args += [f"--registry-mirror={m}" for m in self.registry_mirrors]
+        if self.platform:
+            args.append(f"--custom-platform={self.platform}")
         args += list(self.extra_args)
         return args
 
