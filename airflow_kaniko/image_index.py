@@ -100,7 +100,8 @@ def push_index(registries: Registries, destinations: Sequence[str], digests: Map
         registry = registries.for_host(host)
         for tag in tags:
             registry.put_manifest(repository, tag, indexes[host, repository])
-        log(f"pushed image index {indexes[host, repository].digest} ({', '.join(map(str, platforms))}) to {host}/{repository}: {', '.join(tags)}")
+        names = ", ".join(map(str, platforms))
+        log(f"pushed image index {indexes[host, repository].digest} ({names}) to {host}/{repository}: {', '.join(tags)}")
     return next(iter(indexes.values())).digest
 
 
@@ -119,7 +120,9 @@ def merge(
     try:
         digest = push_index(registries, destinations, digests, log)
     except RegistryError as err:
-        raise MergeError(f"image {destinations[0]}: index not pushed: {err}", {"kind": "push", "retryable": True, "detail": str(err)}) from None
+        raise MergeError(
+            f"image {destinations[0]}: index not pushed: {err}", {"kind": "push", "retryable": True, "detail": str(err)}
+        ) from None
     return {
         "digest": digest,
         "images": [f"{d}@{digest}" for d in destinations],
@@ -130,7 +133,10 @@ def merge(
 
 def _failure(host: str, repository: str, platform: Platform, what: str) -> MergeError:
     detail = f"{platform}: {what}"
-    return MergeError(f"image {host}/{repository}: not merged, nothing pushed under its tags: {detail}", {"kind": "platform", "retryable": False, "detail": detail})
+    return MergeError(
+        f"image {host}/{repository}: not merged, nothing pushed under its tags: {detail}",
+        {"kind": "platform", "retryable": False, "detail": detail},
+    )
 
 
 def _sha256(body: bytes) -> str:

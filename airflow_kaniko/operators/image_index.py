@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowFailException
-from airflow.sdk import BaseOperator
-from airflow.utils.trigger_rule import TriggerRule
+from airflow.sdk import BaseOperator, TriggerRule
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -56,7 +56,11 @@ def _layer(busybox: Path, applets: list[str]) -> tuple[bytes, str]:
 
 def push_base(cluster, repository: str) -> dict[str, str]:
     """Push ``repository:latest`` as an OCI index of linux/amd64 and linux/arm64; returns platform -> digest, and "index"."""
-    applets = [a for a in subprocess.run([str(HOST_BUSYBOX), "--list"], capture_output=True, text=True, check=True).stdout.split() if a != "busybox"]
+    applets = [
+        a
+        for a in subprocess.run([str(HOST_BUSYBOX), "--list"], capture_output=True, text=True, check=True).stdout.split()
+        if a != "busybox"
+    ]
     digests: dict[str, str] = {}
     with Registries({cluster.registry: Credentials(*cluster.credentials())}, {cluster.registry: cluster.registry_ca}) as clients:
         registry = clients.for_host(cluster.registry)

@@ -48,7 +48,10 @@ def test_copy_env_label_build_for_both_platforms_and_one_index(world, runner, cl
     value = run["xcom"][("index", -1)]
     # The index is what the final tags point at, and what the result says.
     assert registry.digest(repo, "1") == registry.digest(repo, "latest") == value["digest"]
-    assert value["images"] == [f"{cluster.registry}/{repo}:1@{value['digest']}", f"{cluster.registry}/{repo}:latest@{value['digest']}"]
+    assert value["images"] == [
+        f"{cluster.registry}/{repo}:1@{value['digest']}",
+        f"{cluster.registry}/{repo}:latest@{value['digest']}",
+    ]
     assert value["platforms"] == {p: b["digest"] for p, b in builds.items()}
     # Each platform pod pushed only its staging tag.
     assert sorted(registry.tags(repo)) == ["1", "1-linux-amd64", "1-linux-arm64", "latest"]

@@ -42,5 +42,9 @@ for dag_id, context in (("e2e_multiarch", "multiarch"), ("e2e_multiarch_run", "m
             map_index_template="{{ task.platform }}",
         ).expand(platform=PLATFORMS)
         KanikoImageIndexOperator(
-            task_id="index", destinations=destinations, platforms=PLATFORMS, builds=build.output, registry_conn_id="kaniko_registry"
+            task_id="index",
+            destinations=destinations,
+            platforms=PLATFORMS,
+            builds=build.output,
+            registry_conn_id="kaniko_registry",
         )

@@ -90,9 +90,11 @@ def test_staging_tags_and_destinations():
     long = "t" * 120
     assert staging_tag(long, arm) == "h" + hashlib.sha256(long.encode()).hexdigest()[:32] + "-linux-arm64"
     # One staging destination per repository, after its first tag; the spelling is kept.
-    assert staging_destinations(
-        [f"{REG}/team/app:1.0", f"{REG}/team/app:latest", f"{REG}/other/app:x", "busybox:1"], arm
-    ) == [f"{REG}/team/app:1.0-linux-arm64", f"{REG}/other/app:x-linux-arm64", "busybox:1-linux-arm64"]
+    assert staging_destinations([f"{REG}/team/app:1.0", f"{REG}/team/app:latest", f"{REG}/other/app:x", "busybox:1"], arm) == [
+        f"{REG}/team/app:1.0-linux-arm64",
+        f"{REG}/other/app:x-linux-arm64",
+        "busybox:1-linux-arm64",
+    ]
     assert staging_destinations([f"{REG}/team/app"], arm) == [f"{REG}/team/app:latest-linux-arm64"]
     with pytest.raises(KanikoSpecError, match="must be a tag, not a digest"):
         staging_destinations([f"{REG}/team/app@{D1}"], arm)

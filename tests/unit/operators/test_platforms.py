@@ -67,7 +67,9 @@ def test_a_failed_platform_says_which_platform_and_image(registry_conn):
     request = rendered(op)
     context, pushed = ti_recorder()
     with pytest.raises(KanikoBuildFailed):
-        op.cleanup(request, finished_pod(request, exit_code=1, message="error building image: boom", phase="Failed"), context=context)
+        op.cleanup(
+            request, finished_pod(request, exit_code=1, message="error building image: boom", phase="Failed"), context=context
+        )
     assert pushed["return_value"]["platform"] == "linux/arm64"
     assert pushed["return_value"]["destinations"] == FINAL
     assert pushed["return_value"]["failed"] is True
@@ -86,7 +88,13 @@ class MemoryRegistry:
 
     def add_image(self, repository, os, arch, variant=None):
         config = {"os": os, "architecture": arch, **({"variant": variant} if variant else {})}
-        body = json.dumps({"schemaVersion": 2, "config": {"digest": "sha256:" + hashlib.sha256(json.dumps(config).encode()).hexdigest()}, "arch": arch}).encode()
+        body = json.dumps(
+            {
+                "schemaVersion": 2,
+                "config": {"digest": "sha256:" + hashlib.sha256(json.dumps(config).encode()).hexdigest()},
+                "arch": arch,
+            }
+        ).encode()
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         self.manifests[repository, digest] = Manifest(body, DOCKER, digest)
         self.configs[digest] = config
@@ -117,7 +125,13 @@ def test_merge_pushes_one_index_under_every_final_tag():
     registry = MemoryRegistry()
     amd, arm = registry.add_image("demo/hello", "linux", "amd64"), registry.add_image("demo/hello", "linux", "arm64")
     other = platform_result("linux/arm64", "sha256:" + "9" * 64, [f"{REG}/demo/other:1"])  # another image's: ignored
-    result = merge(registry, FINAL, ["linux/amd64", "linux/arm64"], [other, platform_result("linux/arm64", arm), platform_result("linux/amd64", amd)], log=lambda _: None)
+    result = merge(
+        registry,
+        FINAL,
+        ["linux/amd64", "linux/arm64"],
+        [other, platform_result("linux/arm64", arm), platform_result("linux/amd64", amd)],
+        log=lambda _: None,
+    )
     index = registry.manifests["demo/hello", "1"]
     assert index.media_type == INDEX_MEDIA_TYPE
     assert result == {
@@ -142,7 +156,12 @@ def test_merge_pushes_one_index_under_every_final_tag():
         (
             [
                 platform_result("linux/amd64", "x"),
-                {"failed": True, "failure": {"kind": "dockerfile", "retryable": False, "detail": "exit 3"}, "platform": "linux/arm64", "destinations": FINAL},
+                {
+                    "failed": True,
+                    "failure": {"kind": "dockerfile", "retryable": False, "detail": "exit 3"},
+                    "platform": "linux/arm64",
+                    "destinations": FINAL,
+                },
             ],
             "linux/arm64: dockerfile: exit 3",
         ),
@@ -162,7 +181,12 @@ def test_a_manifest_built_for_another_architecture_pushes_nothing():
     wrong = registry.add_image("demo/hello", "linux", "amd64")  # e.g. a base image without arm64
     registry.configs[wrong] = {"os": "linux", "architecture": "amd64", "x": 1}
     with pytest.raises(MergeError, match="is an image for linux/amd64, not linux/arm64"):
-        merge(registry, FINAL, ["linux/amd64", "linux/arm64"], [platform_result("linux/amd64", amd), platform_result("linux/arm64", wrong)])
+        merge(
+            registry,
+            FINAL,
+            ["linux/amd64", "linux/arm64"],
+            [platform_result("linux/amd64", amd), platform_result("linux/arm64", wrong)],
+        )
     assert registry.puts == []
 
 
@@ -173,9 +197,8 @@ def test_platform_digests_needs_every_platform_listed():
 
 
 def test_index_operator_pushes_the_failure_for_the_report_and_fails(monkeypatch):
-    from airflow.providers.common.compat.sdk import AirflowFailException
-
     import airflow_kaniko.maintenance_tasks as tasks
+    from airflow.providers.common.compat.sdk import AirflowFailException
 
     registry = MemoryRegistry()
 
