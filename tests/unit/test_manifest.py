@@ -416,8 +416,6 @@ def test_max_age_is_inherited_overridden_and_checked(tmp_path):
 
 
 def test_platforms_are_validated_and_inherited(tmp_path):
-    from airflow_kaniko.manifest import ManifestError, load_manifest
-
     (tmp_path / "ctx").mkdir()
     (tmp_path / "ctx" / "Dockerfile").write_text("FROM busybox\n")
     path = tmp_path / "images.yaml"

@@ -1,6 +1,5 @@
 """A multi-arch image in the maintenance plan: one build per platform, one merge, one result per image."""
 
-import hashlib
 import json
 
 from airflow_kaniko.maintenance.planner import absorb, finish, level_builds, merge_level, next_level
