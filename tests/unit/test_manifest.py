@@ -430,7 +430,8 @@ def test_platforms_are_validated_and_inherited(tmp_path):
     assert builds["multi"]["platforms"] == ["linux/amd64", "linux/arm64"] and "platform_node_selector" not in builds["multi"]
     assert builds["one"]["platforms"] == ["linux/arm64"] and builds["one"]["platform_node_selector"] is False
     path.write_text(
-        "registry: reg.io\nimages:\n  - name: bad\n    context: ctx\n    repository: a\n    platforms: [linux/amd64, 'linux/arm64;x']\n"
+        "registry: reg.io\nimages:\n  - name: bad\n    context: ctx\n    repository: a\n"
+        "    platforms: [linux/amd64, 'linux/arm64;x']\n"
     )
     with pytest.raises(ManifestError) as err:
         load_manifest(path, build_date=datetime(2026, 1, 1))
