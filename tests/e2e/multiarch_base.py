@@ -72,6 +72,9 @@ def push_base(cluster, repository: str) -> dict[str, str]:
                     "os": "linux",
                     "config": {"Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["/bin/sh"]},
                     "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+                    # One history entry per layer, as real images have (Kaniko's --reproducible walks them).
+                    "created": "1970-01-01T00:00:00Z",
+                    "history": [{"created": "1970-01-01T00:00:00Z", "created_by": f"busybox-static ({arch})"}],
                 },
                 sort_keys=True,
             ).encode()
