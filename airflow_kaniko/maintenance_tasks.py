@@ -137,9 +137,20 @@ def merge_level(
         params["registry_conn_id"], plan.get("registry_connections") or params.get("base_registry_connections")
     ) as clients:
         merged = planner.merge_level(plan, level, results or [], registries=clients)
+    _emit_image_events(plan, merged)
     if merged:
         print(f"Level {level}: {sum(not m.get('failed') for m in merged)} of {len(merged)} multi-arch image(s) merged")
     return merged
+
+
+def _emit_image_events(plan: Mapping[str, Any], merged: Iterable[Mapping[str, Any]]) -> None:
+    """ASSETS HOOK (to wire on merge): one Asset event per multi-arch image merged (the platform builds emit none).
+
+    Left empty on purpose until ``airflow_kaniko/assets.py`` is on main; then, for each result
+    without ``failed``: ``emit_image_events(get_current_context(), <the task's outlets>, result["images"],
+    fingerprint=<the image's plan fingerprint>, reason=<its plan reason>)``, and the DAG's
+    ``merge_level`` task gets the same ``outlets`` as the build partial.
+    """
 
 
 def plan_table(plan: Mapping[str, Any]) -> str:

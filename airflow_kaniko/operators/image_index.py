@@ -74,8 +74,8 @@ class KanikoImageIndexOperator(BaseOperator):
         return result
 
     def _emit_image_event(self, context: Context, result: dict[str, Any]) -> None:
-        """ASSETS HOOK: the Asset event of the merged image goes here (the platform builds emit none).
+        """ASSETS HOOK (to wire on merge): the Asset event of the merged image; the platform builds emit none.
 
-        Left empty on purpose: the assets work (``airflow_kaniko/assets.py``) provides the function
-        to call; the lead wires it when both branches are merged.
+        Left empty on purpose until ``airflow_kaniko/assets.py`` is on main; then this is
+        ``emit_image_events(context, self.outlets, result["images"], log=self.log)``.
         """

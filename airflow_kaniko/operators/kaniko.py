@@ -169,13 +169,13 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         return [self.destinations] if isinstance(self.destinations, str) else list(self.destinations)
 
     def build_specs(self) -> list[KanikoBuild]:
+        platform = self._platform
+        # A platform's build is not the image: it goes under staging tags, the index under the final ones.
+        destinations = staging_destinations(self.final_destinations(), platform) if platform else self.destinations
         return [
             KanikoBuild(
                 context=self.resolve_context(self.context),
-                # A platform's build is not the image: it goes under staging tags, the index under the final ones.
-                destinations=staging_destinations(self.final_destinations(), platform)
-                if (platform := self._platform)
-                else self.destinations,
+                destinations=destinations,
                 dockerfile=self.dockerfile,
                 build_args=self.build_args,
                 target=self.target or None,
