@@ -217,3 +217,13 @@ def test_index_operator_pushes_the_failure_for_the_report_and_fails(monkeypatch)
         op.execute(context)
     assert pushed["return_value"]["failed"] is True and pushed["return_value"]["destinations"] == FINAL
     assert registry.puts == []
+
+
+@pytest.mark.parametrize("isolate", [False, True])
+def test_no_container_of_a_platform_pod_names_a_final_tag(isolate):
+    pod = rendered(operator(platform="linux/arm64", isolate_push_credentials=isolate))
+    words = [w for c in [*(pod.spec.init_containers or []), *pod.spec.containers] for w in [*(c.command or []), *(c.args or [])]]
+    staging = f"{REG}/demo/hello:1-linux-arm64"
+    assert any(staging in w for w in words)
+    for final in FINAL:
+        assert not [w for w in words if w == final or w.endswith(f"={final}") or w.endswith(f" {final}")], final
