@@ -128,3 +128,18 @@ def test_a_failed_platform_fails_the_image_pushes_nothing_and_its_child_is_not_b
 def test_dry_run_merges_nothing():
     p = {**plan(), "dry_run": True}
     assert merge_level(p, 0, [], registries=None) == []
+
+
+def test_the_last_build_of_a_multi_arch_image_is_its_index_and_its_inputs_are_a_platforms_label():
+    from airflow_kaniko.image_index import push_index
+    from airflow_kaniko.maintenance.fingerprint import INPUTS_LABEL
+    from airflow_kaniko.maintenance.planner import _last_build
+
+    registry = MemoryRegistry()
+    registry.for_host = lambda host: registry
+    amd, arm = registry.add_image("demo/multi", "linux", "amd64"), registry.add_image("demo/multi", "linux", "arm64")
+    summary = {"bases": {}, "context": "sha256:" + "c" * 64, "settings": {"platforms": PLATFORMS}}
+    for digest in (amd, arm):
+        registry.configs[digest]["config"] = {"Labels": {INPUTS_LABEL: json.dumps(summary)}}
+    index = push_index(registry, [f"{R}/multi:1"], {"linux/amd64": amd, "linux/arm64": arm}, log=lambda _: None)
+    assert _last_build(registry, "demo/multi", [f"{R}/multi:1"]) == (index, summary)
