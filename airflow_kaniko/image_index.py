@@ -114,8 +114,16 @@ def merge(
 ) -> dict[str, Any]:
     """The merge step: check every platform built, push the index; the result the index operator returns.
 
-    ``{"digest": <index>, "images": [<destination>@<index>, ...], "platforms": {platform: digest}, "destinations": [...]}``
+    ``{"digest": <index>, "images": [<destination>@<index>, ...], "platforms": {platform: digest}, "destinations": [...]}``;
+    when every platform build only rendered its pod (``render_only``), ``{"dry_run": true, ...}`` and nothing is pushed.
     """
+    results = list(results)
+    wanted = [str(p) for p in parse_platforms(platforms)]
+    mine = set(destinations)
+    rendered = {r.get("platform") for r in results if r and r.get("dry_run") and mine & set(r.get("destinations") or [])}
+    if rendered >= set(wanted):
+        log(f"render_only: would push an image index of {', '.join(wanted)} to {', '.join(destinations)}")
+        return {"dry_run": True, "platforms": wanted, "destinations": list(destinations)}
     digests = platform_digests(destinations, platforms, results)
     try:
         digest = push_index(registries, destinations, digests, log)

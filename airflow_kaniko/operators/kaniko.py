@@ -233,6 +233,9 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
             return {}
         return {"platform": str(self._platform), "destinations": self.final_destinations()}
 
+    def _render_pod(self, context: Context) -> dict[str, Any]:
+        return {**super()._render_pod(context), **self._platform_keys()}
+
     def push_failure(self, context: Context, failed: KanikoBuildFailed, remote_pod: k8s.V1Pod | None) -> None:
         if not self._platform:
             return super().push_failure(context, failed, remote_pod)

@@ -227,3 +227,18 @@ def test_no_container_of_a_platform_pod_names_a_final_tag(isolate):
     assert any(staging in w for w in words)
     for final in FINAL:
         assert not [w for w in words if w == final or w.endswith(f"={final}") or w.endswith(f" {final}")], final
+
+
+def test_render_only_platform_builds_merge_into_nothing():
+    result = operator(platform="linux/arm64", render_only=True)._render_pod(None)  # what execute pushes
+    assert result["dry_run"] is True and result["platform"] == "linux/arm64" and result["destinations"] == FINAL
+    registry = MemoryRegistry()
+    rendered_results = [result, {**result, "platform": "linux/amd64"}]
+    assert merge(registry, FINAL, ["linux/amd64", "linux/arm64"], rendered_results, log=lambda _: None) == {
+        "dry_run": True,
+        "platforms": ["linux/amd64", "linux/arm64"],
+        "destinations": FINAL,
+    }
+    assert registry.puts == []
+    with pytest.raises(MergeError, match="linux/amd64: no result"):  # one rendered, one missing: not a dry run
+        merge(registry, FINAL, ["linux/amd64", "linux/arm64"], [result])
