@@ -25,6 +25,7 @@ def get_provider_info() -> dict:
                 "python-modules": [
                     "airflow_kaniko.operators.kaniko",
                     "airflow_kaniko.operators.multi_build",
+                    "airflow_kaniko.operators.image_index",
                 ],
             }
         ],

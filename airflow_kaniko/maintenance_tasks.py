@@ -13,7 +13,7 @@ from airflow_kaniko.maintenance import planner
 from airflow_kaniko.registry import Credentials, Registries
 
 
-def registries(registry_conn_id: str, base_registry_connections: Mapping[str, str] | None = None) -> Registries:
+def registries(registry_conn_id: str | None, base_registry_connections: Mapping[str, str] | None = None) -> Registries:
     """Registry clients: the build registry with its connection, other hosts anonymous unless mapped.
 
     A connection's credentials go only to its own host (``host`` of the connection), so a
@@ -24,7 +24,7 @@ def registries(registry_conn_id: str, base_registry_connections: Mapping[str, st
 
     credentials: dict[str, Credentials] = {}
     ca_files: dict[str, str] = {}
-    wanted: dict[str | None, str] = {None: registry_conn_id}
+    wanted: dict[str | None, str | None] = {None: registry_conn_id}
     wanted.update(base_registry_connections or {})
     for host, conn_id in wanted.items():
         if not conn_id:  # no default connection: a manifest that names its registry may push anonymously
@@ -129,6 +129,30 @@ def next_level(
     return builds
 
 
+def merge_level(
+    plan: dict[str, Any], level: int, results: Iterable[Mapping[str, Any] | None] | None, params: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Push the image index of each multi-arch image of ``level`` (from the worker, no pod); their results."""
+    with registries(
+        params["registry_conn_id"], plan.get("registry_connections") or params.get("base_registry_connections")
+    ) as clients:
+        merged = planner.merge_level(plan, level, results or [], registries=clients)
+    _emit_image_events(plan, merged)
+    if merged:
+        print(f"Level {level}: {sum(not m.get('failed') for m in merged)} of {len(merged)} multi-arch image(s) merged")
+    return merged
+
+
+def _emit_image_events(plan: Mapping[str, Any], merged: Iterable[Mapping[str, Any]]) -> None:
+    """ASSETS HOOK (to wire on merge): one Asset event per multi-arch image merged (the platform builds emit none).
+
+    Left empty on purpose until ``airflow_kaniko/assets.py`` is on main; then, for each result
+    without ``failed``: ``emit_image_events(get_current_context(), <the task's outlets>, result["images"],
+    fingerprint=<the image's plan fingerprint>, reason=<its plan reason>)``, and the DAG's
+    ``merge_level`` task gets the same ``outlets`` as the build partial.
+    """
+
+
 def plan_table(plan: Mapping[str, Any]) -> str:
     """One line per image: level, decision, reason."""
     from airflow_kaniko.maintenance.reasons import Reason
@@ -141,5 +165,6 @@ def plan_table(plan: Mapping[str, Any]) -> str:
                 text = Reason.from_dict(state["reason"]).text()
             else:
                 text = f"decided after {', '.join(state['parents'])} (rebuilt first)"
-            lines.append(f"{name:<20} {level:<6} {text}")
+            platforms = (state.get("kwargs") or {}).get("platforms")
+            lines.append(f"{name:<20} {level:<6} {text}" + (f" [{', '.join(platforms)}]" if platforms else ""))
     return "\n".join(lines)

@@ -312,6 +312,17 @@ def _resolve(
             kwargs[key] = image[key]
     if registry_mirrors:
         kwargs["registry_mirrors"] = list(registry_mirrors)
+    if "platforms" in image:
+        from airflow_kaniko.kaniko.platforms import parse_platforms
+
+        try:
+            kwargs["platforms"] = [str(p) for p in parse_platforms(image["platforms"])]
+        except KanikoSpecError as err:
+            raise ManifestError(
+                path, f"{err.value!r} {err.reason}", line=_line(_node_at(node, ["platforms"])), where=f"{where} field 'platforms'"
+            ) from None
+    if "platform_node_selector" in image:
+        kwargs["platform_node_selector"] = image["platform_node_selector"]
     if "resources" in image:
         kwargs["container_resources"] = {k: {rk: str(rv) for rk, rv in v.items()} for k, v in image["resources"].items()}
         problem = _resources_problem(kwargs["container_resources"])

@@ -26,6 +26,10 @@ _INHERITABLE = {
     "extra_args": {"type": "array", "items": {"type": "string"}},
     # Change-aware maintenance: rebuild when the last build is older than this ("7d", "12h").
     "max_age": {"type": "string", "minLength": 1},
+    # A multi-arch image: one build per platform ("linux/arm64"), then one OCI image index.
+    "platforms": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+    # With platforms: schedule each platform's pod on nodes of its architecture (kubernetes.io/arch).
+    "platform_node_selector": {"type": "boolean"},
 }
 
 MANIFEST_SCHEMA = {

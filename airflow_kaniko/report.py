@@ -20,6 +20,12 @@ class ReportRow:
     failure: dict[str, Any] | None = None
     reason: str | None = None  # with a plan: why it was rebuilt or skipped, e.g. "rebuilt (context changed)"
     detail: dict[str, Any] | None = None  # with a plan: the reason as data, the fingerprint, the previous digest
+    platforms: list[str] | None = None  # a multi-arch image's platforms; its digest is the index's
+
+    @property
+    def label(self) -> str:
+        """The name, with a multi-arch image's platforms: ``app [linux/amd64, linux/arm64]``."""
+        return f"{self.name} [{', '.join(self.platforms)}]" if self.platforms else self.name
 
     @property
     def status_text(self) -> str:
@@ -36,7 +42,8 @@ class BuildReport:
 
     def to_dict(self) -> dict[str, Any]:
         rows = [
-            {k: v for k, v in asdict(r).items() if v is not None or k not in ("reason", "detail", "failure")} for r in self.rows
+            {k: v for k, v in asdict(r).items() if v is not None or k not in ("reason", "detail", "failure", "platforms")}
+            for r in self.rows
         ]
         return {"images": rows, "failed": self.failed}
 
@@ -44,11 +51,11 @@ class BuildReport:
         if any(r.reason for r in self.rows):
             header: tuple[str, ...] = ("IMAGE", "DIGEST", "REASON")
             lines: list[tuple[str, ...]] = [
-                (r.name, r.digest or "-", (r.status_text if r.failure else r.reason) or r.status) for r in self.rows
+                (r.label, r.digest or "-", (r.status_text if r.failure else r.reason) or r.status) for r in self.rows
             ]
         else:
             header = ("IMAGE", "STATUS", "DIGEST", "REFERENCES")
-            lines = [(r.name, r.status_text, r.digest or "-", ", ".join(r.images) or "-") for r in self.rows]
+            lines = [(r.label, r.status_text, r.digest or "-", ", ".join(r.images) or "-") for r in self.rows]
         widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header) - 1)]
         return "\n".join(
             "  ".join(col.ljust(w) for col, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1] for row in [header, *lines]
@@ -66,7 +73,7 @@ class BuildReport:
             "| image | status | digest | reason |",
             "| --- | --- | --- | --- |",
         ]
-        lines = [f"| {_cell(r.name)} | {r.status} | {short_digest(r.digest)} | {_cell(reason(r))} |" for r in self.rows]
+        lines = [f"| {_cell(r.label)} | {r.status} | {short_digest(r.digest)} | {_cell(reason(r))} |" for r in self.rows]
         for shown in range(len(lines), -1, -1):
             more = ["", f"… and {len(lines) - shown} more in the report task's XCom"] if shown < len(lines) else []
             text = "\n".join(head + lines[:shown] + more)
@@ -138,10 +145,19 @@ def summarize_plan(plan: Mapping[str, Any]) -> BuildReport:
                 "fingerprint": state["fingerprint"],
                 "previous_digest": state["previous_digest"],
             }
+            if state.get("platform_digests"):
+                detail["platform_digests"] = state["platform_digests"]
             failure = state.get("failure")
             rows.append(
                 ReportRow(
-                    name, status, state["digest"], list(state["images"]), failure=failure, reason=outcome.text(), detail=detail
+                    name,
+                    status,
+                    state["digest"],
+                    list(state["images"]),
+                    failure=failure,
+                    reason=outcome.text(),
+                    detail=detail,
+                    platforms=(state.get("kwargs") or {}).get("platforms"),
                 )
             )
     return BuildReport(rows)

@@ -4,7 +4,8 @@ Change-aware image maintenance: rebuild exactly the images of images/images.yaml
 prepare reads the manifest and fingerprints every image (base digests, context, settings)
 without starting a pod: an image whose fingerprint is already in the registry is only
 retagged there. The rest is built parents first, one mapped stage per level of images
-built on each other (at most LEVELS), one isolated Kaniko pod per image. report says,
+built on each other (at most LEVELS), one isolated Kaniko pod per image and platform; a
+multi-arch image's index is pushed by the level's merge task, from the worker. report says,
 per image, why it was rebuilt or skipped. Params: force, max_age, dry_run (the plan only).
 """
 
@@ -77,6 +78,13 @@ with DAG(
 
         return maintenance_tasks.next_level(plan, level, results, params, ti=ti)
 
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def merge_level(plan: dict, level: int, builds: list, params: dict) -> list[dict]:
+        """Push the image index of each multi-arch image of one level, once all its platforms are built."""
+        from airflow_kaniko import maintenance_tasks
+
+        return maintenance_tasks.merge_level(plan, level, builds, params)
+
     stage = prepare()
     results = []
     for level in range(LEVELS):
@@ -86,14 +94,15 @@ with DAG(
             task_id=f"build_level_{level}",
             namespace="{{ params.namespace }}",
             render_only="{{ params.dry_run }}",
-            map_index_template="{{ task.image_name }}",
+            map_index_template="{{ [task.image_name, task.platform] | select | join(' ') }}",
             max_active_tis_per_dagrun=MAX_PARALLEL,
             retries=2,
             retry_delay=timedelta(seconds=20),
             retry_exponential_backoff=2.0,
             outlets=[AssetAlias("kaniko-images")],  # an Asset event per pushed image: README, "Assets"
         ).expand_kwargs(stage)  # an empty level is skipped
-        results.append(build.output)
+        merged = merge_level.override(task_id=f"merge_level_{level}")(stage["plan"], level, build.output)
+        results += [build.output, merged]
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def report(plan: dict, results: list) -> dict:

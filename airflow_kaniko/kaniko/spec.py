@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from airflow_kaniko.kaniko import reference
 from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.kaniko.platforms import Platform, parse_platform
 
 #: Where a packed local context is mounted in the executor container.
 LOCAL_CONTEXT_DIR = "/workspace"
@@ -34,6 +35,7 @@ OWNED_FLAGS = frozenset(
         "build-arg",
         "cleanup",
         "context",
+        "custom-platform",
         "destination",
         "digest-file",
         "dockerfile",
@@ -106,6 +108,7 @@ class KanikoBuild:
     :param registry_mirrors: pull-through mirrors for Docker Hub (``--registry-mirror``), registry hosts.
     :param extra_args: any other executor flag, ``--flag`` or ``--flag=value``.
     :param name: a short name for logs, labels and results.
+    :param platform: build for this platform, ``os/arch[/variant]`` (``--custom-platform``); ``None``: the node's.
     """
 
     context: str
@@ -122,6 +125,7 @@ class KanikoBuild:
     registry_mirrors: tuple[str, ...] = ()
     extra_args: tuple[str, ...] = ()
     name: str | None = None
+    platform: Platform | None = None
 
     # Values come from templates and manifests, so the constructor takes anything and turns it into the typed fields.
     def __init__(
@@ -140,6 +144,7 @@ class KanikoBuild:
         registry_mirrors: object = (),
         extra_args: object = (),
         name: object = None,
+        platform: object = None,
     ) -> None:
         _set = object.__setattr__
         _set(self, "context", _check_context(context))
@@ -172,6 +177,7 @@ class KanikoBuild:
                 "name", name, "must be 1-63 lowercase letters, digits, '.', '_' or '-', starting and ending alphanumeric"
             )
         _set(self, "name", name)
+        _set(self, "platform", None if platform is None else parse_platform(platform))
 
     @property
     def is_local_context(self) -> bool:
@@ -205,6 +211,8 @@ class KanikoBuild:
         args += [f"--insecure-registry={r}" for r in self.insecure_registries]
         args += [f"--registry-certificate={c.registry}={c.path}" for c in self.registry_certificates]
         args += [f"--registry-mirror={m}" for m in self.registry_mirrors]
+        if self.platform:
+            args.append(f"--custom-platform={self.platform}")
         given = {_EXTRA_ARG_RE.fullmatch(a)["flag"] for a in self.extra_args}  # type: ignore[index]
         args += [f"--{flag}={n}" for flag, n in DEFAULT_RETRY_FLAGS.items() if flag not in given]
         args += list(self.extra_args)

@@ -8,7 +8,9 @@ The fingerprint is the sha256 of a canonical JSON document of:
   directory (after ``.dockerignore``; it holds the Dockerfile), or the URL of a
   ``git://`` context pinned to a commit;
 - the Dockerfile path, build args, target, labels, extra executor flags and the
-  executor image.
+  executor image;
+- for a multi-arch image, its platform list (absent for a single-platform image, so
+  fingerprints made before platforms existed still match).
 
 Destinations and cache settings are left out: they change where the image goes and
 how fast it builds, not what it contains. A context whose content cannot be known
@@ -54,10 +56,11 @@ class BuildInputs:
     labels: Mapping[str, str] = field(default_factory=dict)
     extra_args: tuple[str, ...] = ()
     executor_image: str = ""
+    platforms: tuple[str, ...] = ()
 
     def settings(self) -> dict[str, Any]:
         """The inputs that are neither bases nor context, as plain data."""
-        return {
+        settings = {
             "dockerfile": self.dockerfile,
             "build_args": dict(sorted(self.build_args.items())),
             "target": self.target,
@@ -65,6 +68,9 @@ class BuildInputs:
             "extra_args": list(self.extra_args),
             "executor_image": self.executor_image,
         }
+        if self.platforms:  # only when set: single-platform fingerprints stay as they were
+            settings["platforms"] = list(self.platforms)
+        return settings
 
     def document(self) -> str:
         """The canonical document the fingerprint hashes (sorted keys, no whitespace)."""

@@ -3,8 +3,9 @@
 ``prepare_plan`` reads every image's context and Dockerfile, orders the images by the
 graph, resolves base digests, looks each fingerprint up (one request per image) and
 retags what is unchanged; it starts no pod. Images with a parent that is being rebuilt
-wait: ``next_level`` decides them once their parents' new digests are known. The plan
-is plain data (it travels as XCom between the DAG's tasks); no Airflow import here.
+wait: ``next_level`` decides them once their parents' new digests are known. A multi-arch
+image is one build per platform (staging tags), then ``merge_level`` pushes its image index
+under the final and fingerprint tags. The plan is plain data (it travels as XCom between the DAG's tasks); no Airflow import here.
 """
 
 from __future__ import annotations
@@ -122,10 +123,48 @@ def next_level(
 
 
 def level_builds(plan: Mapping[str, Any], level: int) -> list[dict[str, Any]]:
-    """The operator kwargs of the builds at ``level``, in manifest order."""
+    """The operator kwargs of the builds at ``level``, in manifest order; a multi-arch image gives one per platform."""
     if level >= len(plan["levels"]):
         return []
-    return [plan["images"][n]["build"] for n in plan["levels"][level] if plan["images"][n]["status"] == "build"]
+    builds = []
+    for name in plan["levels"][level]:
+        state = plan["images"][name]
+        if state["status"] != "build":
+            continue
+        build = {k: v for k, v in state["build"].items() if k != "platforms"}
+        if "platforms" in state["build"]:
+            builds += [{**build, "platform": platform} for platform in state["build"]["platforms"]]
+        else:
+            build.pop("platform_node_selector", None)  # a per-platform setting; no platform, no selector
+            builds.append(build)
+    return builds
+
+
+def merge_level(
+    plan: Mapping[str, Any], level: int, results: Iterable[Mapping[str, Any] | None], *, registries: Registries, log: Log = print
+) -> list[dict[str, Any]]:
+    """Push the image index of every multi-arch image built at ``level``; one result per image, as a build's.
+
+    An image with a failed platform gets ``{"failed": true, "failure": ..., "destinations": ...}`` and no index:
+    nothing is pushed under its final or fingerprint tags, so the next run builds it again.
+    """
+    from airflow_kaniko.image_index import MergeError, merge
+
+    if plan["dry_run"] or level >= len(plan["levels"]):
+        return []
+    results = list(results)
+    merged: list[dict[str, Any]] = []
+    for name in plan["levels"][level]:
+        state = plan["images"][name]
+        if state["status"] != "build" or "platforms" not in state["build"]:
+            continue
+        destinations = state["build"]["destinations"]
+        try:
+            merged.append(merge(registries, destinations, state["build"]["platforms"], results, log=log))
+        except MergeError as err:
+            log(f"{name}: {err}")
+            merged.append({"failed": True, "failure": err.failure, "destinations": list(destinations)})
+    return merged
 
 
 def absorb(plan: dict[str, Any], results: Iterable[Mapping[str, Any] | None], *, through_level: int) -> None:
@@ -138,7 +177,8 @@ def absorb(plan: dict[str, Any], results: Iterable[Mapping[str, Any] | None], *,
         return
     by_destination: dict[str, Mapping[str, Any]] = {}
     for result in results:
-        if result and not result.get("dry_run"):
+        # A platform's build is not its image: the merge step's result stands for a multi-arch image.
+        if result and not result.get("dry_run") and not result.get("platform"):
             for ref in result.get("destinations") or [i.split("@", 1)[0] for i in result.get("images", [])]:
                 by_destination[ref] = result
     for state in plan["images"].values():
@@ -149,6 +189,8 @@ def absorb(plan: dict[str, Any], results: Iterable[Mapping[str, Any] | None], *,
             state.update(status="failed", failure=(result or {}).get("failure"))
         else:
             state.update(status="rebuilt", digest=result["digest"], images=list(result["images"]))
+            if "platforms" in result:
+                state["platform_digests"] = dict(result["platforms"])
 
 
 def finish(plan: dict[str, Any], results: Iterable[Mapping[str, Any] | None]) -> dict[str, Any]:
@@ -292,6 +334,7 @@ def _decide(
             labels=kwargs.get("image_labels", {}),
             extra_args=tuple(kwargs.get("extra_args", [])),
             executor_image=state["executor_image"],
+            platforms=tuple(kwargs.get("platforms", ())),
         )
         fingerprint = inputs.fingerprint()
         found = registry.digest(repository, fingerprint_tag(fingerprint))
@@ -350,10 +393,13 @@ def _last_build(registry: Any, repository: str, destinations: Sequence[str]) -> 
         manifest = registry.manifest(repository, split(destination)[2])
         if manifest is None:
             continue
+        digest = manifest.digest
         try:
+            if "manifests" in manifest.json():  # an image index: its platforms share the inputs label
+                manifest = registry.manifest(repository, manifest.json()["manifests"][0]["digest"]) or manifest
             labels = (registry.config(repository, manifest).get("config") or {}).get("Labels") or {}
             summary = json.loads(labels[INPUTS_LABEL]) if INPUTS_LABEL in labels else None
-        except (RegistryError, ValueError):
+        except (RegistryError, ValueError, KeyError, IndexError):
             summary = None
-        return manifest.digest, summary
+        return digest, summary
     return None, None

@@ -112,7 +112,8 @@ def explain_change(previous: Mapping[str, Any] | None, current: Mapping[str, Any
     if previous.get("context") != current["context"]:
         return Reason("context")
     old_settings, new_settings = previous.get("settings") or {}, current["settings"]
-    changed = [key for key in new_settings if old_settings.get(key) != new_settings[key]]
+    keys = [*new_settings, *(k for k in old_settings if k not in new_settings)]
+    changed = [key for key in keys if old_settings.get(key) != new_settings.get(key)]
     return Reason("settings", detail=", ".join(changed) or "fingerprint format")
 
 

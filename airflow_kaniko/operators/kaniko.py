@@ -13,6 +13,7 @@ from airflow_kaniko import pod_objects
 from airflow_kaniko.kaniko import termination
 from airflow_kaniko.kaniko.docker_config import render_docker_config, secret_forms
 from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.kaniko.platforms import Platform, node_selector, parse_platform, staging_destinations
 from airflow_kaniko.kaniko.push import IsolatedPush
 from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_ARCHIVE, KanikoBuild
 from airflow_kaniko.kaniko.termination import BuildFailure
@@ -39,6 +40,11 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
     See :class:`~airflow_kaniko.operators.base.KanikoPodOperatorBase` for the credential, CA and
     hardened-default parameters. The return value (XCom ``return_value``) is
     ``{"digest": "sha256:…", "images": ["<destination>@sha256:…", …]}``, tags kept.
+
+    With ``platform``, the pod builds that one platform of a multi-arch image and pushes it only under
+    staging tags (``<tag>-<os>-<arch>``, one per repository), never under ``destinations``; the result
+    adds ``"platform"`` and ``"destinations"`` (the final ones), and
+    :class:`~airflow_kaniko.operators.image_index.KanikoImageIndexOperator` pushes the index under them.
 
     :param context: build context: a local directory shipped with the DAG (packed, honouring
         ``.dockerignore``, into a per-build ConfigMap; a relative path is relative to the DAG file's
@@ -68,6 +74,11 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         the Asset event's extra (see ``airflow_kaniko.assets``). Not templated.
     :param build_reason: why this build runs, the planner's ``Reason.to_dict()`` (e.g. ``{"kind": "forced"}``),
         carried in the Asset event's extra. Not templated: it can hold a registry's error text.
+    :param platform: build for this platform, ``os/arch[/variant]`` such as ``linux/arm64``
+        (``--custom-platform``), as one part of a multi-arch image (see above). (templated)
+    :param platform_node_selector: with ``platform``, schedule the pod on nodes of its architecture
+        (``kubernetes.io/arch``), where ``RUN`` steps run natively. Keys of your own ``node_selector``
+        win; False drops it, e.g. for a Dockerfile without ``RUN`` steps, or nodes with binfmt emulation.
     """
 
     template_fields: Sequence[str] = (
@@ -85,6 +96,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         "image_name",
         "pull_conn_id",
         "pull_secret",
+        "platform",
     )
     template_fields_renderers = {**KanikoPodOperatorBase.template_fields_renderers, "build_args": "json", "image_labels": "json"}
 
@@ -108,8 +120,13 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         pusher_image: str = pod_objects.DEFAULT_PUSHER_IMAGE,
         fingerprint: str | None = None,
         build_reason: Mapping[str, Any] | None = None,
+        platform: str | None = None,
+        platform_node_selector: bool = True,
         **kwargs: Any,
     ) -> None:
+        if not isinstance(platform_node_selector, bool):
+            reason = "must be True or False (it is not templated)"
+            raise KanikoSpecError("platform_node_selector", platform_node_selector, reason)
         if not isinstance(isolate_push_credentials, bool):
             reason = "must be True or False (it is not templated)"
             raise KanikoSpecError("isolate_push_credentials", isolate_push_credentials, reason)
@@ -149,12 +166,24 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         self.image_name = image_name
         self.fingerprint = fingerprint
         self.build_reason = build_reason
+        self.platform = platform
+        self.platform_node_selector = platform_node_selector
+
+    @property
+    def _platform(self) -> Platform | None:
+        return parse_platform(self.platform) if self.platform else None
+
+    def final_destinations(self) -> list[str]:
+        return [self.destinations] if isinstance(self.destinations, str) else list(self.destinations)
 
     def build_specs(self) -> list[KanikoBuild]:
+        platform = self._platform
+        # A platform's build is not the image: it goes under staging tags, the index under the final ones.
+        destinations = staging_destinations(self.final_destinations(), platform) if platform else self.destinations
         return [
             KanikoBuild(
                 context=self.resolve_context(self.context),
-                destinations=self.destinations,
+                destinations=destinations,
                 dockerfile=self.dockerfile,
                 build_args=self.build_args,
                 target=self.target or None,
@@ -167,6 +196,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
                 registry_mirrors=self.registry_mirrors,
                 extra_args=self.extra_args,
                 name=self.image_name or None,
+                platform=platform,
             )
         ]
 
@@ -183,7 +213,10 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         if self.image_name:
             self.labels = {**self.labels, "airflow-kaniko/image": self.image_name}
             # kubectl shows which image a pod builds; KubernetesPodOperator adds a random suffix.
-            self.name = self.name or f"kaniko-{self.image_name.replace('_', '-')}"
+            slug = f"-{self._platform.slug}" if self._platform else ""
+            self.name = self.name or f"kaniko-{self.image_name.replace('_', '-')}{slug}"
+        if self._platform and self.platform_node_selector:
+            self.node_selector = {**node_selector(self._platform), **(self.node_selector or {})}
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
         if self.isolate_push_credentials:
             self._split_push(pod, IsolatedPush(self.build_specs()[0]))
@@ -199,7 +232,23 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
             digest = push.pushed_digest(getattr(executor, "message", None), pushers)
         else:
             digest = termination.parse_digest(message)
-        return {"digest": digest, "images": spec.images(digest)}
+        result = {"digest": digest, "images": spec.images(digest)}
+        return {**result, **self._platform_keys()}
+
+    def _platform_keys(self) -> dict[str, Any]:
+        # Which image and platform a staging push belongs to: the merge step and the planner match on these.
+        if not self._platform:
+            return {}
+        return {"platform": str(self._platform), "destinations": self.final_destinations()}
+
+    def _render_pod(self, context: Context) -> dict[str, Any]:
+        return {**super()._render_pod(context), **self._platform_keys()}
+
+    def push_failure(self, context: Context, failed: KanikoBuildFailed, remote_pod: k8s.V1Pod | None) -> None:
+        if not self._platform:
+            return super().push_failure(context, failed, remote_pod)
+        failure = failed.failure.to_dict() if failed.failure else None
+        context["ti"].xcom_push(key="return_value", value={"failed": True, "failure": failure, **self._platform_keys()})
 
     # --- isolate_push_credentials ---------------------------------------------------------------
 

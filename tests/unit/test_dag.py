@@ -50,16 +50,20 @@ def test_structure_and_schedule(dagbag):
     dag = dagbag.dags[DAG_ID]
     assert dag.timetable.expression == "0 * * * *"  # hourly: an unchanged image costs one registry request
     assert dag.catchup is False and dag.max_active_runs == 1
-    # prepare plans level 0; plan_level_n plans level n once level n-1 is built; report reads the last plan
+    # prepare plans level 0; plan_level_n plans level n once level n-1 is built and merged; report reads the last plan
     assert {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks} == {
-        "prepare": ["build_level_0", "plan_level_1"],
-        "build_level_0": ["plan_level_1", "plan_level_2", "plan_level_3", "report"],
-        "plan_level_1": ["build_level_1", "plan_level_2"],
-        "build_level_1": ["plan_level_2", "plan_level_3", "report"],
-        "plan_level_2": ["build_level_2", "plan_level_3"],
-        "build_level_2": ["plan_level_3", "report"],
-        "plan_level_3": ["build_level_3", "report"],
-        "build_level_3": ["report"],
+        "prepare": ["build_level_0", "merge_level_0", "plan_level_1"],
+        "build_level_0": ["merge_level_0", "plan_level_1", "plan_level_2", "plan_level_3", "report"],
+        "merge_level_0": ["plan_level_1", "plan_level_2", "plan_level_3", "report"],
+        "plan_level_1": ["build_level_1", "merge_level_1", "plan_level_2"],
+        "build_level_1": ["merge_level_1", "plan_level_2", "plan_level_3", "report"],
+        "merge_level_1": ["plan_level_2", "plan_level_3", "report"],
+        "plan_level_2": ["build_level_2", "merge_level_2", "plan_level_3"],
+        "build_level_2": ["merge_level_2", "plan_level_3", "report"],
+        "merge_level_2": ["plan_level_3", "report"],
+        "plan_level_3": ["build_level_3", "merge_level_3", "report"],
+        "build_level_3": ["merge_level_3", "report"],
+        "merge_level_3": ["report"],
         "report": [],
     }
     for level in range(4):
@@ -67,9 +71,10 @@ def test_structure_and_schedule(dagbag):
         assert build.operator_class is KanikoBuildOperator or build.operator_name == "KanikoBuildOperator"
         assert build.max_active_tis_per_dagrun == 3  # from images.yaml
         assert build.retries == 2 and build.retry_delay == timedelta(seconds=20)
-        assert build.partial_kwargs["map_index_template"] == "{{ task.image_name }}"
+        assert build.partial_kwargs["map_index_template"] == "{{ [task.image_name, task.platform] | select | join(' ') }}"
         assert build.partial_kwargs["outlets"] == [AssetAlias("kaniko-images")]  # an Asset event per pushed image
-    for task_id in ("plan_level_1", "plan_level_2", "plan_level_3", "report"):
+    merges = [f"merge_level_{level}" for level in range(4)]
+    for task_id in ("plan_level_1", "plan_level_2", "plan_level_3", *merges, "report"):
         assert dag.get_task(task_id).trigger_rule == "all_done"  # a failed or empty level does not stop the rest
     assert set(dag.params.keys()) == {
         "manifest",

@@ -413,3 +413,32 @@ def test_max_age_is_inherited_overridden_and_checked(tmp_path):
         )
     with pytest.raises(ManifestError, match=r"images.yaml:2: defaults field 'max_age': '0d' must be positive"):
         load(tmp_path, "defaults:\n  max_age: 0d\nimages:\n  - {name: a, context: app, repository: t/a}\n")
+
+
+def test_platforms_are_validated_and_inherited(tmp_path):
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text("FROM busybox\n")
+    path = tmp_path / "images.yaml"
+    path.write_text(
+        "registry: reg.io\n"
+        "defaults:\n  platforms: [linux/amd64, linux/arm64]\n"
+        "images:\n"
+        "  - {name: multi, context: ctx, repository: a}\n"
+        "  - {name: one, context: ctx, repository: b, platforms: [linux/arm64], platform_node_selector: false}\n"
+    )
+    builds = {b["image_name"]: b for b in load_manifest(path, build_date=datetime(2026, 1, 1)).builds}
+    assert builds["multi"]["platforms"] == ["linux/amd64", "linux/arm64"] and "platform_node_selector" not in builds["multi"]
+    assert builds["one"]["platforms"] == ["linux/arm64"] and builds["one"]["platform_node_selector"] is False
+    path.write_text(
+        "registry: reg.io\nimages:\n  - name: bad\n    context: ctx\n    repository: a\n"
+        "    platforms: [linux/amd64, 'linux/arm64;x']\n"
+    )
+    with pytest.raises(ManifestError) as err:
+        load_manifest(path, build_date=datetime(2026, 1, 1))
+    assert str(err.value) == (
+        f"{path}:6: images[0] (bad) field 'platforms': 'linux/arm64;x' must be 'os/arch' or 'os/arch/variant', "
+        "e.g. 'linux/amd64' or 'linux/arm/v7'"
+    )
+    path.write_text("registry: reg.io\nimages:\n  - {name: e, context: ctx, repository: a, platforms: []}\n")
+    with pytest.raises(ManifestError, match="should be non-empty|is too short"):
+        load_manifest(path, build_date=datetime(2026, 1, 1))

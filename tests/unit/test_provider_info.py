@@ -38,7 +38,8 @@ def test_kaniko_layer_imports_neither_airflow_nor_kubernetes():
     code = (
         "import sys, airflow_kaniko.kaniko.spec, airflow_kaniko.kaniko.multi_build, airflow_kaniko.kaniko.context_archive, "
         "airflow_kaniko.kaniko.docker_config, airflow_kaniko.kaniko.termination, airflow_kaniko.kaniko.registry_ui, "
-        "airflow_kaniko.kaniko.image_datasets, airflow_kaniko.kaniko.image_assets, "
+        "airflow_kaniko.kaniko.image_datasets, airflow_kaniko.kaniko.image_assets, airflow_kaniko.kaniko.platforms, "
+        "airflow_kaniko.image_index, "
         "airflow_kaniko.manifest, airflow_kaniko.report; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'kubernetes'}))"
     )

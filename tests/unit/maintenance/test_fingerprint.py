@@ -95,3 +95,17 @@ def test_context_digest_covers_the_dockerfile_and_files_but_not_ignored_or_mtime
 )
 def test_contexts_whose_content_cannot_be_known(context, why):
     assert unknowable_context(context) == why
+
+
+def test_platforms_are_covered_only_when_set():
+    # A single-platform image keeps the fingerprint it had before platforms existed: no key, same document.
+    assert "platforms" not in json.loads(BASE.document())
+    assert BASE.document() == (
+        '{"bases":{"reg.io/library/busybox:latest":"' + D1 + '"},"build_args":{"A":"1"},"context":"' + D2 + '",'
+        '"dockerfile":"Dockerfile","executor_image":"ghcr.io/osscontainertools/kaniko:v1.28.3",'
+        '"extra_args":["--reproducible"],"labels":{"org.opencontainers.image.title":"x"},"target":"runtime","version":1}'
+    )
+    two = dataclasses.replace(BASE, platforms=("linux/amd64", "linux/arm64"))
+    assert json.loads(two.document())["platforms"] == ["linux/amd64", "linux/arm64"]
+    assert len({BASE.fingerprint(), two.fingerprint(), dataclasses.replace(two, platforms=("linux/amd64",)).fingerprint()}) == 3
+    assert two.summary()["settings"]["platforms"] == ["linux/amd64", "linux/arm64"]

@@ -1,0 +1,145 @@
+"""A multi-arch image in the maintenance plan: one build per platform, one merge, one result per image."""
+
+import json
+
+from airflow_kaniko.maintenance.planner import absorb, finish, level_builds, merge_level, next_level
+from airflow_kaniko.maintenance.reasons import Reason
+from airflow_kaniko.report import summarize_plan
+from tests.unit.operators.test_platforms import MemoryRegistry
+
+R = "10.244.77.1:5000/demo"
+PLATFORMS = ["linux/amd64", "linux/arm64"]
+
+
+def state(name, level, status, platforms=None, parents=()):
+    kwargs = {"image_name": name, "destinations": [f"{R}/{name}:1", f"{R}/{name}:fp-x"], "platform_node_selector": False}
+    if platforms:
+        kwargs["platforms"] = platforms
+    return {
+        "name": name,
+        "level": level,
+        "status": status,
+        "reason": Reason("first").to_dict() if status == "build" else None,
+        "parents": list(parents),
+        "fingerprint": "f" * 64,
+        "digest": None,
+        "previous_digest": None,
+        "kwargs": kwargs,
+        "build": dict(kwargs) if status == "build" else None,
+        "images": [],
+        "bases": [],
+    }
+
+
+def plan():
+    return {
+        "dry_run": False,
+        "levels": [["multi", "single"], ["child"]],
+        "images": {
+            "multi": state("multi", 0, "build", PLATFORMS),
+            "single": state("single", 0, "build"),
+            "child": state("child", 1, "pending", parents=["multi"]),
+        },
+    }
+
+
+def test_a_multi_arch_image_is_one_build_per_platform_and_a_single_one_has_no_platform_keys():
+    builds = level_builds(plan(), 0)
+    assert [(b["image_name"], b.get("platform")) for b in builds] == [
+        ("multi", "linux/amd64"),
+        ("multi", "linux/arm64"),
+        ("single", None),
+    ]
+    assert all("platforms" not in b for b in builds)
+    assert builds[0]["platform_node_selector"] is False and "platform_node_selector" not in builds[2]
+    assert builds[0]["destinations"] == [f"{R}/multi:1", f"{R}/multi:fp-x"]  # the operator derives the staging tags
+
+
+def platform_result(platform, digest):
+    return {"digest": digest, "images": [], "platform": platform, "destinations": [f"{R}/multi:1", f"{R}/multi:fp-x"]}
+
+
+def test_merge_pushes_the_index_under_final_and_fingerprint_tags_and_the_child_builds_on_it():
+    registry = MemoryRegistry()
+    registry.for_host = lambda host: registry
+    amd, arm = registry.add_image("demo/multi", "linux", "amd64"), registry.add_image("demo/multi", "linux", "arm64")
+    p = plan()
+    builds = [
+        platform_result("linux/amd64", amd),
+        platform_result("linux/arm64", arm),
+        {"digest": "sha256:" + "5" * 64, "images": [f"{R}/single:1@sha256:" + "5" * 64]},
+    ]
+    merged = merge_level(p, 0, builds, registries=registry, log=lambda _: None)
+    index = registry.manifests["demo/multi", "fp-x"]
+    assert [m["digest"] for m in json.loads(index.body)["manifests"]] == [amd, arm]
+    assert [tag for _, tag, _ in registry.puts] == ["1", "fp-x"]
+    assert merged == [
+        {
+            "digest": index.digest,
+            "images": [f"{R}/multi:1@{index.digest}", f"{R}/multi:fp-x@{index.digest}"],
+            "platforms": {"linux/amd64": amd, "linux/arm64": arm},
+            "destinations": [f"{R}/multi:1", f"{R}/multi:fp-x"],
+        }
+    ]
+    absorb(p, [*builds, *merged], through_level=0)
+    assert (p["images"]["multi"]["status"], p["images"]["multi"]["digest"]) == ("rebuilt", index.digest)
+    assert p["images"]["multi"]["platform_digests"] == {"linux/amd64": amd, "linux/arm64": arm}
+    assert p["images"]["single"]["status"] == "rebuilt"
+    # The report lists the platforms, and the per-platform digests in the detail.
+    row = next(r for r in summarize_plan(finish(p, [*builds, *merged])).rows if r.name == "multi")
+    assert row.label == "multi [linux/amd64, linux/arm64]" and row.detail["platform_digests"]["linux/arm64"] == arm
+
+
+def test_platform_results_alone_never_count_as_the_image():
+    p = plan()
+    absorb(
+        p,
+        [platform_result("linux/amd64", "sha256:" + "1" * 64), platform_result("linux/arm64", "sha256:" + "2" * 64)],
+        through_level=0,
+    )
+    assert p["images"]["multi"]["status"] == "failed"  # no merge result: the index was never pushed
+
+
+def test_a_failed_platform_fails_the_image_pushes_nothing_and_its_child_is_not_built():
+    registry = MemoryRegistry()
+    registry.for_host = lambda host: registry
+    amd = registry.add_image("demo/multi", "linux", "amd64")
+    failed = {
+        "failed": True,
+        "failure": {"kind": "dockerfile", "retryable": False, "detail": "exec format error"},
+        "platform": "linux/arm64",
+        "destinations": [f"{R}/multi:1", f"{R}/multi:fp-x"],
+    }
+    p = plan()
+    merged = merge_level(p, 0, [platform_result("linux/amd64", amd), failed], registries=registry, log=lambda _: None)
+    assert registry.puts == []
+    assert merged == [
+        {
+            "failed": True,
+            "failure": {"kind": "platform", "retryable": False, "detail": "linux/arm64: dockerfile: exec format error"},
+            "destinations": [f"{R}/multi:1", f"{R}/multi:fp-x"],
+        }
+    ]
+    result = next_level(p, 1, [platform_result("linux/amd64", amd), failed, *merged], registries=registry, log=lambda _: None)
+    assert p["images"]["multi"]["status"] == "failed"
+    assert p["images"]["child"]["status"] == "parent_failed" and result["builds"] == []
+
+
+def test_dry_run_merges_nothing():
+    p = {**plan(), "dry_run": True}
+    assert merge_level(p, 0, [], registries=None) == []
+
+
+def test_the_last_build_of_a_multi_arch_image_is_its_index_and_its_inputs_are_a_platforms_label():
+    from airflow_kaniko.image_index import push_index
+    from airflow_kaniko.maintenance.fingerprint import INPUTS_LABEL
+    from airflow_kaniko.maintenance.planner import _last_build
+
+    registry = MemoryRegistry()
+    registry.for_host = lambda host: registry
+    amd, arm = registry.add_image("demo/multi", "linux", "amd64"), registry.add_image("demo/multi", "linux", "arm64")
+    summary = {"bases": {}, "context": "sha256:" + "c" * 64, "settings": {"platforms": PLATFORMS}}
+    for digest in (amd, arm):
+        registry.configs[digest]["config"] = {"Labels": {INPUTS_LABEL: json.dumps(summary)}}
+    index = push_index(registry, [f"{R}/multi:1"], {"linux/amd64": amd, "linux/arm64": arm}, log=lambda _: None)
+    assert _last_build(registry, "demo/multi", [f"{R}/multi:1"]) == (index, summary)
