@@ -144,13 +144,24 @@ def merge_level(
 
 
 def _emit_image_events(plan: Mapping[str, Any], merged: Iterable[Mapping[str, Any]]) -> None:
-    """ASSETS HOOK (to wire on merge): one Asset event per multi-arch image merged (the platform builds emit none).
+    """One Asset event per multi-arch image merged, through the merge task's outlets (the platform builds emit none)."""
+    from airflow.sdk import get_current_context
+    from airflow_kaniko.assets import emit_image_events
 
-    Left empty on purpose until ``airflow_kaniko/assets.py`` is on main; then, for each result
-    without ``failed``: ``emit_image_events(get_current_context(), <the task's outlets>, result["images"],
-    fingerprint=<the image's plan fingerprint>, reason=<its plan reason>)``, and the DAG's
-    ``merge_level`` task gets the same ``outlets`` as the build partial.
-    """
+    context = get_current_context()
+    for result in merged:
+        if result.get("failed"):
+            continue
+        build = next(
+            s["build"] for s in plan["images"].values() if s["build"] and s["build"]["destinations"] == result["destinations"]
+        )
+        emit_image_events(
+            context,
+            context["task"].outlets,
+            result["images"],
+            fingerprint=build.get("fingerprint"),
+            reason=build.get("build_reason"),
+        )
 
 
 def plan_table(plan: Mapping[str, Any]) -> str:

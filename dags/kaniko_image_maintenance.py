@@ -78,7 +78,7 @@ with DAG(
 
         return maintenance_tasks.next_level(plan, level, results, params, ti=ti)
 
-    @task(trigger_rule=TriggerRule.ALL_DONE)
+    @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[AssetAlias("kaniko-images")])
     def merge_level(plan: dict, level: int, builds: list, params: dict) -> list[dict]:
         """Push the image index of each multi-arch image of one level, once all its platforms are built."""
         from airflow_kaniko import maintenance_tasks

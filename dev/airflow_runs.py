@@ -147,11 +147,14 @@ def _shorten(line: str) -> str:
 
 
 def latest_run(dag_id: str) -> dict:
-    """Task states and XComs of the DAG's latest run, read with Airflow's own models.
+    """Task states, XComs and Asset events of the DAG's latest run, read with Airflow's own models.
 
     The calling process must have AIRFLOW_HOME set to the runner's home before importing airflow.
     """
+    from sqlalchemy import select
+
     from airflow.models import DagRun, TaskInstance
+    from airflow.models.asset import AssetEvent
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
@@ -163,6 +166,7 @@ def latest_run(dag_id: str) -> dict:
             .filter(XComModel.dag_id == dag_id, XComModel.run_id == run.run_id, XComModel.key == "return_value")
             .all()
         )
+        events = session.scalars(select(AssetEvent).where(AssetEvent.source_run_id == run.run_id).order_by(AssetEvent.id))
         return {
             "run_id": run.run_id,
             "state": str(run.state),
@@ -171,6 +175,7 @@ def latest_run(dag_id: str) -> dict:
                 for ti in tis
             },
             "xcom": {(x.task_id, x.map_index): _value(x.value) for x in xcoms},
+            "asset_events": [{"task": e.source_task_id, "uri": e.asset.uri, "extra": e.extra} for e in events],
         }
 
 

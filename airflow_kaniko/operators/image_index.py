@@ -74,8 +74,7 @@ class KanikoImageIndexOperator(BaseOperator):
         return result
 
     def _emit_image_event(self, context: Context, result: dict[str, Any]) -> None:
-        """ASSETS HOOK (to wire on merge): the Asset event of the merged image; the platform builds emit none.
+        """The Asset event of the merged image, through the task's outlets; the platform builds emit none."""
+        from airflow_kaniko.assets import emit_image_events
 
-        Left empty on purpose until ``airflow_kaniko/assets.py`` is on main; then this is
-        ``emit_image_events(context, self.outlets, result["images"], log=self.log)``.
-        """
+        emit_image_events(context, self.outlets, result.get("images") or [], log=self.log)  # none for render_only

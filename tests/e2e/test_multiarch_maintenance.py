@@ -77,13 +77,21 @@ def test_1_a_multi_arch_image_is_built_per_platform_and_merged_under_final_and_f
     assert f"--build-arg=BASE={pinned}" in pods["child"]["spec"]["containers"][0]["args"]
     assert "--custom-platform" not in " ".join(pods["child"]["spec"]["containers"][0]["args"])
     assert dag_run["tasks"][("merge_level_0", -1)]["state"] == "success"
+    # One Asset event per image: the merge step's for the index (the platform builds emit none), the child's build's.
+    events = {e["uri"]: e for e in dag_run["asset_events"]}
+    assert len(dag_run["asset_events"]) == 2, dag_run["asset_events"]
+    multi_event = events[f"oci://{cluster.registry}/{repo}"]
+    assert multi_event["task"] == "merge_level_0"
+    assert multi_event["extra"]["digest"] == multi["digest"] and multi_event["extra"]["fingerprint"] == fingerprint
+    assert multi_event["extra"]["reason"]["kind"] == "first"
+    assert events[f"oci://{cluster.registry}/{world['prefix']}/child"]["task"] == "build_level_1"
 
 
 def test_2_unchanged_on_the_rerun_starts_no_pod(world, runner, core, cluster):
     first = rows(world["runs"]["first"][0])
     report, pods, dag_run, result = run(world, "unchanged", runner, core, cluster)
     assert dag_run["state"] == "success", result.text()[-4000:]
-    assert pods == {}
+    assert pods == {} and dag_run["asset_events"] == []  # unchanged: retagged, no event
     by_name = rows(report)
     for name in ("multi", "child"):
         assert by_name[name]["reason"].startswith("unchanged ("), by_name[name]
