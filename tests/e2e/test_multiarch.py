@@ -69,6 +69,10 @@ def test_copy_env_label_build_for_both_platforms_and_one_index(world, runner, cl
         # Each platform is built on its own base: the base's layer for that architecture comes first.
         base_manifest = registry.manifest(f"{world['prefix']}/busybox", world["base"][platform])
         assert manifest.json()["layers"][0]["digest"] == base_manifest.json()["layers"][0]["digest"]
+    # One Asset event, the index's, from the index step; the platform builds emitted none.
+    assert [(e["task"], e["uri"], e["extra"]["digest"], e["extra"]["tags"]) for e in run["asset_events"]] == [
+        ("index", f"oci://{cluster.registry}/{repo}", value["digest"], ["1", "latest"])
+    ]
     # The amd64 variant runs (the runtime picks it from the index by the node's platform).
     assert run_image(core, cluster.namespace, f"{cluster.registry}/{repo}:latest").strip() == "multi-arch greeting"
 
@@ -87,4 +91,5 @@ def test_a_failed_platform_pushes_nothing_under_the_final_tags(world, runner, cl
     assert "not merged, nothing pushed under its tags: linux/arm64: dockerfile" in text
     assert registry.digest(repo, "1") is None and registry.digest(repo, "latest") is None
     assert sorted(registry.tags(repo)) == ["1-linux-amd64"]
+    assert run["asset_events"] == []  # the amd64 build succeeded, but emits nothing for a staging push
     assert json.loads(json.dumps(run["xcom"][("index", -1)]))["failed"] is True

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pendulum
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, AssetAlias, Param
 from airflow_kaniko.operators.image_index import KanikoImageIndexOperator
 from airflow_kaniko.operators.kaniko import KanikoBuildOperator
 
 IMAGES = Path(__file__).resolve().parents[1] / "images"
 REG = os.environ.get("LOCALKUBE_REGISTRY", "registry.invalid:5000")
 PLATFORMS = ["linux/amd64", "linux/arm64"]
+IMAGES_ALIAS = AssetAlias("kaniko-images")
 
 for dag_id, context in (("e2e_multiarch", "multiarch"), ("e2e_multiarch_run", "multiarch-run")):
     with DAG(
@@ -40,6 +41,7 @@ for dag_id, context in (("e2e_multiarch", "multiarch"), ("e2e_multiarch_run", "m
             registry_ca={"registry": REG, "config_map": "registry-ca"},
             context_roots=[IMAGES],
             map_index_template="{{ task.platform }}",
+            outlets=[IMAGES_ALIAS],  # a platform's staging push emits nothing: the index step does
         ).expand(platform=PLATFORMS)
         KanikoImageIndexOperator(
             task_id="index",
@@ -47,4 +49,5 @@ for dag_id, context in (("e2e_multiarch", "multiarch"), ("e2e_multiarch_run", "m
             platforms=PLATFORMS,
             builds=build.output,
             registry_conn_id="kaniko_registry",
+            outlets=[IMAGES_ALIAS],
         )
