@@ -132,7 +132,15 @@ def next_level(
 def merge_level(
     plan: dict[str, Any], level: int, results: Iterable[Mapping[str, Any] | None] | None, params: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """Push the image index of each multi-arch image of ``level`` (from the worker, no pod); their results."""
+    """Push the image index of each multi-arch image of ``level`` (from the worker, no pod); their results.
+
+    Skipped (``AirflowSkipException``) when the level builds no multi-arch image, so the run shows that
+    nothing was merged, without reading a connection.
+    """
+    if not planner.multi_arch_builds(plan, level):
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(f"level {level} builds no multi-arch image: nothing to merge")
     with registries(
         params["registry_conn_id"], plan.get("registry_connections") or params.get("base_registry_connections")
     ) as clients:

@@ -150,14 +150,10 @@ def merge_level(
     """
     from airflow_kaniko.image_index import MergeError, merge
 
-    if plan["dry_run"] or level >= len(plan["levels"]):
-        return []
     results = list(results)
     merged: list[dict[str, Any]] = []
-    for name in plan["levels"][level]:
+    for name in multi_arch_builds(plan, level):
         state = plan["images"][name]
-        if state["status"] != "build" or "platforms" not in state["build"]:
-            continue
         destinations = state["build"]["destinations"]
         try:
             merged.append(merge(registries, destinations, state["build"]["platforms"], results, log=log))
@@ -165,6 +161,14 @@ def merge_level(
             log(f"{name}: {err}")
             merged.append({"failed": True, "failure": err.failure, "destinations": list(destinations)})
     return merged
+
+
+def multi_arch_builds(plan: Mapping[str, Any], level: int) -> list[str]:
+    """The images of ``level`` built per platform in this run, whose index the merge step pushes."""
+    if plan["dry_run"] or level >= len(plan["levels"]):
+        return []
+    images = plan["images"]
+    return [n for n in plan["levels"][level] if images[n]["status"] == "build" and "platforms" in images[n]["build"]]
 
 
 def absorb(plan: dict[str, Any], results: Iterable[Mapping[str, Any] | None], *, through_level: int) -> None:

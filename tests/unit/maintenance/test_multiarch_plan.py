@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from airflow_kaniko.maintenance.planner import absorb, finish, level_builds, merge_level, next_level
 from airflow_kaniko.maintenance.reasons import Reason
 from airflow_kaniko.report import summarize_plan
@@ -143,3 +145,24 @@ def test_the_last_build_of_a_multi_arch_image_is_its_index_and_its_inputs_are_a_
         registry.configs[digest]["config"] = {"Labels": {INPUTS_LABEL: json.dumps(summary)}}
     index = push_index(registry, [f"{R}/multi:1"], {"linux/amd64": amd, "linux/arm64": arm}, log=lambda _: None)
     assert _last_build(registry, "demo/multi", [f"{R}/multi:1"]) == (index, summary)
+
+
+def test_multi_arch_builds_names_the_images_a_merge_step_pushes():
+    from airflow_kaniko.maintenance.planner import multi_arch_builds
+
+    p = plan()
+    assert multi_arch_builds(p, 0) == ["multi"]
+    assert multi_arch_builds(p, 1) == []  # child is single-platform (and still pending)
+    assert multi_arch_builds(p, 2) == []  # past the last level
+    p["images"]["multi"]["status"] = "unchanged"
+    assert multi_arch_builds(p, 0) == []
+    assert multi_arch_builds({**plan(), "dry_run": True}, 0) == []
+
+
+def test_the_merge_task_skips_a_level_without_multi_arch_builds_before_reading_any_connection():
+    from airflow.sdk.exceptions import AirflowSkipException
+    from airflow_kaniko import maintenance_tasks
+
+    # No connection exists in this test: the task must skip before looking one up.
+    with pytest.raises(AirflowSkipException, match="level 1 builds no multi-arch image: nothing to merge"):
+        maintenance_tasks.merge_level(plan(), 1, [], {"registry_conn_id": "no_such_connection"})
