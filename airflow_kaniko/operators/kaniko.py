@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
+from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY
 from airflow_kaniko import pod_objects
 from airflow_kaniko.kaniko import termination
 from airflow_kaniko.kaniko.docker_config import render_docker_config, secret_forms
@@ -248,7 +249,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         if not self._platform:
             return super().push_failure(context, failed, remote_pod)
         failure = failed.failure.to_dict() if failed.failure else None
-        context["ti"].xcom_push(key="return_value", value={"failed": True, "failure": failure, **self._platform_keys()})
+        context["ti"].xcom_push(key=XCOM_RETURN_KEY, value={"failed": True, "failure": failure, **self._platform_keys()})
 
     # --- isolate_push_credentials ---------------------------------------------------------------
 
