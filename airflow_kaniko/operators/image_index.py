@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowFailException
+from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowException, AirflowFailException
 from airflow.sdk import BaseOperator, TriggerRule
 
 if TYPE_CHECKING:
@@ -22,7 +22,8 @@ class KanikoImageIndexOperator(BaseOperator):
     :class:`~airflow_kaniko.operators.kaniko.KanikoBuildOperator` with ``platform=``, which pushed it
     under staging tags; this task checks that every platform built and that each manifest is an
     image for its platform, then pushes the index under every destination. If any platform failed,
-    nothing is pushed under the destinations and the task fails naming the platform.
+    nothing is pushed under the destinations and the task fails naming the platform, without
+    retries (they would not rebuild it); a registry error while pushing the index is retried.
 
     The return value (XCom ``return_value``) is ``{"digest": <index digest>, "images":
     ["<destination>@<index digest>", …], "platforms": {"linux/amd64": "sha256:…", …},
@@ -69,6 +70,8 @@ class KanikoImageIndexOperator(BaseOperator):
                 # What the report reads, as a failed build's result.
                 failed = {"failed": True, "failure": err.failure, "destinations": destinations}
                 context["ti"].xcom_push(key=XCOM_RETURN_KEY, value=failed)
+                if err.failure.get("kind") == "push":  # the registry, not a build: the task's retries can help
+                    raise AirflowException(str(err)) from None
                 raise AirflowFailException(str(err)) from None
         self._emit_image_event(context, result)
         return result
