@@ -62,7 +62,8 @@ class KanikoImageIndexOperator(BaseOperator):
         from airflow_kaniko.image_index import MergeError, merge
         from airflow_kaniko.maintenance_tasks import registries
 
-        destinations = [self.destinations] if isinstance(self.destinations, str) else list(self.destinations)
+        destinations = [self.destinations] if isinstance(self.destinations, str) else list(self.destinations or [])
+        _check_destinations(self.destinations, destinations)
         with registries(self.registry_conn_id) as clients:
             try:
                 result = merge(clients, destinations, self.platforms, list(self.builds or []), log=self.log.info)
@@ -81,3 +82,17 @@ class KanikoImageIndexOperator(BaseOperator):
         from airflow_kaniko.assets import emit_image_events
 
         emit_image_events(context, self.outlets, result.get("images") or [], log=self.log)  # none for render_only
+
+
+def _check_destinations(given: object, destinations: list[Any]) -> None:
+    """Before any connection is read: at least one destination, each an image reference."""
+    from airflow_kaniko.kaniko import reference
+    from airflow_kaniko.kaniko.errors import KanikoSpecError
+
+    if not destinations:
+        raise KanikoSpecError("destinations", given, "needs at least one image reference such as 'reg.example.com/app:1'")
+    for destination in destinations:
+        try:
+            reference.split(destination)
+        except ValueError:
+            raise KanikoSpecError("destinations", destination, "is not an image reference") from None

@@ -274,3 +274,16 @@ def test_index_operator_leaves_a_registry_failure_to_its_retries(monkeypatch):
         op.execute(context)
     assert not isinstance(err.value, AirflowFailException)  # a transient registry error is retried, not final
     assert pushed["return_value"]["failure"]["kind"] == "push"
+
+
+@pytest.mark.parametrize("destinations", [[], ""])
+def test_index_operator_without_destinations_names_the_field_before_any_connection(monkeypatch, destinations):
+    import airflow_kaniko.maintenance_tasks as tasks
+
+    monkeypatch.setattr(tasks, "registries", lambda conn_id: pytest.fail("no connection is read for a bad value"))
+    op = KanikoImageIndexOperator(task_id="index", destinations=destinations, platforms=["linux/amd64"], builds=[])
+    context, pushed = ti_recorder()
+    with pytest.raises(KanikoSpecError) as err:
+        op.execute(context)
+    assert err.value.field == "destinations" and err.value.value == destinations
+    assert pushed == {}
