@@ -5,10 +5,11 @@ Kept out of the DAG file so it stays short, and imported only inside tasks (pars
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.maintenance import planner
 from airflow_kaniko.registry import Credentials, Registries
 
@@ -145,13 +146,15 @@ def merge_level(
         params["registry_conn_id"], plan.get("registry_connections") or params.get("base_registry_connections")
     ) as clients:
         merged = planner.merge_level(plan, level, results or [], registries=clients)
-    _emit_image_events(plan, merged)
+        redactor = Redactor()
+        redactor.add(*clients.passwords())  # as the build operators redact the reason they emit
+    _emit_image_events(plan, merged, redactor.redact)
     if merged:
         print(f"Level {level}: {sum(not m.get('failed') for m in merged)} of {len(merged)} multi-arch image(s) merged")
     return merged
 
 
-def _emit_image_events(plan: Mapping[str, Any], merged: Iterable[Mapping[str, Any]]) -> None:
+def _emit_image_events(plan: Mapping[str, Any], merged: Iterable[Mapping[str, Any]], redact: Callable[[str], str]) -> None:
     """One Asset event per multi-arch image merged, through the merge task's outlets (the platform builds emit none)."""
     from airflow.sdk import get_current_context
     from airflow_kaniko.assets import emit_image_events
@@ -169,6 +172,7 @@ def _emit_image_events(plan: Mapping[str, Any], merged: Iterable[Mapping[str, An
             result["images"],
             fingerprint=build.get("fingerprint"),
             reason=build.get("build_reason"),
+            redact=redact,
         )
 
 

@@ -160,10 +160,13 @@ def load_manifest(
         if unknown:
             raise ManifestError(path, f"no image named {', '.join(map(repr, unknown))}; the manifest has {', '.join(seen_names)}")
         builds = [b for b in builds if b["image_name"] in wanted]
-    if len(builds) > max_images:
+    # A multi-arch image is one mapped build per platform.
+    count = sum(len(b.get("platforms") or [None]) for b in builds)
+    if count > max_images:
+        what = f"{count} builds ({len(builds)} images, one per platform)" if count > len(builds) else f"{count} images"
         raise ManifestError(
             path,
-            f"{len(builds)} images exceed Airflow's core.max_map_length={max_images}; raise it "
+            f"{what} exceed Airflow's core.max_map_length={max_images}; raise it "
             "(AIRFLOW__CORE__MAX_MAP_LENGTH) or split the images over several manifests",
             line=_line(_node_at(root, ["images"])),
         )

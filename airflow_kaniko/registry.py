@@ -310,6 +310,10 @@ class Registries:
             )
         return self._registries[host]
 
+    def passwords(self) -> list[str]:
+        """The passwords it holds, for a redactor of text that leaves the task (an Asset extra)."""
+        return [c.password for c in self._credentials.values()]
+
     def resolve(self, reference: str) -> str:
         """The manifest digest of an image reference; a reference with a digest is its own answer.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowFailException
+from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowException, AirflowFailException
 from airflow.sdk import BaseOperator, TriggerRule
 
 if TYPE_CHECKING:
@@ -22,7 +22,8 @@ class KanikoImageIndexOperator(BaseOperator):
     :class:`~airflow_kaniko.operators.kaniko.KanikoBuildOperator` with ``platform=``, which pushed it
     under staging tags; this task checks that every platform built and that each manifest is an
     image for its platform, then pushes the index under every destination. If any platform failed,
-    nothing is pushed under the destinations and the task fails naming the platform.
+    nothing is pushed under the destinations and the task fails naming the platform, without
+    retries (they would not rebuild it); a registry error while pushing the index is retried.
 
     The return value (XCom ``return_value``) is ``{"digest": <index digest>, "images":
     ["<destination>@<index digest>", …], "platforms": {"linux/amd64": "sha256:…", …},
@@ -61,7 +62,8 @@ class KanikoImageIndexOperator(BaseOperator):
         from airflow_kaniko.image_index import MergeError, merge
         from airflow_kaniko.maintenance_tasks import registries
 
-        destinations = [self.destinations] if isinstance(self.destinations, str) else list(self.destinations)
+        destinations = [self.destinations] if isinstance(self.destinations, str) else list(self.destinations or [])
+        _check_destinations(self.destinations, destinations)
         with registries(self.registry_conn_id) as clients:
             try:
                 result = merge(clients, destinations, self.platforms, list(self.builds or []), log=self.log.info)
@@ -69,6 +71,8 @@ class KanikoImageIndexOperator(BaseOperator):
                 # What the report reads, as a failed build's result.
                 failed = {"failed": True, "failure": err.failure, "destinations": destinations}
                 context["ti"].xcom_push(key=XCOM_RETURN_KEY, value=failed)
+                if err.failure.get("kind") == "push":  # the registry, not a build: the task's retries can help
+                    raise AirflowException(str(err)) from None
                 raise AirflowFailException(str(err)) from None
         self._emit_image_event(context, result)
         return result
@@ -78,3 +82,17 @@ class KanikoImageIndexOperator(BaseOperator):
         from airflow_kaniko.assets import emit_image_events
 
         emit_image_events(context, self.outlets, result.get("images") or [], log=self.log)  # none for render_only
+
+
+def _check_destinations(given: object, destinations: list[Any]) -> None:
+    """Before any connection is read: at least one destination, each an image reference."""
+    from airflow_kaniko.kaniko import reference
+    from airflow_kaniko.kaniko.errors import KanikoSpecError
+
+    if not destinations:
+        raise KanikoSpecError("destinations", given, "needs at least one image reference such as 'reg.example.com/app:1'")
+    for destination in destinations:
+        try:
+            reference.split(destination)
+        except ValueError:
+            raise KanikoSpecError("destinations", destination, "is not an image reference") from None

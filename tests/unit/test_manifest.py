@@ -211,6 +211,15 @@ def test_over_long_list(tmp_path):
         load(tmp_path, "images:\n" + entries, max_images=5)
 
 
+def test_each_platform_counts_against_max_map_length(tmp_path):
+    # Three images of two platforms are six mapped build instances.
+    entries = "".join(f"  - {{name: i{i}, context: app, repository: r/i{i}}}\n" for i in range(3))
+    text = "defaults:\n  platforms: [linux/amd64, linux/arm64]\nimages:\n" + entries
+    assert len(load(tmp_path, text, max_images=6).builds) == 3
+    with pytest.raises(ManifestError, match=r"6 builds \(3 images, one per platform\) exceed Airflow's core.max_map_length=5"):
+        load(tmp_path, text, max_images=5)
+
+
 # Issue 8, item 5: a manifest named by a param, and the contexts it names, stay inside the allowed roots.
 @pytest.fixture
 def dags(tmp_path):

@@ -166,3 +166,37 @@ def test_the_merge_task_skips_a_level_without_multi_arch_builds_before_reading_a
     # No connection exists in this test: the task must skip before looking one up.
     with pytest.raises(AirflowSkipException, match="level 1 builds no multi-arch image: nothing to merge"):
         maintenance_tasks.merge_level(plan(), 1, [], {"registry_conn_id": "no_such_connection"})
+
+
+def test_the_merge_task_emits_the_index_event_with_the_reason_redacted(monkeypatch):
+    import airflow.sdk
+    from airflow.sdk import AssetAlias
+    from airflow_kaniko import maintenance_tasks
+    from airflow_kaniko.registry import Credentials, Registries
+
+    registry = MemoryRegistry()
+    amd, arm = registry.add_image("demo/multi", "linux", "amd64"), registry.add_image("demo/multi", "linux", "arm64")
+
+    class Clients(Registries):
+        def for_host(self, host):
+            return registry
+
+    # The connection's password, echoed in a registry's error text that became the reason (kind "unverified").
+    monkeypatch.setattr(maintenance_tasks, "registries", lambda *a: Clients({"10.244.77.1:5000": Credentials("bot", "pw-merge")}))
+    p = plan()
+    p["images"]["multi"]["build"]["build_reason"] = {"kind": "unverified", "detail": "registry refused pw-merge"}
+
+    added = []
+
+    class Accessor:
+        def add(self, asset, extra):
+            added.append((asset.uri, extra))
+
+    alias = AssetAlias("kaniko-images")
+    context = {"outlet_events": {alias: Accessor()}, "task": type("T", (), {"outlets": [alias]})()}
+    monkeypatch.setattr(airflow.sdk, "get_current_context", lambda: context)
+    builds = [platform_result("linux/amd64", amd), platform_result("linux/arm64", arm)]
+    (merged,) = maintenance_tasks.merge_level(p, 0, builds, {"registry_conn_id": "kaniko_registry"})
+    ((uri, extra),) = added
+    assert uri == f"oci://{R}/multi" and extra["digest"] == merged["digest"]
+    assert extra["reason"] == {"kind": "unverified", "detail": "registry refused ***"}

@@ -242,3 +242,48 @@ def test_render_only_platform_builds_merge_into_nothing():
     assert registry.puts == []
     with pytest.raises(MergeError, match="linux/amd64: no result"):  # one rendered, one missing: not a dry run
         merge(registry, FINAL, ["linux/amd64", "linux/arm64"], [result])
+
+
+def test_index_operator_leaves_a_registry_failure_to_its_retries(monkeypatch):
+    import airflow_kaniko.maintenance_tasks as tasks
+    from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+    from airflow_kaniko.registry import RegistryError
+
+    registry = MemoryRegistry()
+    amd, arm = registry.add_image("demo/hello", "linux", "amd64"), registry.add_image("demo/hello", "linux", "arm64")
+
+    def unavailable(repository, tag, manifest):
+        raise RegistryError(REG, f"{repository}:{tag}", "service unavailable (HTTP 503)", 503)
+
+    registry.put_manifest = unavailable
+
+    class Clients:
+        def __enter__(self):
+            return registry
+
+        def __exit__(self, *exc):
+            pass
+
+    monkeypatch.setattr(tasks, "registries", lambda conn_id: Clients())
+    builds = [platform_result("linux/amd64", amd), platform_result("linux/arm64", arm)]
+    op = KanikoImageIndexOperator(
+        task_id="index", destinations=FINAL, platforms=["linux/amd64", "linux/arm64"], builds=builds, retries=2
+    )
+    context, pushed = ti_recorder()
+    with pytest.raises(AirflowException, match="index not pushed: .*HTTP 503") as err:
+        op.execute(context)
+    assert not isinstance(err.value, AirflowFailException)  # a transient registry error is retried, not final
+    assert pushed["return_value"]["failure"]["kind"] == "push"
+
+
+@pytest.mark.parametrize("destinations", [[], ""])
+def test_index_operator_without_destinations_names_the_field_before_any_connection(monkeypatch, destinations):
+    import airflow_kaniko.maintenance_tasks as tasks
+
+    monkeypatch.setattr(tasks, "registries", lambda conn_id: pytest.fail("no connection is read for a bad value"))
+    op = KanikoImageIndexOperator(task_id="index", destinations=destinations, platforms=["linux/amd64"], builds=[])
+    context, pushed = ti_recorder()
+    with pytest.raises(KanikoSpecError) as err:
+        op.execute(context)
+    assert err.value.field == "destinations" and err.value.value == destinations
+    assert pushed == {}
