@@ -5,6 +5,7 @@ The root conftest loads this module as a plugin, so the fixtures exist in every 
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,30 @@ def core(cluster):
 
     config.load_kube_config(cluster.kubeconfig)
     return client.CoreV1Api()
+
+
+class PodPoller:
+    """Polls the API server every 0.3 s on a thread of its own while used as a context manager.
+
+    Polling, not a watch: build pods live for seconds. Subclasses say what one poll records.
+    """
+
+    def __init__(self, core, namespace: str):
+        self._core, self._namespace = core, namespace
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def poll(self) -> None:
+        raise NotImplementedError
+
+    def _run(self):
+        while not self._stop.wait(0.3):
+            self.poll()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()

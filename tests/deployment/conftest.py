@@ -6,7 +6,6 @@ hand, `source "$(VENV=... dev/deploy/up)"` first. A running deployment is reused
 
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.e2e.kube import wait_for  # noqa: F401  (the tier's tests import it from here)
-from tests.tiers import skip_unless_set
+from tests.tiers import PodPoller, skip_unless_set
 
 sys.path.insert(0, str(ROOT / "dev"))
 from airflow_api import AirflowAPI  # noqa: E402
@@ -83,39 +82,25 @@ def task_process(ti_id: str) -> psutil.Process:
     return found[0]
 
 
-class BuildPodSampler:
+class BuildPodSampler(PodPoller):
     """Samples the build pods of one DAG from the API server every 0.3 s: which exist, and whose Kaniko container runs."""
 
     def __init__(self, core, namespace: str, dag_id: str):
+        super().__init__(core, namespace)
         self.samples: list[tuple[float, set[str]]] = []
         self.seen: dict[str, dict] = {}
-        self._core, self._namespace, self._selector = (
-            core,
-            namespace,
-            f"dag_id={dag_id},app.kubernetes.io/managed-by=airflow-kaniko",
-        )
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._selector = f"dag_id={dag_id},app.kubernetes.io/managed-by=airflow-kaniko"
 
-    def _run(self):
-        while not self._stop.wait(0.3):
-            pods = self._core.list_namespaced_pod(self._namespace, label_selector=self._selector).items
-            running = set()
-            for pod in pods:
-                self.seen[pod.metadata.name] = {"labels": pod.metadata.labels, "phase": pod.status.phase}
-                states = [s.state for s in pod.status.container_statuses or [] if s.name == "kaniko"]
-                if states and states[0].running:
-                    running.add(pod.metadata.name)
-            self.samples.append((time.monotonic(), running))
+    def poll(self):
+        pods = self._core.list_namespaced_pod(self._namespace, label_selector=self._selector).items
+        running = set()
+        for pod in pods:
+            self.seen[pod.metadata.name] = {"labels": pod.metadata.labels, "phase": pod.status.phase}
+            states = [s.state for s in pod.status.container_statuses or [] if s.name == "kaniko"]
+            if states and states[0].running:
+                running.add(pod.metadata.name)
+        self.samples.append((time.monotonic(), running))
 
     @property
     def max_running(self) -> int:
         return max((len(r) for _, r in self.samples), default=0)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()

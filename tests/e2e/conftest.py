@@ -6,13 +6,12 @@
 import json
 import os
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
-from tests.tiers import skip_unless_set
+from tests.tiers import PodPoller, skip_unless_set
 
 sys.path.insert(0, str(ROOT / "dev"))
 from airflow_runs import AirflowRunner  # noqa: E402
@@ -43,26 +42,15 @@ def runner(cluster, tmp_path_factory):
     return runner
 
 
-class PodRecorder:
+class PodRecorder(PodPoller):
     """Records every pod the API server admits in the namespace, exactly as it serves them (raw JSON)."""
 
     def __init__(self, core, namespace):
+        super().__init__(core, namespace)
         self.pods: dict[str, dict] = {}
-        self._core, self._namespace = core, namespace
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self):
-        # Polling, not a watch: build pods live for seconds, and raw JSON needs no model round-trip.
-        while not self._stop.wait(0.3):
-            response = self._core.list_namespaced_pod(self._namespace, _preload_content=False)
-            for pod in json.loads(response.data)["items"]:
-                self.pods[pod["metadata"]["name"]] = pod
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+    def poll(self):
+        # Raw JSON: what the API server stored, with no model round-trip.
+        response = self._core.list_namespaced_pod(self._namespace, _preload_content=False)
+        for pod in json.loads(response.data)["items"]:
+            self.pods[pod["metadata"]["name"]] = pod
