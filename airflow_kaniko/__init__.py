@@ -32,5 +32,5 @@ def get_provider_info() -> dict:
         "extra-links": ["airflow_kaniko.links.KanikoImageLink"],
         # Pushed images are Assets oci://<registry>/<repository> (airflow_kaniko.assets); the handler
         # normalizes such URIs wherever Airflow builds an Asset, and refuses a tag, a digest or credentials.
-        "asset-uris": [{"schemes": ["oci"], "handler": "airflow_kaniko.kaniko.image_assets.sanitize_uri"}],
+        "asset-uris": [{"schemes": ["oci"], "handler": "airflow_kaniko.assets.convention.sanitize_uri"}],
     }

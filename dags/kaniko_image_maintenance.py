@@ -60,9 +60,9 @@ with DAG(
     @task
     def prepare(params: dict, ti=None, dag_run=None) -> list[dict]:
         """The plan (which images to rebuild, and why) and level 0's builds; unchanged images are retagged."""
-        from airflow_kaniko import maintenance_tasks
+        from airflow_kaniko.tasks import maintenance
 
-        return maintenance_tasks.prepare(
+        return maintenance.prepare(
             params,
             dag_run.logical_date or dag_run.run_after,
             max_depth=LEVELS,
@@ -74,16 +74,16 @@ with DAG(
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def next_level(plan: dict, level: int, results: list, params: dict, ti=None) -> list[dict]:
         """The builds of one level, decided once the parents' new digests are known."""
-        from airflow_kaniko import maintenance_tasks
+        from airflow_kaniko.tasks import maintenance
 
-        return maintenance_tasks.next_level(plan, level, results, params, ti=ti)
+        return maintenance.next_level(plan, level, results, params, ti=ti)
 
     @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[AssetAlias("kaniko-images")])
     def merge_level(plan: dict, level: int, builds: list, params: dict) -> list[dict]:
         """Push the image index of each multi-arch image of one level, once all its platforms are built."""
-        from airflow_kaniko import maintenance_tasks
+        from airflow_kaniko.tasks import maintenance
 
-        return maintenance_tasks.merge_level(plan, level, builds, params)
+        return maintenance.merge_level(plan, level, builds, params)
 
     stage = prepare()
     results = []
@@ -109,9 +109,9 @@ with DAG(
         """Log why each image was rebuilt or skipped; fail the run if any build failed, after reporting all."""
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowFailException
+        from airflow_kaniko.hooks.airflow_api import set_dag_run_note
         from airflow_kaniko.maintenance.planner import finish
-        from airflow_kaniko.report import summarize_plan
-        from airflow_kaniko.run_note import set_dag_run_note
+        from airflow_kaniko.maintenance.report import summarize_plan
 
         summary = summarize_plan(finish(plan, [r for level in results for r in (level or [])]))
         print(summary.table())

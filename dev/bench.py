@@ -96,7 +96,7 @@ def prepare_plain_pod_objects(cluster: Cluster):
 
     from airflow_kaniko.kaniko.context_archive import pack_context
     from airflow_kaniko.kaniko.docker_config import render_docker_config
-    from airflow_kaniko.pod_objects import build_config_map, build_secret
+    from airflow_kaniko.utils.pod_spec import build_config_map, build_secret
 
     config.load_kube_config(cluster.kubeconfig)
     api = client.CoreV1Api()
@@ -184,7 +184,7 @@ def time_one_pod(api, cluster: Cluster, isolate: bool, tags: int) -> float:
 
     from airflow_kaniko.kaniko.docker_config import render_docker_config
     from airflow_kaniko.operators.kaniko import KanikoBuildOperator
-    from airflow_kaniko.pod_objects import build_config_map, build_secret
+    from airflow_kaniko.utils.pod_spec import build_config_map, build_secret
 
     ns, reg = cluster.namespace, cluster.registry
     op = KanikoBuildOperator(

@@ -96,8 +96,8 @@ def dag_runs(cluster: Cluster, runner: AirflowRunner, root: Path, prefix: str) -
 def many_images(cluster: Cluster, root: Path, prefix: str) -> None:
     from airflow_kaniko.maintenance.fingerprint import fingerprint_tag
     from airflow_kaniko.maintenance.planner import prepare_plan
-    from airflow_kaniko.pod_objects import DEFAULT_EXECUTOR_IMAGE
-    from airflow_kaniko.registry import Credentials, Registries
+    from airflow_kaniko.oci.registry_client import Credentials, Registries
+    from airflow_kaniko.utils.pod_spec import DEFAULT_EXECUTOR_IMAGE
 
     builds = []
     for n in range(MANY):

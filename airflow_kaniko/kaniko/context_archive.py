@@ -13,7 +13,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.errors import KanikoSpecError
 
 # A ConfigMap object is capped at 1 MiB, and binaryData is stored base64-encoded.
 CONFIGMAP_LIMIT = 1024 * 1024

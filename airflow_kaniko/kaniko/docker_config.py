@@ -6,8 +6,8 @@ import base64
 import json
 from urllib.parse import urlsplit
 
-from airflow_kaniko.kaniko import reference
-from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.errors import KanikoSpecError
+from airflow_kaniko.oci import reference
 
 # Docker Hub's credentials live under this legacy key, which Kaniko's keychain looks up.
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"

@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.errors import KanikoSpecError
 
 
 def confine(

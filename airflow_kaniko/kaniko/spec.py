@@ -9,9 +9,9 @@ from datetime import timedelta
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
-from airflow_kaniko.kaniko import reference
-from airflow_kaniko.kaniko.errors import KanikoSpecError
-from airflow_kaniko.kaniko.platforms import Platform, parse_platform
+from airflow_kaniko.errors import KanikoSpecError
+from airflow_kaniko.oci import reference
+from airflow_kaniko.oci.platforms import Platform, parse_platform
 
 #: Where a packed local context is mounted in the executor container.
 LOCAL_CONTEXT_DIR = "/workspace"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from airflow_kaniko.kaniko.errors import TerminationMessageError
+from airflow_kaniko.errors import TerminationMessageError
 
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_kaniko.kaniko.errors import KanikoError
-from airflow_kaniko.kaniko.reference import is_reference
+from airflow_kaniko.errors import KanikoError
+from airflow_kaniko.oci.reference import is_reference
 
 _ESCAPE_DIRECTIVE_RE = re.compile(r"#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
 # Forms expandvars reads differently from Docker: ${#V}, ${!V}, ${V:1} (Docker refuses them), and

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from airflow_kaniko.kaniko.errors import KanikoError
-from airflow_kaniko.kaniko.reference import normalize
+from airflow_kaniko.errors import KanikoError
+from airflow_kaniko.oci.reference import normalize
 
 #: How many levels the example DAG has build stages for (a parent, a child, a grandchild, ...).
 MAX_DEPTH = 4

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow_kaniko.kaniko.errors import KanikoError
-from airflow_kaniko.kaniko.reference import normalize, split
+from airflow_kaniko.errors import KanikoError
 from airflow_kaniko.maintenance import graph
+from airflow_kaniko.maintenance.decisions import REPRODUCIBLE_ARGS, decide, last_built, pinned, rebuild_kwargs
 from airflow_kaniko.maintenance.fingerprint import BuildInputs, context_digest, fingerprint_tag, unknowable_context
-from airflow_kaniko.maintenance.plan import REPRODUCIBLE_ARGS, decide, last_built, pinned, rebuild_kwargs
 from airflow_kaniko.maintenance.reasons import Reason, explain_change
-from airflow_kaniko.registry import Registries, RegistryError
+from airflow_kaniko.oci.reference import normalize, split
+from airflow_kaniko.oci.registry_client import Registries, RegistryError
 
 _WHOLE_ARG_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 Log = Callable[[str], None]
@@ -148,7 +148,7 @@ def merge_level(
     An image with a failed platform gets ``{"failed": true, "failure": ..., "destinations": ...}`` and no index:
     nothing is pushed under its final or fingerprint tags, so the next run builds it again.
     """
-    from airflow_kaniko.image_index import MergeError, merge
+    from airflow_kaniko.oci.index_push import MergeError, merge
 
     results = list(results)
     merged: list[dict[str, Any]] = []
@@ -208,8 +208,8 @@ def finish(plan: dict[str, Any], results: Iterable[Mapping[str, Any] | None]) ->
 
 def _analyse(kwargs: Mapping[str, Any], executor_image: str, reproducible: bool) -> dict[str, Any]:
     """What can be known about an image without a registry: its context digest and base references."""
+    from airflow_kaniko.errors import KanikoSpecError
     from airflow_kaniko.kaniko.context_archive import pack_context
-    from airflow_kaniko.kaniko.errors import KanikoSpecError
     from airflow_kaniko.maintenance.dockerfile import DockerfileError, build_bases
 
     name = kwargs["image_name"]

@@ -28,17 +28,17 @@ from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowExceptio
 from airflow.sdk import Connection
 from airflow.sdk.log import mask_secret
 from airflow.utils.helpers import prune_dict
-from airflow_kaniko import pod_objects
+from airflow_kaniko.assets.convention import check_fingerprint, check_reason
+from airflow_kaniko.errors import KanikoError, KanikoSpecError
 from airflow_kaniko.kaniko.context_archive import MAX_ARCHIVE_BYTES, ContextArchive, pack_context
 from airflow_kaniko.kaniko.docker_config import render_docker_config, secret_forms
-from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError
-from airflow_kaniko.kaniko.image_assets import check_fingerprint, check_reason
 from airflow_kaniko.kaniko.local_paths import confine
 from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.kaniko.spec import KanikoBuild, RegistryCertificate
 from airflow_kaniko.kaniko.termination import BuildFailure, classify_failure
-from airflow_kaniko.lineage import ImageLineageMixin
-from airflow_kaniko.links import KanikoImageLink
+from airflow_kaniko.links.image import KanikoImageLink
+from airflow_kaniko.openlineage.lineage import ImageLineageMixin
+from airflow_kaniko.utils import pod_spec
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -137,7 +137,7 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         registry_secret: str | None = None,
         git_conn_id: str | None = None,
         git_secret: str | None = None,
-        executor_image: str = pod_objects.DEFAULT_EXECUTOR_IMAGE,
+        executor_image: str = pod_spec.DEFAULT_EXECUTOR_IMAGE,
         insecure_registries: Sequence[str] | None = None,
         registry_ca: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
         render_only: bool | str = False,
@@ -148,7 +148,7 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         security_context: k8s.V1PodSecurityContext | dict | None = None,
         automount_service_account_token: bool = False,
         container_resources: k8s.V1ResourceRequirements | dict | None = None,
-        active_deadline_seconds: int | None = pod_objects.DEFAULT_ACTIVE_DEADLINE_SECONDS,
+        active_deadline_seconds: int | None = pod_spec.DEFAULT_ACTIVE_DEADLINE_SECONDS,
         termination_message_policy: str = "FallbackToLogsOnError",
         startup_check_interval_seconds: int = 1,
         poll_interval: float = 1,
@@ -169,10 +169,10 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         super().__init__(
             image=executor_image,
             do_xcom_push=False,  # the parent's switch for its XCom sidecar; the result is pushed by _push
-            container_security_context=container_security_context or pod_objects.container_security_context(),
-            security_context=security_context or pod_objects.pod_security_context(),
+            container_security_context=container_security_context or pod_spec.container_security_context(),
+            security_context=security_context or pod_spec.pod_security_context(),
             automount_service_account_token=automount_service_account_token,
-            container_resources=pod_objects.as_resources(container_resources) or pod_objects.default_resources(),
+            container_resources=pod_spec.as_resources(container_resources) or pod_spec.default_resources(),
             active_deadline_seconds=active_deadline_seconds,
             termination_message_policy=termination_message_policy,
             startup_check_interval_seconds=startup_check_interval_seconds,
@@ -231,8 +231,8 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
     def registry_certificates(self) -> list[RegistryCertificate]:
         return [ca.certificate(i) for i, ca in enumerate(self._registry_cas())]
 
-    def _registry_cas(self) -> list[pod_objects.RegistryCA]:
-        return pod_objects.RegistryCA.parse_all(self.registry_ca)
+    def _registry_cas(self) -> list[pod_spec.RegistryCA]:
+        return pod_spec.RegistryCA.parse_all(self.registry_ca)
 
     # --- the pod ---------------------------------------------------------------------------
 
@@ -251,9 +251,9 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
                 f"pack to {total} bytes together, over the {MAX_ARCHIVE_BYTES} bytes a ConfigMap carries",
             )
         self.cmds, self.arguments = self.container_argv(specs)
-        self.labels = {**self.labels, **pod_objects.MANAGED_BY}
+        self.labels = {**self.labels, **pod_spec.MANAGED_BY}
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
-        pod_objects.check_executor_env(pod.spec.containers)
+        pod_spec.check_executor_env(pod.spec.containers)
         self._attach_volumes(pod)
         return pod
 
@@ -268,9 +268,9 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         if self.git_conn_id and self.git_secret:
             raise KanikoSpecError("git_secret", self.git_secret, "cannot be combined with git_conn_id; choose one")
         if self.registry_secret:
-            pod_objects.check_object_name("registry_secret", self.registry_secret)
+            pod_spec.check_object_name("registry_secret", self.registry_secret)
         if self.git_secret:
-            pod_objects.check_object_name("git_secret", self.git_secret)
+            pod_spec.check_object_name("git_secret", self.git_secret)
 
     @staticmethod
     def secret_name(pod: k8s.V1Pod) -> str:
@@ -284,22 +284,22 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         container = next(c for c in pod.spec.containers if c.name == self.base_container_name)
         mounts = self.executor_credentials(pod)
         if self._archives:
-            mounts.append(pod_objects.context_volume(self.config_map_name(pod), list(self._archives)))
+            mounts.append(pod_spec.context_volume(self.config_map_name(pod), list(self._archives)))
         mounts += [ca.volume(i) for i, ca in enumerate(self._registry_cas())]
         mounts += self.extra_volumes()
         pod.spec.volumes = [*(pod.spec.volumes or []), *(v for v, _ in mounts)]
         container.volume_mounts = [*(container.volume_mounts or []), *(m for _, m in mounts)]
         if self.git_conn_id:
-            container.env = [*(container.env or []), *pod_objects.git_env(self.secret_name(pod), "git-username", "git-password")]
+            container.env = [*(container.env or []), *pod_spec.git_env(self.secret_name(pod), "git-username", "git-password")]
         elif self.git_secret:
-            container.env = [*(container.env or []), *pod_objects.git_env(self.git_secret, "username", "password")]
+            container.env = [*(container.env or []), *pod_spec.git_env(self.git_secret, "username", "password")]
 
     def executor_credentials(self, pod: k8s.V1Pod) -> list[tuple[k8s.V1Volume, k8s.V1VolumeMount]]:
         """The docker config.json the executor reads: the registry credentials, for pulls and pushes."""
         if self.registry_conn_id:
-            return [pod_objects.docker_config_volume(self.secret_name(pod), "config.json")]
+            return [pod_spec.docker_config_volume(self.secret_name(pod), "config.json")]
         if self.registry_secret:
-            return [pod_objects.docker_config_volume(self.registry_secret, ".dockerconfigjson")]
+            return [pod_spec.docker_config_volume(self.registry_secret, ".dockerconfigjson")]
         return []
 
     def extra_volumes(self) -> list[tuple[k8s.V1Volume, k8s.V1VolumeMount]]:
@@ -358,14 +358,14 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
             return
         name, namespace = pod.metadata.name, pod.metadata.namespace
         uid = pod.metadata.uid or _api_call(self.client.read_namespaced_pod, name=name, namespace=namespace).metadata.uid
-        owner = pod_objects.owner_reference(name, uid)
+        owner = pod_spec.owner_reference(name, uid)
         labels = {"airflow-kaniko/pod": name}
         if secret_data:
-            body = pod_objects.build_secret(self.secret_name(pod), namespace, secret_data, labels, owner)
+            body = pod_spec.build_secret(self.secret_name(pod), namespace, secret_data, labels, owner)
             self._create("Secret", body, self.client.create_namespaced_secret)
         if self._archives:
             archives = {k: a.data for k, a in self._archives.items()}
-            body = pod_objects.build_config_map(self.config_map_name(pod), namespace, archives, labels, owner)
+            body = pod_spec.build_config_map(self.config_map_name(pod), namespace, archives, labels, owner)
             self._create("ConfigMap", body, self.client.create_namespaced_config_map)
 
     def _create(self, kind: str, body: Any, create: Callable[..., Any]) -> None:
@@ -451,15 +451,15 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         return result
 
     def emit_asset_events(self, context: Context, result: Any) -> None:
-        """Asset events for what ``result`` pushed, through the task's outlets (``airflow_kaniko.assets``).
+        """Asset events for what ``result`` pushed, through the task's outlets (``airflow_kaniko.assets.events``).
 
         A result with a ``"platform"`` key is a per-platform staging push: the step that pushes the
         merged image emits its event instead.
         """
         if not self.outlets:
             return
-        from airflow_kaniko.assets import emit_image_events
-        from airflow_kaniko.kaniko.image_datasets import pushed_images
+        from airflow_kaniko.assets.events import emit_image_events
+        from airflow_kaniko.openlineage.naming import pushed_images
 
         for build in result if isinstance(result, list) else [result]:
             if not isinstance(build, dict) or "platform" in build or not pushed_images(build):

@@ -59,8 +59,8 @@ class KanikoImageIndexOperator(BaseOperator):
         self.registry_conn_id = registry_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_kaniko.image_index import MergeError, merge
-        from airflow_kaniko.maintenance_tasks import registries
+        from airflow_kaniko.oci.index_push import MergeError, merge
+        from airflow_kaniko.tasks.maintenance import registries
 
         destinations = [self.destinations] if isinstance(self.destinations, str) else list(self.destinations or [])
         _check_destinations(self.destinations, destinations)
@@ -79,15 +79,15 @@ class KanikoImageIndexOperator(BaseOperator):
 
     def _emit_image_event(self, context: Context, result: dict[str, Any]) -> None:
         """The Asset event of the merged image, through the task's outlets; the platform builds emit none."""
-        from airflow_kaniko.assets import emit_image_events
+        from airflow_kaniko.assets.events import emit_image_events
 
         emit_image_events(context, self.outlets, result.get("images") or [], log=self.log)  # none for render_only
 
 
 def _check_destinations(given: object, destinations: list[Any]) -> None:
     """Before any connection is read: at least one destination, each an image reference."""
-    from airflow_kaniko.kaniko import reference
-    from airflow_kaniko.kaniko.errors import KanikoSpecError
+    from airflow_kaniko.errors import KanikoSpecError
+    from airflow_kaniko.oci import reference
 
     if not destinations:
         raise KanikoSpecError("destinations", given, "needs at least one image reference such as 'reg.example.com/app:1'")

@@ -10,15 +10,15 @@ from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
 from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY
-from airflow_kaniko import pod_objects
+from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.kaniko import termination
 from airflow_kaniko.kaniko.docker_config import render_docker_config, secret_forms
-from airflow_kaniko.kaniko.errors import KanikoSpecError
-from airflow_kaniko.kaniko.platforms import Platform, node_selector, parse_platform, staging_destinations
-from airflow_kaniko.kaniko.push import IsolatedPush
+from airflow_kaniko.kaniko.isolated_push import IsolatedPush
 from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_ARCHIVE, KanikoBuild
 from airflow_kaniko.kaniko.termination import BuildFailure
+from airflow_kaniko.oci.platforms import Platform, node_selector, parse_platform, staging_destinations
 from airflow_kaniko.operators.base import KanikoBuildFailed, KanikoPodOperatorBase, _connection, as_bool, terminated_state
+from airflow_kaniko.utils import pod_spec
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -72,7 +72,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         Secret, instead of ``pull_conn_id``. (templated)
     :param pusher_image: the crane image of the pushers. Pin it by digest for reproducible builds.
     :param fingerprint: the build inputs' fingerprint, as the maintenance planner computed it, carried in
-        the Asset event's extra (see ``airflow_kaniko.assets``). Not templated.
+        the Asset event's extra (see ``airflow_kaniko.assets.events``). Not templated.
     :param build_reason: why this build runs, the planner's ``Reason.to_dict()`` (e.g. ``{"kind": "forced"}``),
         carried in the Asset event's extra. Not templated: it can hold a registry's error text.
     :param platform: build for this platform, ``os/arch[/variant]`` such as ``linux/arm64``
@@ -118,7 +118,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         isolate_push_credentials: bool = False,
         pull_conn_id: str | None = None,
         pull_secret: str | None = None,
-        pusher_image: str = pod_objects.DEFAULT_PUSHER_IMAGE,
+        pusher_image: str = pod_spec.DEFAULT_PUSHER_IMAGE,
         fingerprint: str | None = None,
         build_reason: Mapping[str, Any] | None = None,
         platform: str | None = None,
@@ -137,11 +137,11 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
             # The pod stays Pending while its init containers run, i.e. for the whole build; scheduling
             # keeps the startup timeout it would have had (KPO's own default 120 s).
             kwargs.setdefault("schedule_timeout_seconds", kwargs.get("startup_timeout_seconds") or 120)
-            deadline = kwargs.get("active_deadline_seconds") or pod_objects.DEFAULT_ACTIVE_DEADLINE_SECONDS
+            deadline = kwargs.get("active_deadline_seconds") or pod_spec.DEFAULT_ACTIVE_DEADLINE_SECONDS
             kwargs.setdefault("startup_timeout_seconds", deadline)
-            if kwargs["base_container_name"] == pod_objects.EXECUTOR_CONTAINER:
+            if kwargs["base_container_name"] == pod_spec.EXECUTOR_CONTAINER:
                 reason = "names the executor's init container under isolate_push_credentials"
-                raise KanikoSpecError("base_container_name", pod_objects.EXECUTOR_CONTAINER, reason)
+                raise KanikoSpecError("base_container_name", pod_spec.EXECUTOR_CONTAINER, reason)
         elif pull_conn_id or pull_secret:
             raise KanikoSpecError(
                 "pull_conn_id" if pull_conn_id else "pull_secret",
@@ -227,7 +227,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         spec = self.build_specs()[0]
         if self.isolate_push_credentials:
             push = IsolatedPush(spec)
-            executor = terminated_state(self._finished_pod, pod_objects.EXECUTOR_CONTAINER, init=True)
+            executor = terminated_state(self._finished_pod, pod_spec.EXECUTOR_CONTAINER, init=True)
             others = push.pusher_names(self.base_container_name)[1:]
             pushers = [message, *(getattr(terminated_state(self._finished_pod, n, init=True), "message", None) for n in others)]
             digest = push.pushed_digest(getattr(executor, "message", None), pushers)
@@ -259,16 +259,16 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         if self.pull_conn_id and self.pull_secret:
             raise KanikoSpecError("pull_secret", self.pull_secret, "cannot be combined with pull_conn_id; choose one")
         if self.pull_conn_id:
-            return [pod_objects.docker_config_volume(self.secret_name(pod), PULL_CONFIG_KEY, name=PULL_VOLUME)]
+            return [pod_spec.docker_config_volume(self.secret_name(pod), PULL_CONFIG_KEY, name=PULL_VOLUME)]
         if self.pull_secret:
-            pod_objects.check_object_name("pull_secret", self.pull_secret)
-            return [pod_objects.docker_config_volume(self.pull_secret, ".dockerconfigjson", name=PULL_VOLUME)]
+            pod_spec.check_object_name("pull_secret", self.pull_secret)
+            return [pod_spec.docker_config_volume(self.pull_secret, ".dockerconfigjson", name=PULL_VOLUME)]
         return []
 
     def _split_push(self, pod: k8s.V1Pod, push: IsolatedPush) -> None:
         cas = [ca.volume(i)[0] for i, ca in enumerate(self._registry_cas())]
         credentials = super().executor_credentials(pod)  # the push credentials, for the pushers only
-        pod_objects.split_push(
+        pod_spec.split_push(
             pod,
             push,
             watched=self.base_container_name,
@@ -294,7 +294,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
 
     def cleanup(self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, xcom_result: dict | None = None, context: Any = None) -> None:
         if self.isolate_push_credentials and remote_pod is not None:
-            if terminated_state(remote_pod, pod_objects.EXECUTOR_CONTAINER, init=True) is None:
+            if terminated_state(remote_pod, pod_spec.EXECUTOR_CONTAINER, init=True) is None:
                 remote_pod = self._reread(pod) or remote_pod
             self._log_executor(remote_pod)
             self._finished_pod = remote_pod  # read_result checks every container's digest
@@ -311,23 +311,23 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
 
     def _log_executor(self, remote_pod: k8s.V1Pod) -> None:
         # The build ran in an init container, whose log KubernetesPodOperator does not stream in every mode.
-        if terminated_state(remote_pod, pod_objects.EXECUTOR_CONTAINER, init=True) is None:
+        if terminated_state(remote_pod, pod_spec.EXECUTOR_CONTAINER, init=True) is None:
             return
-        self.log.info("Log of the executor (init container %s):", pod_objects.EXECUTOR_CONTAINER)
+        self.log.info("Log of the executor (init container %s):", pod_spec.EXECUTOR_CONTAINER)
         try:
-            self.pod_manager.fetch_container_logs(pod=remote_pod, container_name=pod_objects.EXECUTOR_CONTAINER, follow=False)
+            self.pod_manager.fetch_container_logs(pod=remote_pod, container_name=pod_spec.EXECUTOR_CONTAINER, follow=False)
         except ApiException as err:
             self.log.warning("Could not read the executor's log: %s", err.reason)
 
     def failure_message(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> tuple[str, BuildFailure]:
         if self.isolate_push_credentials:
             pushers = IsolatedPush(self.build_specs()[0]).pusher_names(self.base_container_name)
-            for name in (pod_objects.EXECUTOR_CONTAINER, *pushers[1:]):
+            for name in (pod_spec.EXECUTOR_CONTAINER, *pushers[1:]):
                 state = terminated_state(remote_pod, name, init=True)
                 if state is not None and state.exit_code:
                     where = f"{pod.metadata.namespace}/{pod.metadata.name}" if pod is not None and pod.metadata else "its pod"
                     failure = termination.classify_failure(state.message, reason=state.reason)
-                    if name != pod_objects.EXECUTOR_CONTAINER:  # a pusher only pushes
+                    if name != pod_spec.EXECUTOR_CONTAINER:  # a pusher only pushes
                         failure = BuildFailure("push", True, failure.detail)
                     retry = "a retry can help" if failure.retryable else "not retried: the same inputs fail the same way"
                     return (

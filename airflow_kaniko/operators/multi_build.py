@@ -9,12 +9,12 @@ from kubernetes.client import models as k8s
 
 from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
 from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY
-from airflow_kaniko import pod_objects
-from airflow_kaniko.kaniko import multi_build
-from airflow_kaniko.kaniko.errors import KanikoError, KanikoSpecError
+from airflow_kaniko.errors import KanikoError, KanikoSpecError
+from airflow_kaniko.kaniko import multi_build_script
 from airflow_kaniko.kaniko.spec import KanikoBuild
 from airflow_kaniko.kaniko.termination import BuildFailure
 from airflow_kaniko.operators.base import KanikoBuildFailed, KanikoPodOperatorBase, as_bool
+from airflow_kaniko.utils import pod_spec
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -64,7 +64,7 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
         *,
         builds: Sequence[Mapping[str, Any]],
         keep_going: bool | str = False,
-        executor_image: str = pod_objects.DEFAULT_DEBUG_EXECUTOR_IMAGE,
+        executor_image: str = pod_spec.DEFAULT_DEBUG_EXECUTOR_IMAGE,
         **kwargs: Any,
     ) -> None:
         super().__init__(executor_image=executor_image, **kwargs)
@@ -75,7 +75,7 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
         if isinstance(self.builds, (str, Mapping)) or not isinstance(self.builds, Sequence):
             raise KanikoSpecError("builds", self.builds, "must be a list of build mappings")
         specs = [self._spec(index, build) for index, build in enumerate(self.builds)]
-        multi_build.check_builds(specs)
+        multi_build_script.check_builds(specs)
         return specs
 
     def _spec(self, index: int, build: object) -> KanikoBuild:
@@ -100,29 +100,29 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
             raise KanikoSpecError(f"builds[{index}]", dict(build), f"is incomplete: {err}") from None
 
     def container_argv(self, specs: list[KanikoBuild]) -> tuple[list[str], list[str]]:
-        argv = multi_build.command(specs, keep_going=as_bool("keep_going", self.keep_going))
+        argv = multi_build_script.command(specs, keep_going=as_bool("keep_going", self.keep_going))
         return argv[:3], argv[3:]
 
     def archive_key(self, index: int) -> str:
-        return multi_build.archive_path(index).rsplit("/", 1)[1]
+        return multi_build_script.archive_path(index).rsplit("/", 1)[1]
 
     def extra_volumes(self) -> list[tuple[k8s.V1Volume, k8s.V1VolumeMount]]:
         volume = k8s.V1Volume(name="results", empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="1Mi"))
-        return [(volume, k8s.V1VolumeMount(name="results", mount_path=multi_build.RESULTS_DIR))]
+        return [(volume, k8s.V1VolumeMount(name="results", mount_path=multi_build_script.RESULTS_DIR))]
 
     def read_result(self, message: str | None) -> list[dict[str, Any]]:
-        outcomes = multi_build.parse_results(message, self.build_specs())
+        outcomes = multi_build_script.parse_results(message, self.build_specs())
         for outcome in outcomes:
             self.log.info("%s: %s %s", outcome.name, outcome.status, outcome.digest or "")
-        not_built = [o.name for o in outcomes if o.status != multi_build.SUCCEEDED]
+        not_built = [o.name for o in outcomes if o.status != multi_build_script.SUCCEEDED]
         if not_built:
             raise KanikoError(f"the pod succeeded but {', '.join(not_built)} were not built")
         return [o.to_dict() for o in outcomes]
 
-    def _outcomes(self, remote_pod: k8s.V1Pod | None) -> list[multi_build.BuildOutcome] | None:
+    def _outcomes(self, remote_pod: k8s.V1Pod | None) -> list[multi_build_script.BuildOutcome] | None:
         message = get_container_termination_message(remote_pod, self.base_container_name) if remote_pod else None
         try:
-            return multi_build.parse_results(message, self.build_specs()) if message else None
+            return multi_build_script.parse_results(message, self.build_specs()) if message else None
         except KanikoError:
             return None  # the container died before writing results: the message is its log tail
 
@@ -138,14 +138,14 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
             return super().failure_message(pod, remote_pod)
         where = f"{pod.metadata.namespace}/{pod.metadata.name}" if pod is not None and pod.metadata else "its pod"
         lines = [
-            f"Multi-build in pod {where}: {sum(o.status == multi_build.FAILED for o in outcomes)} of {len(outcomes)} "
+            f"Multi-build in pod {where}: {sum(o.status == multi_build_script.FAILED for o in outcomes)} of {len(outcomes)} "
             f"builds failed"
         ]
         for o in outcomes:
             detail = (
                 o.digest
-                if o.status == multi_build.SUCCEEDED
-                else (f"exit code {o.exit_code}" if o.status == multi_build.FAILED else "not run")
+                if o.status == multi_build_script.SUCCEEDED
+                else (f"exit code {o.exit_code}" if o.status == multi_build_script.FAILED else "not run")
             )
             lines.append(f"  {o.name}: {o.status} ({detail})")
         lines.append("Kaniko's output for each build is in the task log above.")

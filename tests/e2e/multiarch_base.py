@@ -14,8 +14,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from airflow_kaniko.image_index import push_index
-from airflow_kaniko.registry import Credentials, Manifest, Registries
+from airflow_kaniko.oci.index_push import push_index
+from airflow_kaniko.oci.registry_client import Credentials, Manifest, Registries
 from tests.conftest import ROOT
 
 HOST_BUSYBOX = Path("/bin/busybox")

@@ -32,7 +32,7 @@ from airflow_runs import latest_run
 from kubernetes.client import models as k8s
 from registry import fetch_image
 
-from airflow_kaniko.pod_objects import container_security_context, pod_security_context
+from airflow_kaniko.utils.pod_spec import container_security_context, pod_security_context
 from tests.e2e.context_corpus import CASES, write_corpus
 
 SCENARIOS = Path(__file__).parent / "dags"

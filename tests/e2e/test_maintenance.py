@@ -20,8 +20,8 @@ import yaml
 from airflow_runs import latest_run
 from registry import manifest_digest
 
-from airflow_kaniko.maintenance.plan import last_built
-from airflow_kaniko.registry import Credentials, Manifest, Registry
+from airflow_kaniko.maintenance.decisions import last_built
+from airflow_kaniko.oci.registry_client import Credentials, Manifest, Registry
 from tests.conftest import ROOT
 
 DAG_ID = "kaniko_image_maintenance"

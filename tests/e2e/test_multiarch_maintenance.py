@@ -7,8 +7,8 @@ import uuid
 import pytest
 import yaml
 
-from airflow_kaniko.kaniko.platforms import INDEX_MEDIA_TYPE
-from airflow_kaniko.registry import Credentials, Registry
+from airflow_kaniko.oci.platforms import INDEX_MEDIA_TYPE
+from airflow_kaniko.oci.registry_client import Credentials, Registry
 from tests.conftest import ROOT
 from tests.e2e.multiarch_base import push_base
 from tests.e2e.test_maintenance import rows, run

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from airflow_kaniko.registry import Credentials, Registries, Registry, RegistryError
+from airflow_kaniko.oci.registry_client import Credentials, Registries, Registry, RegistryError
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ import pytest
 
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import AssetAlias
+from airflow_kaniko.maintenance.report import summarize
 from airflow_kaniko.operators.kaniko import KanikoBuildOperator
-from airflow_kaniko.report import summarize
 from tests.conftest import ROOT
 
 DAG_ID = "kaniko_image_maintenance"
@@ -163,7 +163,7 @@ def test_unresolvable_base_fails_prepare_naming_image_base_and_registry(airflow_
 def test_rendered_pod_of_one_mapped_instance(registry_conn):
     from datetime import datetime, timezone
 
-    from airflow_kaniko.manifest import load_manifest
+    from airflow_kaniko.manifest.loader import load_manifest
 
     kwargs = load_manifest(
         ROOT / "dags/images/images.yaml",
@@ -205,7 +205,7 @@ def test_parsing_the_dag_imports_none_of_the_maintenance_machinery():
     code = (
         "import runpy, sys; runpy.run_path(sys.argv[1]); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dxf', 'dockerfile', 'expandvars', 'requests_toolbelt') "
-        "or m.startswith(('airflow_kaniko.maintenance', 'airflow_kaniko.registry'))))"
+        "or m.startswith(('airflow_kaniko.maintenance', 'airflow_kaniko.oci.registry_client'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(ROOT / "dags" / "kaniko_image_maintenance.py")],

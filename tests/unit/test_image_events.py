@@ -86,7 +86,7 @@ def test_nothing_pushed_or_a_staging_push_emits_nothing(run):
     ],
 )
 def test_bad_event_kwargs_fail_before_any_pod(kwargs, message):
-    from airflow_kaniko.kaniko.errors import KanikoSpecError
+    from airflow_kaniko.errors import KanikoSpecError
     from airflow_kaniko.operators.kaniko import KanikoBuildOperator
 
     op = KanikoBuildOperator(task_id="b", context="git://github.com/acme/app.git", destinations=["r.io/a:1"], **kwargs)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pendulum
 
 from airflow.sdk import DAG, task
-from airflow_kaniko.manifest import read_max_parallel
+from airflow_kaniko.manifest.loader import read_max_parallel
 from airflow_kaniko.operators.kaniko import KanikoBuildOperator
 
 # Build contexts and the manifest lie next to this file: a DAG's local contexts stay in its folder.
@@ -34,7 +34,7 @@ with dag("deploy_throttle"):
     @task
     def prepare(dag_run=None) -> list[dict]:
         from airflow.sdk import Connection
-        from airflow_kaniko.manifest import load_manifest
+        from airflow_kaniko.manifest.loader import load_manifest
 
         builds = load_manifest(THROTTLE, build_date=dag_run.run_after, registry=Connection.get("kaniko_registry").host).builds
         return [{**build, "registry_conn_id": build.get("registry_conn_id") or "kaniko_registry"} for build in builds]

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from airflow.sdk import DAG, AssetAlias
-from airflow_kaniko.assets import image_asset
+from airflow_kaniko.assets.events import image_asset
 from airflow_kaniko.operators.kaniko import KanikoBuildOperator
 from airflow_kaniko.operators.multi_build import KanikoMultiBuildOperator
 

@@ -5,8 +5,8 @@ import tarfile
 
 import pytest
 
+from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.kaniko.context_archive import MAX_ARCHIVE_BYTES, pack_context
-from airflow_kaniko.kaniko.errors import KanikoSpecError
 
 
 def members(data):

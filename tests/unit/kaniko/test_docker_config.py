@@ -3,8 +3,8 @@ import json
 
 import pytest
 
+from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.kaniko.docker_config import registry_key, render_docker_config
-from airflow_kaniko.kaniko.errors import KanikoSpecError
 
 
 def test_renders_auths_entry():

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.kaniko.local_paths import confine
 
 

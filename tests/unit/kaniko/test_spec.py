@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.kaniko.spec import KanikoBuild, RegistryCertificate
 
 REG = "registry.example.com:5000"

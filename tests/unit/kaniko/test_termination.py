@@ -1,6 +1,6 @@
 import pytest
 
-from airflow_kaniko.kaniko.errors import TerminationMessageError
+from airflow_kaniko.errors import TerminationMessageError
 from airflow_kaniko.kaniko.termination import classify_failure, failure_summary, parse_digest
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4

@@ -6,7 +6,7 @@ import pytest
 
 from airflow_kaniko.maintenance.planner import absorb, finish, level_builds, merge_level, next_level
 from airflow_kaniko.maintenance.reasons import Reason
-from airflow_kaniko.report import summarize_plan
+from airflow_kaniko.maintenance.report import summarize_plan
 from tests.unit.operators.test_platforms import MemoryRegistry
 
 R = "10.244.77.1:5000/demo"
@@ -133,9 +133,9 @@ def test_dry_run_merges_nothing():
 
 
 def test_the_last_build_of_a_multi_arch_image_is_its_index_and_its_inputs_are_a_platforms_label():
-    from airflow_kaniko.image_index import push_index
     from airflow_kaniko.maintenance.fingerprint import INPUTS_LABEL
     from airflow_kaniko.maintenance.planner import _last_build
+    from airflow_kaniko.oci.index_push import push_index
 
     registry = MemoryRegistry()
     registry.for_host = lambda host: registry
@@ -161,18 +161,18 @@ def test_multi_arch_builds_names_the_images_a_merge_step_pushes():
 
 def test_the_merge_task_skips_a_level_without_multi_arch_builds_before_reading_any_connection():
     from airflow.sdk.exceptions import AirflowSkipException
-    from airflow_kaniko import maintenance_tasks
+    from airflow_kaniko.tasks import maintenance
 
     # No connection exists in this test: the task must skip before looking one up.
     with pytest.raises(AirflowSkipException, match="level 1 builds no multi-arch image: nothing to merge"):
-        maintenance_tasks.merge_level(plan(), 1, [], {"registry_conn_id": "no_such_connection"})
+        maintenance.merge_level(plan(), 1, [], {"registry_conn_id": "no_such_connection"})
 
 
 def test_the_merge_task_emits_the_index_event_with_the_reason_redacted(monkeypatch):
     import airflow.sdk
     from airflow.sdk import AssetAlias
-    from airflow_kaniko import maintenance_tasks
-    from airflow_kaniko.registry import Credentials, Registries
+    from airflow_kaniko.oci.registry_client import Credentials, Registries
+    from airflow_kaniko.tasks import maintenance
 
     registry = MemoryRegistry()
     amd, arm = registry.add_image("demo/multi", "linux", "amd64"), registry.add_image("demo/multi", "linux", "arm64")
@@ -182,7 +182,7 @@ def test_the_merge_task_emits_the_index_event_with_the_reason_redacted(monkeypat
             return registry
 
     # The connection's password, echoed in a registry's error text that became the reason (kind "unverified").
-    monkeypatch.setattr(maintenance_tasks, "registries", lambda *a: Clients({"10.244.77.1:5000": Credentials("bot", "pw-merge")}))
+    monkeypatch.setattr(maintenance, "registries", lambda *a: Clients({"10.244.77.1:5000": Credentials("bot", "pw-merge")}))
     p = plan()
     p["images"]["multi"]["build"]["build_reason"] = {"kind": "unverified", "detail": "registry refused pw-merge"}
 
@@ -196,7 +196,7 @@ def test_the_merge_task_emits_the_index_event_with_the_reason_redacted(monkeypat
     context = {"outlet_events": {alias: Accessor()}, "task": type("T", (), {"outlets": [alias]})()}
     monkeypatch.setattr(airflow.sdk, "get_current_context", lambda: context)
     builds = [platform_result("linux/amd64", amd), platform_result("linux/arm64", arm)]
-    (merged,) = maintenance_tasks.merge_level(p, 0, builds, {"registry_conn_id": "kaniko_registry"})
+    (merged,) = maintenance.merge_level(p, 0, builds, {"registry_conn_id": "kaniko_registry"})
     ((uri, extra),) = added
     assert uri == f"oci://{R}/multi" and extra["digest"] == merged["digest"]
     assert extra["reason"] == {"kind": "unverified", "detail": "registry refused ***"}

@@ -2,7 +2,7 @@
 
 from airflow_kaniko.maintenance.planner import absorb, finish, level_builds
 from airflow_kaniko.maintenance.reasons import Reason
-from airflow_kaniko.report import summarize_plan
+from airflow_kaniko.maintenance.report import summarize_plan
 
 R = "reg.io:5000/demo"
 D0, D1, D2 = ("sha256:" + c * 64 for c in "012")

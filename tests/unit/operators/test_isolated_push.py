@@ -7,7 +7,7 @@ import kubernetes_validate
 import pytest
 from kubernetes.client import models as k8s
 
-from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed
 from tests.unit.conftest import PASSWORD
 from tests.unit.operators.fake_kube import FakeCoreV1

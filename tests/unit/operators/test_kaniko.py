@@ -9,7 +9,7 @@ from kubernetes.client import models as k8s
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
-from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed, KanikoBuildOperator
 from tests.unit.conftest import PASSWORD
 from tests.unit.operators.fake_kube import POD_UID, FakeCoreV1

@@ -4,8 +4,8 @@ from kubernetes.client import ApiClient
 from kubernetes.client import models as k8s
 
 from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
-from airflow_kaniko.kaniko import multi_build
-from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.errors import KanikoSpecError
+from airflow_kaniko.kaniko import multi_build_script
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed
 from airflow_kaniko.operators.multi_build import KanikoMultiBuildOperator
 from tests.conftest import ROOT
@@ -47,9 +47,9 @@ def test_rendered_command_args_and_volumes():
     pod = ApiClient().sanitize_for_serialization(op.build_pod_request_obj(dry_run=True))
     container = pod["spec"]["containers"][0]
     assert container["image"] == "ghcr.io/osscontainertools/kaniko:v1.28.3-debug"
-    assert container["command"] == ["/busybox/sh", "-c", multi_build.SCRIPT]
+    assert container["command"] == ["/busybox/sh", "-c", multi_build_script.SCRIPT]
     specs = op.build_specs()
-    assert container["args"] == multi_build.command(specs)[3:]
+    assert container["args"] == multi_build_script.command(specs)[3:]
     assert f"--build-arg=X={HOSTILE}" in container["args"] and f"--label=l={HOSTILE}" in container["args"]
     assert "--context=tar:///workspace/context-1.tar.gz" in container["args"]
     name = pod["metadata"]["name"]

@@ -5,12 +5,12 @@ import json
 
 import pytest
 
-from airflow_kaniko.image_index import MergeError, merge, platform_digests
-from airflow_kaniko.kaniko.errors import KanikoSpecError
-from airflow_kaniko.kaniko.platforms import INDEX_MEDIA_TYPE
+from airflow_kaniko.errors import KanikoSpecError
+from airflow_kaniko.oci.index_push import MergeError, merge, platform_digests
+from airflow_kaniko.oci.platforms import INDEX_MEDIA_TYPE
+from airflow_kaniko.oci.registry_client import Manifest
 from airflow_kaniko.operators.image_index import KanikoImageIndexOperator
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed
-from airflow_kaniko.registry import Manifest
 from tests.unit.operators.fake_kube import FakeCoreV1
 from tests.unit.operators.test_kaniko import DIGEST, REG, finished_pod, operator, rendered, ti_recorder, with_fake_cluster
 
@@ -197,7 +197,7 @@ def test_platform_digests_needs_every_platform_listed():
 
 
 def test_index_operator_pushes_the_failure_for_the_report_and_fails(monkeypatch):
-    import airflow_kaniko.maintenance_tasks as tasks
+    import airflow_kaniko.tasks.maintenance as tasks
     from airflow.providers.common.compat.sdk import AirflowFailException
 
     registry = MemoryRegistry()
@@ -245,9 +245,9 @@ def test_render_only_platform_builds_merge_into_nothing():
 
 
 def test_index_operator_leaves_a_registry_failure_to_its_retries(monkeypatch):
-    import airflow_kaniko.maintenance_tasks as tasks
+    import airflow_kaniko.tasks.maintenance as tasks
     from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
-    from airflow_kaniko.registry import RegistryError
+    from airflow_kaniko.oci.registry_client import RegistryError
 
     registry = MemoryRegistry()
     amd, arm = registry.add_image("demo/hello", "linux", "amd64"), registry.add_image("demo/hello", "linux", "arm64")
@@ -278,7 +278,7 @@ def test_index_operator_leaves_a_registry_failure_to_its_retries(monkeypatch):
 
 @pytest.mark.parametrize("destinations", [[], ""])
 def test_index_operator_without_destinations_names_the_field_before_any_connection(monkeypatch, destinations):
-    import airflow_kaniko.maintenance_tasks as tasks
+    import airflow_kaniko.tasks.maintenance as tasks
 
     monkeypatch.setattr(tasks, "registries", lambda conn_id: pytest.fail("no connection is read for a bad value"))
     op = KanikoImageIndexOperator(task_id="index", destinations=destinations, platforms=["linux/amd64"], builds=[])

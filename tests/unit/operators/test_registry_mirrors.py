@@ -2,7 +2,7 @@
 
 import pytest
 
-from airflow_kaniko.kaniko.errors import KanikoSpecError
+from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.operators.kaniko import KanikoBuildOperator
 from airflow_kaniko.operators.multi_build import KanikoMultiBuildOperator
 from tests.conftest import ROOT

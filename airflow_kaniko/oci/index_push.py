@@ -1,0 +1,153 @@
+"""The merge step of a multi-arch build: the platforms' results in, one OCI image index under the final tags out.
+
+Runs in the worker through the registry adapter (no pod). All or nothing: unless every platform
+was built and its manifest in the registry is an image for that platform, nothing is pushed under
+the final tags. No Airflow, no Kubernetes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from airflow_kaniko.errors import KanikoError
+from airflow_kaniko.oci import reference
+from airflow_kaniko.oci.platforms import INDEX_MEDIA_TYPE, Platform, PlatformManifest, index_document, parse_platforms
+from airflow_kaniko.oci.registry_client import Manifest, Registries, RegistryError
+
+
+class MergeError(KanikoError):
+    """The index was not pushed; the message names the image, the platform and what failed.
+
+    :param failure: ``{"kind", "retryable", "detail"}`` for the report, as a failed build's result has.
+    """
+
+    def __init__(self, message: str, failure: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+
+def platform_digests(
+    destinations: Sequence[str], platforms: Sequence[str | Platform], results: Iterable[Mapping[str, Any] | None]
+) -> dict[str, str]:
+    """Each platform's digest, from the per-platform build results of the image pushed to ``destinations``.
+
+    Raises :class:`MergeError` naming every platform that failed or has no result.
+    """
+    wanted = parse_platforms(platforms)
+    mine = set(destinations)
+    by_platform: dict[str, Mapping[str, Any]] = {}
+    for result in results:
+        if result and result.get("platform") and mine & set(result.get("destinations") or []):
+            by_platform[result["platform"]] = result
+    digests: dict[str, str] = {}
+    problems: list[str] = []
+    kinds: list[dict[str, Any]] = []
+    for platform in map(str, wanted):
+        result = by_platform.get(platform)
+        if result is None:
+            problems.append(f"{platform}: no result (the build task failed before reporting; see its log)")
+        elif result.get("failed"):
+            failure = result.get("failure") or {}
+            kinds.append(failure)
+            problems.append(f"{platform}: {failure.get('kind', 'failed')}: {failure.get('detail', 'see its log')}")
+        elif result.get("dry_run"):
+            problems.append(f"{platform}: rendered only (render_only); nothing to merge")
+        else:
+            digests[platform] = result["digest"]
+    if problems:
+        detail = "; ".join(problems)
+        retryable = all(k.get("retryable", True) for k in kinds)
+        raise MergeError(
+            f"image {destinations[0]}: not merged, nothing pushed under its tags: {detail}",
+            {"kind": "platform", "retryable": retryable, "detail": detail},
+        )
+    return digests
+
+
+def push_index(registries: Registries, destinations: Sequence[str], digests: Mapping[str, str], log: Any = print) -> str:
+    """Push one OCI image index of the platforms' manifests under every destination tag; returns its digest.
+
+    Each platform's manifest is read back from each destination repository (its staging push put it
+    there) and its config checked to be for that platform, before any tag is written.
+    """
+    platforms = parse_platforms(list(digests))
+    by_repository: dict[tuple[str, str], list[str]] = {}
+    for destination in destinations:
+        host, repository, tag, digest = reference.split(destination)
+        if digest or not tag:
+            raise MergeError(f"destination {destination!r} must be a tag", {"kind": "spec", "retryable": False})
+        by_repository.setdefault((host, repository), []).append(tag)
+    indexes: dict[tuple[str, str], Manifest] = {}
+    for (host, repository), _tags in by_repository.items():
+        registry = registries.for_host(host)
+        entries = []
+        for platform in platforms:
+            digest = digests[str(platform)]
+            manifest = registry.manifest(repository, digest)
+            if manifest is None:
+                raise _failure(host, repository, platform, f"manifest {digest} is not in the repository")
+            config = registry.config(repository, manifest)
+            built = (config.get("os"), config.get("architecture"), config.get("variant"))
+            if built[:2] != (platform.os, platform.architecture) or (platform.variant and built[2] != platform.variant):
+                got = "/".join(p for p in built if p)
+                raise _failure(host, repository, platform, f"manifest {digest} is an image for {got}, not {platform}")
+            entries.append(PlatformManifest(platform, manifest.digest, len(manifest.body), manifest.media_type))
+        body = index_document(entries)
+        indexes[host, repository] = Manifest(body, INDEX_MEDIA_TYPE, _sha256(body))
+    # Every check passed: now the tags.
+    for (host, repository), tags in by_repository.items():
+        registry = registries.for_host(host)
+        for tag in tags:
+            registry.put_manifest(repository, tag, indexes[host, repository])
+        names = ", ".join(map(str, platforms))
+        log(f"pushed image index {indexes[host, repository].digest} ({names}) to {host}/{repository}: {', '.join(tags)}")
+    return next(iter(indexes.values())).digest
+
+
+def merge(
+    registries: Registries,
+    destinations: Sequence[str],
+    platforms: Sequence[str | Platform],
+    results: Iterable[Mapping[str, Any] | None],
+    log: Any = print,
+) -> dict[str, Any]:
+    """The merge step: check every platform built, push the index; the result the index operator returns.
+
+    ``{"digest": <index>, "images": [<destination>@<index>, ...], "platforms": {platform: digest}, "destinations": [...]}``;
+    when every platform build only rendered its pod (``render_only``), ``{"dry_run": true, ...}`` and nothing is pushed.
+    """
+    results = list(results)
+    wanted = [str(p) for p in parse_platforms(platforms)]
+    mine = set(destinations)
+    rendered = {r.get("platform") for r in results if r and r.get("dry_run") and mine & set(r.get("destinations") or [])}
+    if rendered >= set(wanted):
+        log(f"render_only: would push an image index of {', '.join(wanted)} to {', '.join(destinations)}")
+        return {"dry_run": True, "platforms": wanted, "destinations": list(destinations)}
+    digests = platform_digests(destinations, platforms, results)
+    try:
+        digest = push_index(registries, destinations, digests, log)
+    except RegistryError as err:
+        raise MergeError(
+            f"image {destinations[0]}: index not pushed: {err}", {"kind": "push", "retryable": True, "detail": str(err)}
+        ) from None
+    return {
+        "digest": digest,
+        "images": [f"{d}@{digest}" for d in destinations],
+        "platforms": digests,
+        "destinations": list(destinations),
+    }
+
+
+def _failure(host: str, repository: str, platform: Platform, what: str) -> MergeError:
+    detail = f"{platform}: {what}"
+    return MergeError(
+        f"image {host}/{repository}: not merged, nothing pushed under its tags: {detail}",
+        {"kind": "platform", "retryable": False, "detail": detail},
+    )
+
+
+def _sha256(body: bytes) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(body).hexdigest()

@@ -1,0 +1,193 @@
+"""The maintenance DAG's task bodies: Airflow Connections and params in, the planner's plain data out.
+
+Kept out of the DAG file so it stays short, and imported only inside tasks (parse-time budget).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow_kaniko.kaniko.redaction import Redactor
+from airflow_kaniko.maintenance import planner
+from airflow_kaniko.oci.registry_client import Credentials, Registries
+
+
+def registries(registry_conn_id: str | None, base_registry_connections: Mapping[str, str] | None = None) -> Registries:
+    """Registry clients: the build registry with its connection, other hosts anonymous unless mapped.
+
+    A connection's credentials go only to its own host (``host`` of the connection), so a
+    mapping can never send one registry's password to another. A connection's extra
+    ``ca_file`` is the CA bundle for its host.
+    """
+    from airflow.sdk import Connection
+
+    credentials: dict[str, Credentials] = {}
+    ca_files: dict[str, str] = {}
+    wanted: dict[str | None, str | None] = {None: registry_conn_id}
+    wanted.update(base_registry_connections or {})
+    for host, conn_id in wanted.items():
+        if not conn_id:  # no default connection: a manifest that names its registry may push anonymously
+            continue
+        conn = Connection.get(conn_id)
+        if host is not None and conn.host != host:
+            raise planner.PlanError(
+                f"base_registry_connections[{host!r}]={conn_id!r}: that connection is for host {conn.host!r}, not {host!r}"
+            )
+        if conn.login:
+            credentials[conn.host] = Credentials(conn.login, conn.password or "")
+        ca_file = (conn.extra_dejson or {}).get("ca_file")
+        if ca_file:
+            ca_files[conn.host] = ca_file
+    return Registries(credentials, ca_files)
+
+
+def prepare(
+    params: Mapping[str, Any],
+    build_date: datetime,
+    max_depth: int,
+    ti: Any,
+    allowed_roots: Iterable[Any] | None = None,
+    max_parallel_in_force: int | None = None,
+) -> list[dict[str, Any]]:
+    """Load the manifest and make the plan: decisions, retags of unchanged images; returns level 0's builds.
+
+    The plan is pushed as the XCom ``plan`` (a mapped task can only expand ``return_value``).
+
+    :param allowed_roots: where the manifest (a param: hostile) and its contexts may be; the DAG author's.
+    :param max_parallel_in_force: the build stages' concurrency, fixed when the DAG was parsed.
+    """
+    import logging
+
+    from airflow.sdk import Connection, conf
+    from airflow_kaniko.maintenance.decisions import parse_max_age
+    from airflow_kaniko.manifest.loader import load_manifest, throttle_warning
+    from airflow_kaniko.utils import pod_spec
+
+    manifest = load_manifest(
+        params["manifest"],
+        build_date=build_date,
+        registry=lambda: Connection.get(params["registry_conn_id"]).host,  # read only if the manifest names none
+        registry_conn_id=params["registry_conn_id"],
+        only=params["images"],
+        max_images=conf.getint("core", "max_map_length"),
+        allowed_roots=allowed_roots,
+    )
+    if warning := throttle_warning(manifest, max_parallel_in_force):
+        logging.getLogger(__name__).warning(warning)
+    override = parse_max_age(params.get("max_age") or None, field="params.max_age")
+    max_age = {b["image_name"]: override or parse_max_age(manifest.max_age.get(b["image_name"])) for b in manifest.builds}
+    print(f"Planning {len(manifest.builds)} image(s): {', '.join(manifest.names)}")
+    # The destinations' registries need the connections the manifest maps them to, as the builds do.
+    connections = {
+        **dict(params.get("base_registry_connections") or {}),
+        **_destination_connections(manifest.builds, params["registry_conn_id"]),
+    }
+    with registries(params["registry_conn_id"], connections) as clients:
+        result = planner.prepare_plan(
+            manifest.builds,
+            registries=clients,
+            executor_image=pod_spec.DEFAULT_EXECUTOR_IMAGE,
+            now=datetime.now(timezone.utc).replace(microsecond=0),
+            force=bool(params.get("force")),
+            max_age=max_age,
+            dry_run=bool(params.get("dry_run")),
+            reproducible=True,
+            on_registry_error=params.get("on_registry_error", "fail"),
+            max_depth=max_depth,
+        )
+    result["plan"]["registry_connections"] = connections
+    print(plan_table(result["plan"]))
+    ti.xcom_push(key="plan", value=result["plan"])
+    return result["builds"]
+
+
+def _destination_connections(builds: Iterable[Mapping[str, Any]], default_conn_id: str) -> dict[str, str]:
+    """Registry host -> connection, for the destinations whose connection is not the default one."""
+    return {
+        b["destinations"][0].split("/", 1)[0]: b["registry_conn_id"]
+        for b in builds
+        if b.get("registry_conn_id") and b["registry_conn_id"] != default_conn_id
+    }
+
+
+def next_level(
+    plan: dict[str, Any], level: int, results: Iterable[Iterable[Mapping[str, Any] | None]], params: Mapping[str, Any], ti: Any
+) -> list[dict[str, Any]]:
+    """Decide the images of ``level`` whose parents were just built; return its builds."""
+    flat = [r for level_results in results for r in (level_results or [])]
+    with registries(
+        params["registry_conn_id"], plan.get("registry_connections") or params.get("base_registry_connections")
+    ) as clients:
+        result = planner.next_level(plan, level, flat, registries=clients)
+    builds = result["builds"]
+    print(
+        f"Level {level}: {len(builds)} build(s)"
+        + (f": {', '.join(b['image_name'] for b in builds)}" if builds else ", stage skipped")
+    )
+    ti.xcom_push(key="plan", value=result["plan"])
+    return builds
+
+
+def merge_level(
+    plan: dict[str, Any], level: int, results: Iterable[Mapping[str, Any] | None] | None, params: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Push the image index of each multi-arch image of ``level`` (from the worker, no pod); their results.
+
+    Skipped (``AirflowSkipException``) when the level builds no multi-arch image, so the run shows that
+    nothing was merged, without reading a connection.
+    """
+    if not planner.multi_arch_builds(plan, level):
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(f"level {level} builds no multi-arch image: nothing to merge")
+    with registries(
+        params["registry_conn_id"], plan.get("registry_connections") or params.get("base_registry_connections")
+    ) as clients:
+        merged = planner.merge_level(plan, level, results or [], registries=clients)
+        redactor = Redactor()
+        redactor.add(*clients.passwords())  # as the build operators redact the reason they emit
+    _emit_image_events(plan, merged, redactor.redact)
+    if merged:
+        print(f"Level {level}: {sum(not m.get('failed') for m in merged)} of {len(merged)} multi-arch image(s) merged")
+    return merged
+
+
+def _emit_image_events(plan: Mapping[str, Any], merged: Iterable[Mapping[str, Any]], redact: Callable[[str], str]) -> None:
+    """One Asset event per multi-arch image merged, through the merge task's outlets (the platform builds emit none)."""
+    from airflow.sdk import get_current_context
+    from airflow_kaniko.assets.events import emit_image_events
+
+    context = get_current_context()
+    for result in merged:
+        if result.get("failed"):
+            continue
+        build = next(
+            s["build"] for s in plan["images"].values() if s["build"] and s["build"]["destinations"] == result["destinations"]
+        )
+        emit_image_events(
+            context,
+            context["task"].outlets,
+            result["images"],
+            fingerprint=build.get("fingerprint"),
+            reason=build.get("build_reason"),
+            redact=redact,
+        )
+
+
+def plan_table(plan: Mapping[str, Any]) -> str:
+    """One line per image: level, decision, reason."""
+    from airflow_kaniko.maintenance.reasons import Reason
+
+    lines = [f"{'IMAGE':<20} LEVEL  DECISION"]
+    for level, names in enumerate(plan["levels"]):
+        for name in names:
+            state = plan["images"][name]
+            if state["reason"]:
+                text = Reason.from_dict(state["reason"]).text()
+            else:
+                text = f"decided after {', '.join(state['parents'])} (rebuilt first)"
+            platforms = (state.get("kwargs") or {}).get("platforms")
+            lines.append(f"{name:<20} {level:<6} {text}" + (f" [{', '.join(platforms)}]" if platforms else ""))
+    return "\n".join(lines)

@@ -1,0 +1,269 @@
+"""The Kubernetes objects around one Kaniko build: hardened defaults, volumes, the per-build Secret and ConfigMap."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from kubernetes.client import models as k8s
+
+from airflow_kaniko.errors import KanikoSpecError
+from airflow_kaniko.kaniko.isolated_push import OUTPUT_DIR, PUSHER_DOCKER_CONFIG_DIR, IsolatedPush, pusher_ca_dir
+from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_DIR, RegistryCertificate
+
+DEFAULT_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3"
+DEFAULT_DEBUG_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3-debug"
+#: What a Dockerfile with ``COPY --chown`` and ``USER`` needs; everything else is dropped.
+KANIKO_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID")
+DOCKER_CONFIG_DIR = "/kaniko/.docker"
+REGISTRY_CA_DIR = "/kaniko/registry-ca"
+DEFAULT_ACTIVE_DEADLINE_SECONDS = 3600
+MANAGED_BY = {"app.kubernetes.io/managed-by": "airflow-kaniko"}
+
+_DNS_LABEL_RE = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_SUBDOMAIN_RE = re.compile(r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?")
+_KEY_RE = re.compile(r"[-._a-zA-Z0-9]+")
+
+
+def default_resources() -> k8s.V1ResourceRequirements:
+    return k8s.V1ResourceRequirements(requests={"cpu": "250m", "memory": "512Mi"}, limits={"memory": "2Gi"})
+
+
+def container_security_context() -> k8s.V1SecurityContext:
+    """Kaniko runs as uid 0 (it unpacks images), so the container is locked down instead."""
+    return k8s.V1SecurityContext(
+        privileged=False,
+        run_as_user=0,
+        run_as_non_root=False,
+        allow_privilege_escalation=False,
+        capabilities=k8s.V1Capabilities(drop=["ALL"], add=list(KANIKO_CAPABILITIES)),
+        seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def pod_security_context() -> k8s.V1PodSecurityContext:
+    return k8s.V1PodSecurityContext(seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"))
+
+
+def as_resources(value: object) -> k8s.V1ResourceRequirements | None:
+    """Accept resources as a dict (from a manifest or XCom) as well as the model."""
+    if value is None or isinstance(value, k8s.V1ResourceRequirements):
+        return value
+    if isinstance(value, Mapping) and set(value) <= {"requests", "limits"}:
+        return k8s.V1ResourceRequirements(requests=value.get("requests"), limits=value.get("limits"))
+    raise KanikoSpecError("container_resources", value, "must be V1ResourceRequirements or {'requests': {...}, 'limits': {...}}")
+
+
+@dataclass(frozen=True)
+class RegistryCA:
+    """A CA bundle for one registry, read from a ConfigMap or a Secret in the build's namespace."""
+
+    registry: str
+    config_map: str | None = None
+    secret: str | None = None
+    key: str = "ca.crt"
+
+    @classmethod
+    def parse_all(cls, value: object) -> list[RegistryCA]:
+        if value is None:
+            return []
+        items = [value] if isinstance(value, Mapping) or isinstance(value, RegistryCA) else value
+        if not isinstance(items, Sequence) or isinstance(items, str):
+            raise KanikoSpecError("registry_ca", value, "must be a mapping or a list of mappings")
+        return [item if isinstance(item, RegistryCA) else cls._parse(item) for item in items]
+
+    @classmethod
+    def _parse(cls, item: object) -> RegistryCA:
+        if not isinstance(item, Mapping) or set(item) - {"registry", "config_map", "secret", "key"}:
+            raise KanikoSpecError("registry_ca", item, "takes the keys registry, config_map or secret, and key")
+        if ("config_map" in item) == ("secret" in item):
+            raise KanikoSpecError("registry_ca", item, "needs exactly one of config_map and secret")
+        source = item.get("config_map") or item.get("secret")
+        if not isinstance(source, str) or not _DNS_SUBDOMAIN_RE.fullmatch(source):
+            raise KanikoSpecError("registry_ca", source, "is not a valid ConfigMap or Secret name")
+        key = item.get("key", "ca.crt")
+        # Kubernetes' own rule for keys (IsConfigMapKey); '..' would name the mount directory itself.
+        if not isinstance(key, str) or not _KEY_RE.fullmatch(key) or len(key) > 253 or key == "." or key.startswith(".."):
+            raise KanikoSpecError("registry_ca.key", key, "is not a valid ConfigMap or Secret key (a file name, not '.' or '..')")
+        return cls(registry=item.get("registry", ""), config_map=item.get("config_map"), secret=item.get("secret"), key=key)
+
+    def certificate(self, index: int) -> RegistryCertificate:
+        return RegistryCertificate(registry=self.registry, path=f"{REGISTRY_CA_DIR}/{index}/{self.key}")
+
+    def volume(self, index: int) -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
+        name = f"registry-ca-{index}"
+        items = [k8s.V1KeyToPath(key=self.key, path=self.key)]
+        if self.config_map:
+            volume = k8s.V1Volume(name=name, config_map=k8s.V1ConfigMapVolumeSource(name=self.config_map, items=items))
+        else:
+            volume = k8s.V1Volume(name=name, secret=k8s.V1SecretVolumeSource(secret_name=self.secret, items=items))
+        return volume, k8s.V1VolumeMount(name=name, mount_path=f"{REGISTRY_CA_DIR}/{index}", read_only=True)
+
+
+# Variables the executor reads in place of flags the operator refuses or owns (--registry-mirror, --no-push, ...).
+EXECUTOR_ENV_FLAGS = {
+    "KANIKO_REGISTRY_MIRROR": "registry_mirrors",
+    "KANIKO_REGISTRY_MAP": "registry_mirrors",
+    "KANIKO_NO_PUSH": "",
+    "KANIKO_DIR": "",
+}
+
+
+def check_executor_env(containers: Sequence[k8s.V1Container]) -> None:
+    for container in containers:
+        for env in container.env or []:
+            if env.name in EXECUTOR_ENV_FLAGS:
+                use = EXECUTOR_ENV_FLAGS[env.name]
+                raise KanikoSpecError(
+                    "env_vars",
+                    env.name,
+                    "stands in for an executor flag the operator refuses or sets" + (f"; use {use}" if use else ""),
+                )
+
+
+def check_object_name(field: str, value: object) -> str:
+    if not isinstance(value, str) or not _DNS_SUBDOMAIN_RE.fullmatch(value):
+        raise KanikoSpecError(field, value, "is not a valid Kubernetes object name")
+    return value
+
+
+def docker_config_volume(secret_name: str, key: str, name: str = "docker-config") -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
+    """Credentials, mounted read-only where Kaniko looks for them."""
+    volume = k8s.V1Volume(
+        name=name,
+        secret=k8s.V1SecretVolumeSource(secret_name=secret_name, items=[k8s.V1KeyToPath(key=key, path="config.json")]),
+    )
+    return volume, k8s.V1VolumeMount(name=name, mount_path=DOCKER_CONFIG_DIR, read_only=True)
+
+
+def context_volume(config_map_name: str, keys: Sequence[str]) -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
+    """Packed contexts; one archive per key, since a ConfigMap directory of loose files breaks COPY."""
+    volume = k8s.V1Volume(
+        name="build-context",
+        config_map=k8s.V1ConfigMapVolumeSource(name=config_map_name, items=[k8s.V1KeyToPath(key=k, path=k) for k in keys]),
+    )
+    return volume, k8s.V1VolumeMount(name="build-context", mount_path=LOCAL_CONTEXT_DIR, read_only=True)
+
+
+def git_env(secret_name: str, username_key: str, password_key: str) -> list[k8s.V1EnvVar]:
+    """Kaniko reads git credentials for git:// contexts from these variables."""
+
+    def ref(key: str) -> k8s.V1EnvVarSource:
+        return k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name=secret_name, key=key))
+
+    return [
+        k8s.V1EnvVar(name="GIT_USERNAME", value_from=ref(username_key)),
+        k8s.V1EnvVar(name="GIT_PASSWORD", value_from=ref(password_key)),
+    ]
+
+
+def build_secret(
+    name: str, namespace: str, data: Mapping[str, bytes], labels: Mapping[str, str], owner: k8s.V1OwnerReference | None = None
+) -> k8s.V1Secret:
+    return k8s.V1Secret(
+        metadata=_metadata(name, namespace, labels, owner),
+        type="Opaque",
+        immutable=True,
+        data={k: base64.b64encode(v).decode() for k, v in data.items()},
+    )
+
+
+def build_config_map(
+    name: str, namespace: str, archives: Mapping[str, bytes], labels: Mapping[str, str], owner: k8s.V1OwnerReference | None = None
+) -> k8s.V1ConfigMap:
+    return k8s.V1ConfigMap(
+        metadata=_metadata(name, namespace, labels, owner),
+        immutable=True,
+        binary_data={k: base64.b64encode(v).decode() for k, v in archives.items()},
+    )
+
+
+def _metadata(name: str, namespace: str, labels: Mapping[str, str], owner: k8s.V1OwnerReference | None) -> k8s.V1ObjectMeta:
+    return k8s.V1ObjectMeta(
+        name=name, namespace=namespace, labels={**MANAGED_BY, **labels}, owner_references=[owner] if owner else None
+    )
+
+
+def owner_reference(pod_name: str, pod_uid: str) -> k8s.V1OwnerReference:
+    """Makes the garbage collector delete an object with its pod, even if the worker dies."""
+    return k8s.V1OwnerReference(api_version="v1", kind="Pod", name=pod_name, uid=pod_uid)
+
+
+# --- isolate_push_credentials: an executor that cannot push, and crane pushers ------------------
+
+DEFAULT_PUSHER_IMAGE = "gcr.io/go-containerregistry/crane:v0.22.1"
+#: The executor's name once it runs as an init container; the pushers are named after the watched container.
+EXECUTOR_CONTAINER = "kaniko"
+OUTPUT_VOLUME = "image-output"
+
+
+def pusher_security_context() -> k8s.V1SecurityContext:
+    """crane only reads a directory and talks to registries: no capability at all, read-only root filesystem.
+
+    It runs as uid 0 only because the layout Kaniko writes is root's, mode 0600 (go-containerregistry
+    creates blobs with os.CreateTemp); without capabilities, root reads those as their owner and nothing else.
+    """
+    return k8s.V1SecurityContext(
+        privileged=False,
+        run_as_user=0,
+        run_as_non_root=False,
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        capabilities=k8s.V1Capabilities(drop=["ALL"]),
+        seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def pusher_resources() -> k8s.V1ResourceRequirements:
+    return k8s.V1ResourceRequirements(requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "512Mi"})
+
+
+def output_volume() -> k8s.V1Volume:
+    """Holds the built image between the executor and the pushers; gone with the pod."""
+    return k8s.V1Volume(name=OUTPUT_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource())
+
+
+def split_push(
+    pod: k8s.V1Pod,
+    push: IsolatedPush,
+    *,
+    watched: str,
+    pusher_image: str,
+    credentials: k8s.V1Volume | None,
+    registry_cas: Sequence[k8s.V1Volume],
+    image_pull_policy: str | None = None,
+) -> None:
+    """Turn the executor container ``watched`` into an init container, followed by one pusher per destination.
+
+    The first destination's pusher takes the name ``watched`` and is the pod's container, so it runs last and is
+    the one KubernetesPodOperator watches. Only the pushers mount ``credentials``.
+    """
+    executor = next(c for c in pod.spec.containers if c.name == watched)
+    executor.name = EXECUTOR_CONTAINER
+    executor.volume_mounts = [*(executor.volume_mounts or []), k8s.V1VolumeMount(name=OUTPUT_VOLUME, mount_path=OUTPUT_DIR)]
+    mounts = [k8s.V1VolumeMount(name=OUTPUT_VOLUME, mount_path=OUTPUT_DIR, read_only=True)]
+    if credentials is not None:
+        mounts.append(k8s.V1VolumeMount(name=credentials.name, mount_path=PUSHER_DOCKER_CONFIG_DIR, read_only=True))
+    mounts += [k8s.V1VolumeMount(name=v.name, mount_path=pusher_ca_dir(i), read_only=True) for i, v in enumerate(registry_cas)]
+
+    def pusher(name: str, destination: str) -> k8s.V1Container:
+        return k8s.V1Container(
+            name=name,
+            image=pusher_image,
+            args=push.pusher_args(destination),  # crane is the image's entrypoint: no shell
+            env=[k8s.V1EnvVar(name=k, value=v) for k, v in push.pusher_env().items()],
+            volume_mounts=mounts,
+            security_context=pusher_security_context(),
+            resources=pusher_resources(),
+            termination_message_policy="FallbackToLogsOnError",
+            image_pull_policy=image_pull_policy,
+        )
+
+    names = push.pusher_names(watched)
+    destinations = push.build.destinations
+    others = [pusher(n, d) for n, d in zip(names[1:], destinations[1:], strict=True)]
+    pod.spec.init_containers = [*(pod.spec.init_containers or []), executor, *others]
+    pod.spec.containers = [pusher(watched, destinations[0]) if c is executor else c for c in pod.spec.containers]
+    pod.spec.volumes = [*(pod.spec.volumes or []), *([credentials] if credentials is not None else []), output_volume()]
