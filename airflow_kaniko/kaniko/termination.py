@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from airflow_kaniko.errors import TerminationMessageError
+from airflow_kaniko.results import BuildFailure
+
+__all__ = ["BuildFailure", "classify_failure", "failure_summary", "parse_digest", "strip_ansi"]
 
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -38,25 +40,6 @@ def failure_summary(message: str | None, *, max_lines: int = 8) -> str:
     lines = [line.rstrip() for line in lines if line.strip()]
     errors = [line for line in lines if _ERROR_RE.search(line)]
     return "\n".join((errors or lines)[-max_lines:])
-
-
-@dataclass(frozen=True)
-class BuildFailure:
-    """Why a build failed, and whether running it again can help.
-
-    :param kind: ``dockerfile`` (a step of the Dockerfile failed: deterministic), ``push``, ``pull``,
-        ``registry`` (a 5xx or network error), ``out-of-memory``, ``deadline``, ``evicted``,
-        ``executor-image`` (the executor never started) or ``unknown``.
-    :param retryable: False only for ``dockerfile``: the same inputs fail the same way.
-    :param detail: the lines that say so, Kaniko's own or the pod's.
-    """
-
-    kind: str
-    retryable: bool
-    detail: str
-
-    def to_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "retryable": self.retryable, "detail": self.detail}
 
 
 # Checked in order: a registry outage inside a build stage is still an outage, not a Dockerfile error.
