@@ -10,7 +10,7 @@ from kubernetes.client import models as k8s
 from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed
 from tests.unit.conftest import PASSWORD
-from tests.unit.operators.fake_kube import FakeCoreV1
+from tests.unit.operators.fake_kube import FakeCoreV1, finish
 from tests.unit.operators.test_kaniko import BASELINE_CAPABILITIES, REG, api_dict, operator, rendered, with_fake_cluster
 
 DIGEST = "sha256:" + "c" * 64
@@ -271,8 +271,10 @@ def test_success_reads_the_digest_from_the_first_destinations_pusher(registry_co
     request = rendered(op)
     op.get_or_create_pod(request, context={})
     init = [status("kaniko", 0, DIGEST), status("push-1", 0, f"{REG}/demo/hello@{DIGEST}")]
-    op.cleanup(request, finished(request, "Succeeded", init, [status("push", 0, f"{REG}/demo/hello@{DIGEST}")]))
-    assert op._result == {"digest": DIGEST, "images": [f"{REG}/demo/hello:1@{DIGEST}", f"{REG}/demo/hello:latest@{DIGEST}"]}
+    assert finish(op, request, finished(request, "Succeeded", init, [status("push", 0, f"{REG}/demo/hello@{DIGEST}")])) == {
+        "digest": DIGEST,
+        "images": [f"{REG}/demo/hello:1@{DIGEST}", f"{REG}/demo/hello:latest@{DIGEST}"],
+    }
     assert executor_logs == [("kaniko", False)]  # the build's own log reaches the task log
     assert fake.objects == {}
 
@@ -287,7 +289,7 @@ def test_a_pusher_reporting_another_digest_than_the_executor_built_fails(registr
         KanikoBuildFailed,
         match=f"result is unreadable: .* says {REG}/demo/hello:latest got {other}, but the executor built {DIGEST}",
     ):
-        op.cleanup(request, finished(request, "Succeeded", init, [status("push", 0, f"{REG}/demo/hello@{DIGEST}")]))
+        finish(op, request, finished(request, "Succeeded", init, [status("push", 0, f"{REG}/demo/hello@{DIGEST}")]))
 
 
 class FinishedPodCluster(FakeCoreV1):
