@@ -1,68 +1,44 @@
-"""What every Kaniko pod shares: hardened defaults, credentials, per-build objects, results.
+"""What every Kaniko pod shares: hardened defaults, credentials, per-build objects.
 
-The operator is a list of named seams over KubernetesPodOperator; the work behind them lives in
-``airflow_kaniko.utils``: the pod spec (``pod_spec``), the owned Secret and ConfigMap
-(``build_objects``), what a finished pod says (``pod_status``), and how the image is pushed (``push_modes``).
+The operator is a list of named seams over KubernetesPodOperator; how a run ends is
+``operators/outcome.py``, and the work behind the seams lives in ``airflow_kaniko.utils``: the pod
+spec (``pod_spec``), the owned Secret and ConfigMap (``build_objects``), what a finished pod says
+(``pod_status``), and how the image is pushed (``push_modes``).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import yaml
 from kubernetes.client import models as k8s
-from kubernetes.client.exceptions import ApiException
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
-from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
-from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowException, AirflowFailException, AirflowSkipException
 from airflow.sdk import Connection
 from airflow.sdk.log import mask_secret
-from airflow.utils.helpers import prune_dict
 from airflow_kaniko.assets.convention import check_fingerprint, check_reason
-from airflow_kaniko.compat import RedactedDeferredLogs, RedactingPodManager, was_killed
-from airflow_kaniko.errors import KanikoError, KanikoSpecError
+from airflow_kaniko.compat import RedactedDeferredLogs
+from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.kaniko.context_archive import MAX_ARCHIVE_BYTES, ContextArchive, pack_context
 from airflow_kaniko.kaniko.docker_config import render_docker_config, secret_forms
 from airflow_kaniko.kaniko.local_paths import confine
-from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.kaniko.spec import KanikoBuild, RegistryCertificate
 from airflow_kaniko.links.image import KanikoImageLink
 from airflow_kaniko.openlineage.lineage import ImageLineageMixin
-from airflow_kaniko.results import BuildFailure, BuildResult, FailedBuild, RenderedBuild
+from airflow_kaniko.operators.outcome import KanikoBuildFailed, KanikoDockerfileFailed, KanikoPodOutcome, Returned
 from airflow_kaniko.utils import build_objects, pod_spec, pod_status
-from airflow_kaniko.utils.build_objects import BuildObjects, BuildObjectsError
+from airflow_kaniko.utils.build_objects import BuildObjectsError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", "", "none"}
-
-#: What a build task returns: one typed result, or a multi-build's per-build outcomes (already XCom JSON).
-Returned = BuildResult | FailedBuild | RenderedBuild | list[dict[str, Any]]
+__all__ = ["KanikoBuildFailed", "KanikoDockerfileFailed", "KanikoPodOperatorBase", "Returned", "as_bool"]
 
 
-class KanikoBuildFailed(AirflowException):
-    """The build failed; the message carries Kaniko's own error lines, or why the executor never ran.
-
-    :param failure: the classified failure (kind, whether a retry can help, detail).
-    """
-
-    def __init__(self, message: str, failure: BuildFailure | None = None) -> None:
-        super().__init__(message)
-        self.failure = failure
-
-
-class KanikoDockerfileFailed(KanikoBuildFailed, AirflowFailException):
-    """A Dockerfile step failed: the same inputs fail the same way, so the task fails without retry."""
-
-
-class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KubernetesPodOperator):
+class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KanikoPodOutcome):
     """
     Shared glue between Kaniko build specs and a KubernetesPodOperator pod.
 
@@ -197,21 +173,6 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KubernetesP
         """The ConfigMap key of build ``index``'s packed local context."""
         raise NotImplementedError
 
-    def read_result(self, pod: k8s.V1Pod, message: str | None) -> Returned:
-        """The result, from the finished pod and its watched container's termination message."""
-        raise NotImplementedError
-
-    def failed_result(self, failed: KanikoBuildFailed, remote_pod: k8s.V1Pod | None) -> Returned | None:
-        """What the report reads for a failed build (None: push nothing)."""
-        return FailedBuild(failed.failure, tuple(self.destinations_of_specs()))
-
-    def rendered_result(self, pod: k8s.V1Pod) -> Returned:
-        """The result of ``render_only``: the pod's name and what it would push."""
-        return RenderedBuild(pod.metadata.name, tuple(self.destinations_of_specs()))
-
-    def describe_builds(self) -> str:
-        return ", ".join(s.name or s.destinations[0] for s in self.specs())
-
     # --- helpers for subclasses -----------------------------------------------------------
 
     def specs(self) -> list[KanikoBuild]:
@@ -219,9 +180,6 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KubernetesP
         if self._specs is None:
             self._specs = self.build_specs()
         return self._specs
-
-    def destinations_of_specs(self) -> list[str]:
-        return [d for s in self.specs() for d in s.destinations]
 
     def resolve_context(self, context: object) -> object:
         """A local directory, relative to the DAG file's folder, resolved and confined to ``context_roots``."""
@@ -330,19 +288,6 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KubernetesP
 
     # --- credentials: read once per process, redacted everywhere this process logs ------------
 
-    @cached_property
-    def redactor(self) -> Redactor:
-        return Redactor()
-
-    @cached_property
-    def pod_manager(self) -> PodManager:
-        # KPO's PodManager streams the build's output; ours redacts the credentials from it first.
-        return RedactingPodManager(kube_client=self.client, callbacks=self.callbacks, redact=self.redactor.redact)
-
-    @cached_property
-    def build_objects(self) -> BuildObjects:
-        return BuildObjects(self.client, self.log)
-
     def _load_credentials(self) -> dict[str, bytes]:
         """The per-build Secret's data, from the connections; every secret form is redacted and masked."""
         data: dict[str, bytes] = {}
@@ -387,124 +332,6 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KubernetesP
         if as_bool("render_only", self.render_only):
             return self._push(context, self._render_pod(context))  # nothing pushed: no Asset event
         return super().execute(context)  # execute_sync, or (deferrable) a deferral ending in trigger_reentry
-
-    def execute_sync(self, context: Context) -> Any:
-        super().execute_sync(context)
-        return self._finish(context, self.remote_pod)  # KPO's pod as it finished
-
-    def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
-        # A new process: it logs the build's output too, so it learns the secrets first.
-        try:
-            self._load_credentials()
-        except (KanikoError, AirflowException) as err:
-            self.log.warning("Cannot read the connections to redact the build log: %s", err)
-        super().trigger_reentry(context, event)
-        return self._finish(context, self.pod)  # None when the pod was gone before KPO could read it
-
-    def _finish(self, context: Context, pod: k8s.V1Pod | None) -> Any:
-        """Every success path ends here: the result from the finished pod, as XCom, then the Asset events."""
-        if was_killed(self):
-            return None
-        if pod is None:
-            # KPO reports success for a pod deleted before it was read; without it there is no digest.
-            detail = "the build pod was deleted before its result (the digest) could be read"
-            failed = KanikoBuildFailed(
-                f"The build of {self.describe_builds()} may have pushed, but {detail}; a retry builds it again",
-                BuildFailure("unknown", True, detail),
-            )
-            self._push(context, self.failed_result(failed, None))
-            raise failed
-        try:
-            result = self.read_result(pod, get_container_termination_message(pod, self.base_container_name))
-        except KanikoError as err:
-            raise KanikoBuildFailed(
-                f"The build of {self.describe_builds()} finished, but its result is unreadable: {err}"
-            ) from None
-        value = self._push(context, result)
-        self._result = value  # for the OpenLineage listener, which runs after execute (openlineage/lineage.py)
-        self.log.info("Result: %s", value)
-        self.emit_asset_events(context, value)
-        return value
-
-    def emit_asset_events(self, context: Context, result: Any) -> None:
-        """Asset events for what ``result`` pushed, through the task's outlets (``airflow_kaniko.assets.events``).
-
-        A result with a ``"platform"`` key is a per-platform staging push: the step that pushes the
-        merged image emits its event instead.
-        """
-        if not self.outlets:
-            return
-        from airflow_kaniko.assets.events import emit_image_events
-        from airflow_kaniko.openlineage.naming import pushed_images
-
-        for build in result if isinstance(result, list) else [result]:
-            if not isinstance(build, dict) or "platform" in build or not pushed_images(build):
-                continue
-            emit_image_events(
-                context,
-                self.outlets,
-                pushed_images(build),
-                fingerprint=self.fingerprint,
-                reason=self.build_reason,
-                redact=self.redactor.redact,
-                log=self.log,
-            )
-
-    def _push(self, context: Context, result: Returned | None) -> Any:
-        """The result as XCom JSON, pushed; the parent ties do_xcom_push to its sidecar container."""
-        if result is None:
-            return None
-        value = result if isinstance(result, list) else result.to_xcom()
-        context["ti"].xcom_push(key=XCOM_RETURN_KEY, value=value)
-        return value
-
-    def _render_pod(self, context: Context) -> Returned:
-        pod = self.build_pod_request_obj(context, dry_run=True)
-        rendered = yaml.safe_dump(prune_dict(pod.to_dict(), mode="strict"))
-        self.log.info("render_only: this pod would run (nothing was created):\n%s", rendered)
-        return self.rendered_result(pod)
-
-    def cleanup(
-        self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, xcom_result: dict | None = None, context: Context | None = None
-    ) -> None:
-        try:
-            super().cleanup(pod, remote_pod, xcom_result, context)
-        except AirflowSkipException:
-            raise
-        except AirflowException:
-            failed = self.build_failed(pod, remote_pod)
-            if context is not None:
-                self._push(context, self.failed_result(failed, remote_pod))
-            raise failed from None
-        finally:
-            # The build container has finished: its credentials go now, whatever happens to the pod.
-            self.build_objects.delete(pod)
-
-    def build_failed(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> KanikoBuildFailed:
-        """The exception for a failed pod: classified, redacted, and final when a retry cannot help."""
-        message, failure = self.failure_message(pod, remote_pod)
-        message = self.redactor.redact(message)
-        failure = BuildFailure(failure.kind, failure.retryable, self.redactor.redact(failure.detail))
-        cls = KanikoBuildFailed if failure.retryable else KanikoDockerfileFailed
-        return cls(message, failure)
-
-    def failure_message(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> tuple[str, BuildFailure]:
-        """A short failure: which build, where, what kind, and Kaniko's own error lines, never the whole pod."""
-        if pod_status.terminated_state(remote_pod, self.base_container_name) is None and pod is not None:
-            # KPO's remote_pod can predate the failure (a start timeout): read what the pod says now.
-            remote_pod = self.read_pod_quietly(pod) or remote_pod
-        return pod_status.failure_text(self.describe_builds(), pod, remote_pod, self.base_container_name)
-
-    def read_pod_quietly(self, pod: k8s.V1Pod) -> k8s.V1Pod | None:
-        try:
-            return self.pod_manager.read_pod(pod)
-        except ApiException as err:
-            self.log.warning("Could not re-read pod %s: %s", pod.metadata.name, err.reason)
-            return None
-
-    def on_kill(self) -> None:
-        super().on_kill()
-        self.build_objects.delete(self.pod)
 
 
 class ConnectionLogin(NamedTuple):
