@@ -357,3 +357,24 @@ def test_credentials_never_in_any_containers_args(registry_conn, monkeypatch):
     text = json.dumps(api_dict(request)) + repr({f: getattr(op, f) for f in op.template_fields})
     for secret in (PASSWORD, "R3ad-0nly-pw", base64.b64encode(f"builder:{PASSWORD}".encode()).decode()):
         assert secret not in text
+
+
+@pytest.mark.parametrize("isolate", [False, True])
+def test_the_build_specs_are_computed_once_per_run(registry_conn, executor_logs, monkeypatch, isolate):
+    """Validating the build (and resolving its context) happens once, not in every seam that needs a spec."""
+    from airflow_kaniko.operators.kaniko import KanikoBuildOperator
+
+    computed = []
+    build_specs = KanikoBuildOperator.build_specs
+    monkeypatch.setattr(KanikoBuildOperator, "build_specs", lambda self: computed.append(1) or build_specs(self))
+    op = with_fake_cluster(isolated() if isolate else operator(), FakeCoreV1())
+    request = rendered(op)
+    op.get_or_create_pod(request, context={})
+    init = [status("kaniko", 0, DIGEST), status("push-1", 0, f"{REG}/demo/hello@{DIGEST}")]
+    pod = finished(request, "Succeeded", init, [status("push", 0, f"{REG}/demo/hello@{DIGEST}")])
+    if not isolate:
+        pod.status.init_container_statuses = None
+        pod.status.container_statuses[0].name = "kaniko"
+        pod.status.container_statuses[0].state.terminated.message = DIGEST
+    assert finish(op, request, pod)["digest"] == DIGEST
+    assert computed == [1]
