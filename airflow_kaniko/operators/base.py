@@ -25,7 +25,6 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
 from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowException, AirflowFailException, AirflowSkipException
-from airflow.sdk import Connection
 from airflow.sdk.log import mask_secret
 from airflow.utils.helpers import prune_dict
 from airflow_kaniko.assets.convention import check_fingerprint, check_reason
@@ -615,18 +614,9 @@ class ConnectionLogin(NamedTuple):
 
 
 def _connection(conn_id: str, field: str, *, conn_type: str | None = None, need_host: bool = False) -> ConnectionLogin:
-    conn = Connection.get(conn_id)
-    if conn_type and conn.conn_type != conn_type:
-        raise KanikoSpecError(field, conn_id, f"has conn type {conn.conn_type!r}; it must be {conn_type!r}")
-    login = ConnectionLogin(conn.host or "", conn.login or "", conn.password or "")
-    missing = [
-        name
-        for name, value in (("host", login.host if need_host else "-"), ("login", login.login), ("password", login.password))
-        if not value
-    ]
-    if missing:
-        raise KanikoSpecError(field, conn_id, f"has no {' or '.join(missing)}")
-    return login
+    from airflow_kaniko.hooks import GitHook, RegistryHook  # the hooks read the connection; its type is theirs
+
+    return ConnectionLogin(*(RegistryHook(conn_id, field) if need_host else GitHook(conn_id, field)).login())
 
 
 def as_bool(field: str, value: object) -> bool:
