@@ -86,10 +86,10 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
     :param git_conn_id: Airflow Connection with login and password for a private ``git://`` context. (templated)
     :param git_secret: an existing Secret with ``username`` and ``password`` keys, instead of ``git_conn_id``. (templated)
     :param executor_image: the Kaniko executor image; pin it by digest with ``<image>@sha256:…``. (templated)
-    :param insecure_registries: registries to reach over plain HTTP. (templated)
+    :param insecure_registries: registries to reach over plain HTTP. Not templated: only the DAG author may turn TLS off.
     :param registry_ca: CA bundle(s) for registries with a private CA:
-        ``{"registry": "host:port", "config_map": "name"}`` (or ``"secret"``), optional ``"key"``
-        (default ``ca.crt``), or a list of such. (templated)
+        ``{"registry": "host:port", "config_map": "name"}``, optional ``"key"`` (default ``ca.crt``), or a
+        list of such. A ConfigMap, never a Secret: a ``RUN`` step can read what is mounted. (templated)
     :param render_only: render and log the pod instead of running it; nothing is created. (templated)
     :param base_images: the images the build starts from, best pinned by digest, reported to
         OpenLineage as the task's inputs. (templated)
@@ -116,7 +116,6 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         "registry_secret",
         "git_conn_id",
         "git_secret",
-        "insecure_registries",
         "registry_ca",
         "render_only",
         "base_images",
