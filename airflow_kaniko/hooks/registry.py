@@ -66,17 +66,16 @@ def registry_host(field: str, conn_id: str, host: str | None, port: int | None =
     if text == _DOCKER_HUB_URL:
         text = DOCKER_HUB
     scheme, sep, rest = text.partition("://")
-    if sep:
-        if scheme.lower() != "https":
-            raise KanikoSpecError(
-                field,
-                conn_id,
-                f"the connection's host {text!r} must be host[:port] or https://host[:port] (plain HTTP is"
-                " the DAG author's insecure_registries)",
-            )
-        text = rest.rstrip("/")
+    if sep and scheme.lower() != "https":
+        raise KanikoSpecError(
+            field,
+            conn_id,
+            f"the connection's host {text!r} must be host[:port] or https://host[:port] (plain HTTP is"
+            " the DAG author's insecure_registries)",
+        )
+    text = (rest if sep else text).rstrip("/")
     if port:
-        name, has_port, own_port = text.rpartition(":") if not text.endswith("]") else ("", "", "")
+        _, has_port, own_port = text.rpartition(":") if not text.endswith("]") else ("", "", "")
         if has_port and own_port.isdigit():
             if int(own_port) != int(port):
                 raise KanikoSpecError(field, conn_id, f"the connection's host {text!r} and port {port} disagree")

@@ -60,7 +60,7 @@ def test_the_connection_typed(monkeypatch):
         ("https://reg.example.com:5000/", None, "reg.example.com:5000"),
         ("https://reg.example.com/", 5000, "reg.example.com:5000"),
         ("[fd00::1]", 5000, "[fd00::1]:5000"),
-        ("  10.244.77.1:5000 ", None, "10.244.77.1:5000"),
+        ("  10.244.77.1:5000/ ", None, "10.244.77.1:5000"),
         ("https://index.docker.io/v1/", None, "docker.io"),  # Docker Hub's config.json key, as people copy it
         ("index.docker.io", None, "docker.io"),
         ("", None, ""),
