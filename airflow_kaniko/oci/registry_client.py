@@ -5,6 +5,9 @@ It sits on ``python-dxf``, which does the distribution API's auth: a 401 with
 the credentials. This module adds what callers need around it: one client per
 repository (its token and HTTP session reused), a CA bundle, timeouts, bounded
 retries of transient failures, and errors that name the registry and the reference.
+Every registry is treated as hostile: its transport (``registry_transport``) keeps
+credentials on its own host, caps every body and puts a deadline on every call; here,
+digests are checked against the bytes and every answer's shape before it is used.
 No Airflow, no Kubernetes.
 """
 
