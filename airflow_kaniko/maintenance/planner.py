@@ -22,7 +22,7 @@ from airflow_kaniko.maintenance.decisions import REPRODUCIBLE_ARGS, decide, last
 from airflow_kaniko.maintenance.fingerprint import BuildInputs, context_digest, fingerprint_tag, unknowable_context
 from airflow_kaniko.maintenance.reasons import Reason, explain_change
 from airflow_kaniko.oci.reference import normalize, split
-from airflow_kaniko.oci.registry_client import Registries, RegistryError
+from airflow_kaniko.oci.registry_protocol import RegistryError, RegistryHost, RegistryHosts
 
 _WHOLE_ARG_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 Log = Callable[[str], None]
@@ -35,7 +35,7 @@ class PlanError(KanikoError):
 def prepare_plan(
     builds: Sequence[Mapping[str, Any]],
     *,
-    registries: Registries,
+    registries: RegistryHosts,
     executor_image: str,
     now: datetime,
     force: bool = False,
@@ -94,7 +94,7 @@ def prepare_plan(
 
 
 def next_level(
-    plan: dict[str, Any], level: int, results: Iterable[Mapping[str, Any] | None], *, registries: Registries, log: Log = print
+    plan: dict[str, Any], level: int, results: Iterable[Mapping[str, Any] | None], *, registries: RegistryHosts, log: Log = print
 ) -> dict[str, Any]:
     """Record the previous levels' build results, then decide the images of ``level`` that waited."""
     absorb(plan, results, through_level=level - 1)
@@ -141,7 +141,12 @@ def level_builds(plan: Mapping[str, Any], level: int) -> list[dict[str, Any]]:
 
 
 def merge_level(
-    plan: Mapping[str, Any], level: int, results: Iterable[Mapping[str, Any] | None], *, registries: Registries, log: Log = print
+    plan: Mapping[str, Any],
+    level: int,
+    results: Iterable[Mapping[str, Any] | None],
+    *,
+    registries: RegistryHosts,
+    log: Log = print,
 ) -> list[dict[str, Any]]:
     """Push the image index of every multi-arch image built at ``level``; one result per image, as a build's.
 
@@ -253,7 +258,7 @@ def _analyse(kwargs: Mapping[str, Any], executor_image: str, reproducible: bool)
     return state
 
 
-def _resolve_external_bases(plan: dict[str, Any], registries: Registries, on_error: str, log: Log) -> None:
+def _resolve_external_bases(plan: dict[str, Any], registries: RegistryHosts, on_error: str, log: Log) -> None:
     """Resolve every base that no image of the manifest produces: one HEAD per distinct reference."""
     produced = {normalize(d) for s in plan["images"].values() for d in s["kwargs"]["destinations"]}
     resolved: dict[str, str | RegistryError] = {}
@@ -292,7 +297,7 @@ def _producer(plan: Mapping[str, Any], reference: str) -> str | None:
 def _decide(
     plan: dict[str, Any],
     name: str,
-    registries: Registries,
+    registries: RegistryHosts,
     parent_digests: Mapping[str, str],
     rebuilt_parents: Sequence[str],
     log: Log,
@@ -387,14 +392,15 @@ def _decide(
     log(f"{name}: {reason.text()}")
 
 
-def _last_build(registry: Any, repository: str, destinations: Sequence[str]) -> tuple[str | None, dict[str, Any] | None]:
+def _last_build(registry: RegistryHost, repository: str, destinations: Sequence[str]) -> tuple[str | None, dict[str, Any] | None]:
     """The digest of the newest existing destination tag and the inputs its label recorded."""
     import json
 
     from airflow_kaniko.maintenance.fingerprint import INPUTS_LABEL
 
     for destination in destinations:
-        manifest = registry.manifest(repository, split(destination)[2])
+        tag = split(destination)[2]
+        manifest = registry.manifest(repository, tag) if tag else None
         if manifest is None:
             continue
         digest = manifest.digest

@@ -13,7 +13,7 @@ from typing import Any
 from airflow_kaniko.errors import KanikoError
 from airflow_kaniko.oci import reference
 from airflow_kaniko.oci.platforms import INDEX_MEDIA_TYPE, Platform, PlatformManifest, index_document, parse_platforms
-from airflow_kaniko.oci.registry_client import Manifest, Registries, RegistryError
+from airflow_kaniko.oci.registry_protocol import RegistryError, RegistryHosts, ServedManifest
 
 
 class MergeError(KanikoError):
@@ -65,7 +65,7 @@ def platform_digests(
     return digests
 
 
-def push_index(registries: Registries, destinations: Sequence[str], digests: Mapping[str, str], log: Any = print) -> str:
+def push_index(registries: RegistryHosts, destinations: Sequence[str], digests: Mapping[str, str], log: Any = print) -> str:
     """Push one OCI image index of the platforms' manifests under every destination tag; returns its digest.
 
     Each platform's manifest is read back from each destination repository (its staging push put it
@@ -78,7 +78,7 @@ def push_index(registries: Registries, destinations: Sequence[str], digests: Map
         if digest or not tag:
             raise MergeError(f"destination {destination!r} must be a tag", {"kind": "spec", "retryable": False})
         by_repository.setdefault((host, repository), []).append(tag)
-    indexes: dict[tuple[str, str], Manifest] = {}
+    indexes: dict[tuple[str, str], ServedManifest] = {}
     for (host, repository), _tags in by_repository.items():
         registry = registries.for_host(host)
         entries = []
@@ -94,7 +94,7 @@ def push_index(registries: Registries, destinations: Sequence[str], digests: Map
                 raise _failure(host, repository, platform, f"manifest {digest} is an image for {got}, not {platform}")
             entries.append(PlatformManifest(platform, manifest.digest, len(manifest.body), manifest.media_type))
         body = index_document(entries)
-        indexes[host, repository] = Manifest(body, INDEX_MEDIA_TYPE, _sha256(body))
+        indexes[host, repository] = ServedManifest(body, INDEX_MEDIA_TYPE, _sha256(body))
     # Every check passed: now the tags.
     for (host, repository), tags in by_repository.items():
         registry = registries.for_host(host)
@@ -106,7 +106,7 @@ def push_index(registries: Registries, destinations: Sequence[str], digests: Map
 
 
 def merge(
-    registries: Registries,
+    registries: RegistryHosts,
     destinations: Sequence[str],
     platforms: Sequence[str | Platform],
     results: Iterable[Mapping[str, Any] | None],

@@ -15,48 +15,15 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, overload
 
-from airflow_kaniko.errors import KanikoError
 from airflow_kaniko.oci.reference import split
+from airflow_kaniko.oci.registry_protocol import Credentials, RegistryError, ServedManifest
 
 T = TypeVar("T")
 # Docker Hub's API lives on another host than its references name.
 _API_HOSTS = {"docker.io": "registry-1.docker.io"}
 _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-
-
-class RegistryError(KanikoError):
-    """A registry request failed for good.
-
-    :param registry: the registry host.
-    :param reference: what was asked for (``repo:tag``).
-    :param reason: why, e.g. ``unauthorised (HTTP 401)``.
-    :param status: the HTTP status, when there was one.
-    """
-
-    def __init__(self, registry: str, reference: str, reason: str, status: int | None = None) -> None:
-        self.registry, self.reference, self.reason, self.status = registry, reference, reason, status
-        super().__init__(f"registry {registry}: {reference}: {reason}")
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    password: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """A manifest as the registry serves it: the exact bytes, their media type and digest."""
-
-    body: bytes
-    media_type: str
-    digest: str
-
-    def json(self) -> dict[str, Any]:
-        return json.loads(self.body)
 
 
 class Registry:
@@ -113,7 +80,7 @@ class Registry:
             raise RegistryError(self.host, f"{repository}:{reference}", "the registry sent no Docker-Content-Digest header")
         return digest
 
-    def manifest(self, repository: str, reference: str) -> Manifest | None:
+    def manifest(self, repository: str, reference: str) -> ServedManifest | None:
         """The manifest ``repository:reference`` (GET), exact bytes kept; ``None`` if there is none."""
         body, response = self._call(repository, reference, lambda c: _get_manifest(c, reference))
         if body is None or response is None:
@@ -124,9 +91,9 @@ class Registry:
             raise RegistryError(
                 self.host, f"{repository}:{reference}", f"manifest bytes hash to {digest}, the registry says {served}"
             )
-        return Manifest(body=body, media_type=response.headers.get("Content-Type", ""), digest=digest)
+        return ServedManifest(body=body, media_type=response.headers.get("Content-Type", ""), digest=digest)
 
-    def config(self, repository: str, manifest: Manifest) -> dict[str, Any]:
+    def config(self, repository: str, manifest: ServedManifest) -> dict[str, Any]:
         """The image config blob an image manifest names (labels are under ``config.Labels``)."""
         descriptor = manifest.json().get("config") or {}
         digest = descriptor.get("digest")
@@ -143,7 +110,7 @@ class Registry:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def put_manifest(self, repository: str, tag: str, manifest: Manifest) -> None:
+    def put_manifest(self, repository: str, tag: str, manifest: ServedManifest) -> None:
         """Store ``manifest`` (its exact bytes) under ``tag``."""
         if not manifest.media_type:
             raise RegistryError(self.host, f"{repository}:{tag}", "cannot push a manifest without a media type")

@@ -21,7 +21,8 @@ from airflow_runs import latest_run
 from registry import manifest_digest
 
 from airflow_kaniko.maintenance.decisions import last_built
-from airflow_kaniko.oci.registry_client import Credentials, Manifest, Registry
+from airflow_kaniko.oci.registry_client import Credentials, Registry
+from airflow_kaniko.oci.registry_protocol import ServedManifest
 from tests.conftest import ROOT
 
 DAG_ID = "kaniko_image_maintenance"
@@ -164,7 +165,7 @@ def _push_changed_base(registry, repo):
         {"mediaType": body["layers"][0]["mediaType"], "digest": registry.push_blob(repo, layer), "size": len(layer)}
     )
     data = json.dumps(body).encode()
-    new = Manifest(body=data, media_type=old.media_type, digest="sha256:" + hashlib.sha256(data).hexdigest())
+    new = ServedManifest(body=data, media_type=old.media_type, digest="sha256:" + hashlib.sha256(data).hexdigest())
     registry.put_manifest(repo, "latest", new)
     return old.digest, new.digest
 

@@ -8,7 +8,7 @@ import pytest
 from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.oci.index_push import MergeError, merge, platform_digests
 from airflow_kaniko.oci.platforms import INDEX_MEDIA_TYPE
-from airflow_kaniko.oci.registry_client import Manifest
+from airflow_kaniko.oci.registry_protocol import ServedManifest
 from airflow_kaniko.operators.image_index import KanikoImageIndexOperator
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed
 from tests.unit.operators.fake_kube import FakeCoreV1
@@ -82,7 +82,7 @@ class MemoryRegistry:
     """Manifests and configs by repository; records every tag written."""
 
     def __init__(self):
-        self.manifests: dict[tuple[str, str], Manifest] = {}
+        self.manifests: dict[tuple[str, str], ServedManifest] = {}
         self.configs: dict[str, dict] = {}
         self.puts: list[tuple[str, str, str]] = []
 
@@ -96,7 +96,7 @@ class MemoryRegistry:
             }
         ).encode()
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
-        self.manifests[repository, digest] = Manifest(body, DOCKER, digest)
+        self.manifests[repository, digest] = ServedManifest(body, DOCKER, digest)
         self.configs[digest] = config
         return digest
 
@@ -247,7 +247,7 @@ def test_render_only_platform_builds_merge_into_nothing():
 def test_index_operator_leaves_a_registry_failure_to_its_retries(monkeypatch):
     import airflow_kaniko.hooks.registry as hooks
     from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
-    from airflow_kaniko.oci.registry_client import RegistryError
+    from airflow_kaniko.oci.registry_protocol import RegistryError
 
     registry = MemoryRegistry()
     amd, arm = registry.add_image("demo/hello", "linux", "amd64"), registry.add_image("demo/hello", "linux", "arm64")
