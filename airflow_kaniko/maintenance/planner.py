@@ -3,8 +3,8 @@
 ``prepare_plan`` reads every image's context and Dockerfile, orders the images by the
 graph, resolves base digests, looks each fingerprint up (one request per image) and
 retags what is unchanged; it starts no pod. Images with a parent that is being rebuilt
-wait: ``next_level`` decides them once their parents' new digests are known. A multi-arch
-image is one build per platform (staging tags), then ``merge_level`` pushes its image index
+wait: ``plan_next_level`` decides them once their parents' new digests are known. A multi-arch
+image is one build per platform (staging tags), then ``push_level_indexes`` pushes its image index
 under the final and fingerprint tags. The plan is plain data (it travels as XCom between the DAG's tasks); no Airflow import here.
 """
 
@@ -93,7 +93,7 @@ def prepare_plan(
     return {"plan": plan, "builds": level_builds(plan, 0)}
 
 
-def next_level(
+def plan_next_level(
     plan: dict[str, Any], level: int, results: Iterable[Mapping[str, Any] | None], *, registries: RegistryHosts, log: Log = print
 ) -> dict[str, Any]:
     """Record the previous levels' build results, then decide the images of ``level`` that waited."""
@@ -140,7 +140,7 @@ def level_builds(plan: Mapping[str, Any], level: int) -> list[dict[str, Any]]:
     return builds
 
 
-def merge_level(
+def push_level_indexes(
     plan: Mapping[str, Any],
     level: int,
     results: Iterable[Mapping[str, Any] | None],

@@ -14,9 +14,12 @@ from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.maintenance import planner
 
 
-def prepare(
+def prepare_task(
     params: Mapping[str, Any],
     build_date: datetime,
+    *,
+    registry_conn_id: str,
+    base_registry_connections: Mapping[str, str] | None = None,
     max_depth: int,
     ti: Any,
     allowed_roots: Iterable[Any] | None = None,
@@ -26,6 +29,11 @@ def prepare(
 
     The plan is pushed as the XCom ``plan`` (a mapped task can only expand ``return_value``).
 
+    :param params: the run's params (``manifest``, ``images``, ``force``, ``max_age``, ``dry_run``,
+        ``on_registry_error``): a triggering user's, so no connection is read from them.
+    :param registry_conn_id: the connection for registries the manifest's ``registry_connections``
+        does not name; the DAG author's.
+    :param base_registry_connections: registry host -> connection, for private base images; the DAG author's.
     :param allowed_roots: where the manifest (a param: hostile) and its contexts may be; the DAG author's.
     :param max_parallel_in_force: the build stages' concurrency, fixed when the DAG was parsed.
     """
@@ -39,8 +47,8 @@ def prepare(
     manifest = load_manifest(
         params["manifest"],
         build_date=build_date,
-        registry=lambda: RegistryHook(params["registry_conn_id"]).connection.host,  # read only if the manifest names none
-        registry_conn_id=params["registry_conn_id"],
+        registry=lambda: RegistryHook(registry_conn_id).connection.host,  # read only if the manifest names none
+        registry_conn_id=registry_conn_id,
         only=params["images"],
         max_images=conf.getint("core", "max_map_length"),
         allowed_roots=allowed_roots,
@@ -51,11 +59,8 @@ def prepare(
     max_age = {b["image_name"]: override or parse_max_age(manifest.max_age.get(b["image_name"])) for b in manifest.builds}
     print(f"Planning {len(manifest.builds)} image(s): {', '.join(manifest.names)}")
     # The destinations' registries need the connections the manifest maps them to, as the builds do.
-    connections = {
-        **dict(params.get("base_registry_connections") or {}),
-        **_destination_connections(manifest.builds, params["registry_conn_id"]),
-    }
-    with registries(params["registry_conn_id"], connections) as clients:
+    connections = {**dict(base_registry_connections or {}), **_destination_connections(manifest.builds, registry_conn_id)}
+    with registries(registry_conn_id, connections) as clients:
         result = planner.prepare_plan(
             manifest.builds,
             registries=clients,
@@ -83,15 +88,16 @@ def _destination_connections(builds: Iterable[Mapping[str, Any]], default_conn_i
     }
 
 
-def next_level(
-    plan: dict[str, Any], level: int, results: Iterable[Iterable[Mapping[str, Any] | None]], params: Mapping[str, Any], ti: Any
+def plan_level_task(
+    plan: dict[str, Any], level: int, results: Iterable[Iterable[Mapping[str, Any] | None]], *, registry_conn_id: str, ti: Any
 ) -> list[dict[str, Any]]:
-    """Decide the images of ``level`` whose parents were just built; return its builds."""
+    """Decide the images of ``level`` whose parents were just built; return its builds.
+
+    :param registry_conn_id: the DAG author's default connection; the others are those ``prepare_task`` recorded in the plan.
+    """
     flat = [r for level_results in results for r in (level_results or [])]
-    with registries(
-        params["registry_conn_id"], plan.get("registry_connections") or params.get("base_registry_connections")
-    ) as clients:
-        result = planner.next_level(plan, level, flat, registries=clients)
+    with registries(registry_conn_id, plan.get("registry_connections")) as clients:
+        result = planner.plan_next_level(plan, level, flat, registries=clients)
     builds = result["builds"]
     print(
         f"Level {level}: {len(builds)} build(s)"
@@ -101,8 +107,8 @@ def next_level(
     return builds
 
 
-def merge_level(
-    plan: dict[str, Any], level: int, results: Iterable[Mapping[str, Any] | None] | None, params: Mapping[str, Any]
+def merge_level_task(
+    plan: dict[str, Any], level: int, results: Iterable[Mapping[str, Any] | None] | None, *, registry_conn_id: str
 ) -> list[dict[str, Any]]:
     """Push the image index of each multi-arch image of ``level`` (from the worker, no pod); their results.
 
@@ -113,10 +119,8 @@ def merge_level(
         from airflow.sdk.exceptions import AirflowSkipException
 
         raise AirflowSkipException(f"level {level} builds no multi-arch image: nothing to merge")
-    with registries(
-        params["registry_conn_id"], plan.get("registry_connections") or params.get("base_registry_connections")
-    ) as clients:
-        merged = planner.merge_level(plan, level, results or [], registries=clients)
+    with registries(registry_conn_id, plan.get("registry_connections")) as clients:
+        merged = planner.push_level_indexes(plan, level, results or [], registries=clients)
         redactor = Redactor()
         redactor.add(*clients.passwords())  # as the build operators redact the reason they emit
     _emit_image_events(plan, merged, redactor.redact)

@@ -70,7 +70,7 @@ def run(world, name, runner, core, cluster, conf=None):
         with PodRecorder(core, cluster.namespace) as recorder:
             result = runner.dags_test(
                 DAG_ID,
-                {"manifest": str(world["manifest"]), "namespace": cluster.namespace, **(conf or {})},
+                {"manifest": str(world["manifest"]), **(conf or {})},
                 log=log,
                 progress=False,
             )
@@ -219,9 +219,12 @@ def test_6_forced_rebuilds_push_the_same_digest(world, runner, core, cluster):
 
 
 def test_7_unauthorised_base_registry_fails_prepare_naming_image_base_and_registry(world, runner, core, cluster):
-    report, pods, dag_run, result = run(
-        world, "unauthorised", runner, core, cluster, {"registry_conn_id": "kaniko_registry_wrong"}
-    )
+    # The connection is the DAG author's, not a param: an authored manifest maps the registry to a wrong password.
+    manifest = yaml.safe_load(world["manifest"].read_text())
+    manifest["registry_connections"] = {cluster.registry: "kaniko_registry_wrong"}
+    wrong = world["manifest"].with_name("images-wrong-connection.yaml")
+    wrong.write_text(yaml.safe_dump(manifest, sort_keys=False))
+    report, pods, dag_run, result = run(world, "unauthorised", runner, core, cluster, {"manifest": str(wrong)})
     assert dag_run["state"] == "failed"
     assert pods == {}
     assert dag_run["tasks"][("prepare", -1)]["state"] == "failed"
