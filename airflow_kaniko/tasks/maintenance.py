@@ -12,6 +12,7 @@ from typing import Any
 from airflow_kaniko.hooks.registry import RegistryHook, registries
 from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.maintenance import planner
+from airflow_kaniko.maintenance.plan_state import Plan
 
 
 def prepare_task(
@@ -89,7 +90,7 @@ def _destination_connections(builds: Iterable[Mapping[str, Any]], default_conn_i
 
 
 def plan_level_task(
-    plan: dict[str, Any], level: int, results: Iterable[Iterable[Mapping[str, Any] | None]], *, registry_conn_id: str, ti: Any
+    plan: Plan, level: int, results: Iterable[Iterable[Mapping[str, Any] | None]], *, registry_conn_id: str, ti: Any
 ) -> list[dict[str, Any]]:
     """Decide the images of ``level`` whose parents were just built; return its builds.
 
@@ -108,7 +109,7 @@ def plan_level_task(
 
 
 def merge_level_task(
-    plan: dict[str, Any], level: int, results: Iterable[Mapping[str, Any] | None] | None, *, registry_conn_id: str
+    plan: Plan, level: int, results: Iterable[Mapping[str, Any] | None] | None, *, registry_conn_id: str
 ) -> list[dict[str, Any]]:
     """Push the image index of each multi-arch image of ``level`` (from the worker, no pod); their results.
 
@@ -129,29 +130,30 @@ def merge_level_task(
     return merged
 
 
-def _emit_image_events(plan: Mapping[str, Any], merged: Iterable[Mapping[str, Any]], redact: Callable[[str], str]) -> None:
+def _emit_image_events(plan: Plan, merged: Iterable[Mapping[str, Any]], redact: Callable[[str], str]) -> None:
     """One Asset event per multi-arch image merged, through the merge task's outlets (the platform builds emit none)."""
     from airflow.sdk import get_current_context
     from airflow_kaniko.assets.events import emit_image_events
+    from airflow_kaniko.results import IndexResult, match_results, parse_results
 
     context = get_current_context()
-    for result in merged:
-        if result.get("failed"):
+    results = parse_results(merged)
+    for state in plan["images"].values():
+        build = state["build"]
+        result = match_results(build["destinations"], results).result if build else None
+        if build is None or not isinstance(result, IndexResult):
             continue
-        build = next(
-            s["build"] for s in plan["images"].values() if s["build"] and s["build"]["destinations"] == result["destinations"]
-        )
         emit_image_events(
             context,
             context["task"].outlets,
-            result["images"],
+            list(result.images),
             fingerprint=build.get("fingerprint"),
             reason=build.get("build_reason"),
             redact=redact,
         )
 
 
-def plan_table(plan: Mapping[str, Any]) -> str:
+def plan_table(plan: Plan) -> str:
     """One line per image: level, decision, reason."""
     from airflow_kaniko.maintenance.reasons import Reason
 
