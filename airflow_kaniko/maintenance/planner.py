@@ -261,9 +261,7 @@ def _analyse(kwargs: Mapping[str, Any], executor_image: str, reproducible: bool)
         "level": 0,
         "parents": [],
     }
-    if "://" in context:
-        if not state["unknowable"]:  # a git:// URL pinned to a commit: its Dockerfile is not on this worker
-            state["unknowable"] = "git:// context: its Dockerfile is read only by the build"
+    if state["unknowable"]:  # not a local directory: nothing to pack or parse here
         return state
     try:
         archive = pack_context(context, dockerfile)

@@ -4,7 +4,6 @@ import pytest
 
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import AssetAlias
-from airflow_kaniko.maintenance.report import summarize
 from airflow_kaniko.operators.kaniko import KanikoBuildOperator
 from tests.conftest import ROOT
 
@@ -78,34 +77,6 @@ def test_structure_and_schedule(dagbag):
         assert dag.get_task(task_id).trigger_rule == "all_done"  # a failed or empty level does not stop the rest
     # No connection and no namespace among them: those are the DAG author's (README, "Security").
     assert set(dag.params.keys()) == {"manifest", "images", "dry_run", "force", "max_age", "on_registry_error"}
-
-
-def test_report_on_mixed_results():
-    planned = [
-        {"image_name": "hello", "destinations": [f"{REG}/demo/hello:1", f"{REG}/demo/hello:latest"]},
-        {"image_name": "broken", "destinations": [f"{REG}/demo/broken:1"]},
-        {"image_name": "app", "destinations": [f"{REG}/demo/app:1"]},
-        {"image_name": "lost", "destinations": [f"{REG}/demo/lost:1"]},
-    ]
-    d1, d2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
-    failure = {"kind": "dockerfile", "retryable": False, "detail": "exit status 3"}
-    results = [
-        {"digest": d1, "images": [f"{REG}/demo/hello:1@{d1}", f"{REG}/demo/hello:latest@{d1}"]},
-        {"failed": True, "failure": failure, "destinations": [f"{REG}/demo/broken:1"]},
-        {"digest": d2, "images": [f"{REG}/demo/app:1@{d2}"]},
-        None,  # a task that died before it could say anything
-    ]
-    report = summarize(planned, results)
-    assert report.failed == ["broken", "lost"]
-    assert report.to_dict()["images"][0] == {"name": "hello", "status": "pushed", "digest": d1, "images": results[0]["images"]}
-    assert report.to_dict()["images"][1]["failure"] == failure
-    assert report.table().splitlines() == [
-        f"IMAGE   STATUS               {'DIGEST'.ljust(71)}  REFERENCES",
-        f"hello   pushed               {d1}  {REG}/demo/hello:1@{d1}, {REG}/demo/hello:latest@{d1}",
-        f"broken  failed (dockerfile)  {'-'.ljust(71)}  -",
-        f"app     pushed               {d2}  {REG}/demo/app:1@{d2}",
-        f"lost    failed               {'-'.ljust(71)}  -",
-    ]
 
 
 def test_dry_run_shows_the_plan_and_renders_every_pod(airflow_db, monkeypatch, dagbag):
