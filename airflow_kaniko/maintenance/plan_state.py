@@ -33,8 +33,8 @@ WAITING: Final = (BUILD, PENDING)
 FAILURES: Final = (FAILED, PARENT_FAILED)
 
 
-class BaseImage(TypedDict):
-    """One ``FROM`` image of the Dockerfile."""
+class BaseRecord(TypedDict):
+    """One image the build pulls (``dockerfile.BaseImage``, as the plan records it)."""
 
     reference: str  # the resolved reference, e.g. ``reg.io/library/busybox:latest``
     written: str  # as the Dockerfile spells it, e.g. ``${BASE}``
@@ -50,7 +50,7 @@ class ImageState(TypedDict):
     kwargs: dict[str, Any]  # the manifest's operator kwargs, with the reproducible args added
     executor_image: str
     unknowable: str | None  # why the context cannot be known before the build (always rebuilt)
-    bases: list[BaseImage]
+    bases: list[BaseRecord]
     context_digest: str | None
     status: Status
     reason: dict[str, Any] | None  # a ``Reason.to_dict()``; None while pending

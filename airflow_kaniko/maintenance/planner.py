@@ -31,7 +31,7 @@ from airflow_kaniko.maintenance.plan_state import (
     REBUILT,
     UNCHANGED,
     WAITING,
-    BaseImage,
+    BaseRecord,
     ImageState,
     Plan,
     Stage,
@@ -270,7 +270,7 @@ def _analyse(kwargs: Mapping[str, Any], executor_image: str, reproducible: bool)
     except (KanikoSpecError, DockerfileError, OSError, UnicodeDecodeError) as err:
         raise PlanError(f"image {name}: {err}") from None
     state["context_digest"] = context_digest(archive.data)
-    state["bases"] = [BaseImage(reference=b.reference, written=b.written, line=b.line, args=list(b.args)) for b in bases.images]
+    state["bases"] = [BaseRecord(reference=b.reference, written=b.written, line=b.line, args=list(b.args)) for b in bases.images]
     state["final_base"] = bases.final_base.reference if bases.final_base else None
     return state
 
