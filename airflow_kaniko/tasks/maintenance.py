@@ -13,6 +13,7 @@ from airflow_kaniko.hooks.registry import RegistryHook, registries
 from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.maintenance import planner
 from airflow_kaniko.maintenance.plan_state import Plan
+from airflow_kaniko.results import IndexResult, match_results, parse_results
 
 
 def prepare_task(
@@ -126,7 +127,8 @@ def merge_level_task(
         redactor.add(*clients.passwords())  # as the build operators redact the reason they emit
     _emit_image_events(plan, merged, redactor.redact)
     if merged:
-        print(f"Level {level}: {sum(not m.get('failed') for m in merged)} of {len(merged)} multi-arch image(s) merged")
+        pushed = sum(isinstance(r, IndexResult) for r in parse_results(merged))
+        print(f"Level {level}: {pushed} of {len(merged)} multi-arch image(s) merged")
     return merged
 
 
@@ -134,7 +136,6 @@ def _emit_image_events(plan: Plan, merged: Iterable[Mapping[str, Any]], redact: 
     """One Asset event per multi-arch image merged, through the merge task's outlets (the platform builds emit none)."""
     from airflow.sdk import get_current_context
     from airflow_kaniko.assets.events import emit_image_events
-    from airflow_kaniko.results import IndexResult, match_results, parse_results
 
     context = get_current_context()
     results = parse_results(merged)
