@@ -80,7 +80,7 @@ def dag_runs(cluster: Cluster, runner: AirflowRunner, root: Path, prefix: str) -
         with PodCounter(cluster) as pods:
             result = runner.dags_test(
                 "kaniko_image_maintenance",
-                {"manifest": str(manifest), "namespace": cluster.namespace},
+                {"manifest": str(manifest)},
                 log=root / f"{name}.log",
                 progress=False,
             )

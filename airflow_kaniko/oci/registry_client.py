@@ -18,51 +18,18 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urljoin
 
 from airflow_kaniko import compat
-from airflow_kaniko.errors import KanikoError
 from airflow_kaniko.oci.reference import split
+from airflow_kaniko.oci.registry_protocol import Credentials, RegistryError, ServedManifest
 from airflow_kaniko.oci.registry_transport import Limits, Refused, Transport
 
 T = TypeVar("T")
 # Docker Hub's API lives on another host than its references name.
 _API_HOSTS = {"docker.io": "registry-1.docker.io"}
 _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-
-
-class RegistryError(KanikoError):
-    """A registry request failed for good.
-
-    :param registry: the registry host.
-    :param reference: what was asked for (``repo:tag``).
-    :param reason: why, e.g. ``unauthorised (HTTP 401)``.
-    :param status: the HTTP status, when there was one.
-    """
-
-    def __init__(self, registry: str, reference: str, reason: str, status: int | None = None) -> None:
-        self.registry, self.reference, self.reason, self.status = registry, reference, reason, status
-        super().__init__(f"registry {registry}: {reference}: {reason}")
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    password: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """A manifest as the registry serves it: the exact bytes, their media type and digest."""
-
-    body: bytes
-    media_type: str
-    digest: str
-
-    def json(self) -> dict[str, Any]:
-        return json.loads(self.body)
 
 
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
@@ -139,7 +106,7 @@ class Registry:
             raise RegistryError(self.host, where, f"the registry says {digest} for a request by digest")
         return digest
 
-    def manifest(self, repository: str, reference: str) -> Manifest | None:
+    def manifest(self, repository: str, reference: str) -> ServedManifest | None:
         """The manifest ``repository:reference`` (GET), exact bytes kept; ``None`` if there is none.
 
         By digest, the bytes must hash to it, whatever the registry's headers say.
@@ -157,9 +124,9 @@ class Registry:
         if reference.startswith("sha256:") and digest != reference:
             raise RegistryError(self.host, where, f"manifest bytes hash to {digest}, not the digest asked for")
         self._json_object(where, body)
-        return Manifest(body=body, media_type=response.headers.get("Content-Type", ""), digest=digest)
+        return ServedManifest(body=body, media_type=response.headers.get("Content-Type", ""), digest=digest)
 
-    def config(self, repository: str, manifest: Manifest) -> dict[str, Any]:
+    def config(self, repository: str, manifest: ServedManifest) -> dict[str, Any]:
         """The image config blob an image manifest names (labels are under ``config.Labels``).
 
         The blob must hash to the digest the manifest names.
@@ -186,7 +153,7 @@ class Registry:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def put_manifest(self, repository: str, tag: str, manifest: Manifest) -> None:
+    def put_manifest(self, repository: str, tag: str, manifest: ServedManifest) -> None:
         """Store ``manifest`` (its exact bytes) under ``tag``."""
         if not manifest.media_type:
             raise RegistryError(self.host, f"{repository}:{tag}", "cannot push a manifest without a media type")

@@ -17,7 +17,8 @@ from pathlib import Path
 from registry_seed import Seeder
 
 from airflow_kaniko.oci.index_push import push_index
-from airflow_kaniko.oci.registry_client import Credentials, Manifest, Registries
+from airflow_kaniko.oci.registry_client import Credentials, Registries
+from airflow_kaniko.oci.registry_protocol import ServedManifest
 from tests.conftest import ROOT
 
 HOST_BUSYBOX = Path("/bin/busybox")
@@ -90,7 +91,7 @@ def push_base(cluster, repository: str) -> dict[str, str]:
                 },
                 sort_keys=True,
             ).encode()
-            manifest = Manifest(body, MANIFEST, "sha256:" + hashlib.sha256(body).hexdigest())
+            manifest = ServedManifest(body, MANIFEST, "sha256:" + hashlib.sha256(body).hexdigest())
             registry.put_manifest(repository, f"latest-linux-{arch}", manifest)
             digests[f"linux/{arch}"] = manifest.digest
         digests["index"] = push_index(clients, [f"{cluster.registry}/{repository}:latest"], dict(digests), log=lambda _: None)

@@ -22,7 +22,8 @@ from registry import manifest_digest
 from registry_seed import Seeder
 
 from airflow_kaniko.maintenance.decisions import last_built
-from airflow_kaniko.oci.registry_client import Credentials, Manifest, Registry
+from airflow_kaniko.oci.registry_client import Credentials, Registry
+from airflow_kaniko.oci.registry_protocol import ServedManifest
 from tests.conftest import ROOT
 
 DAG_ID = "kaniko_image_maintenance"
@@ -71,7 +72,7 @@ def run(world, name, runner, core, cluster, conf=None):
         with PodRecorder(core, cluster.namespace) as recorder:
             result = runner.dags_test(
                 DAG_ID,
-                {"manifest": str(world["manifest"]), "namespace": cluster.namespace, **(conf or {})},
+                {"manifest": str(world["manifest"]), **(conf or {})},
                 log=log,
                 progress=False,
             )
@@ -166,7 +167,7 @@ def _push_changed_base(registry, seeder, repo):
         {"mediaType": body["layers"][0]["mediaType"], "digest": seeder.push_blob(repo, layer), "size": len(layer)}
     )
     data = json.dumps(body).encode()
-    new = Manifest(body=data, media_type=old.media_type, digest="sha256:" + hashlib.sha256(data).hexdigest())
+    new = ServedManifest(body=data, media_type=old.media_type, digest="sha256:" + hashlib.sha256(data).hexdigest())
     registry.put_manifest(repo, "latest", new)
     return old.digest, new.digest
 
@@ -220,9 +221,12 @@ def test_6_forced_rebuilds_push_the_same_digest(world, runner, core, cluster):
 
 
 def test_7_unauthorised_base_registry_fails_prepare_naming_image_base_and_registry(world, runner, core, cluster):
-    report, pods, dag_run, result = run(
-        world, "unauthorised", runner, core, cluster, {"registry_conn_id": "kaniko_registry_wrong"}
-    )
+    # The connection is the DAG author's, not a param: an authored manifest maps the registry to a wrong password.
+    manifest = yaml.safe_load(world["manifest"].read_text())
+    manifest["registry_connections"] = {cluster.registry: "kaniko_registry_wrong"}
+    wrong = world["manifest"].with_name("images-wrong-connection.yaml")
+    wrong.write_text(yaml.safe_dump(manifest, sort_keys=False))
+    report, pods, dag_run, result = run(world, "unauthorised", runner, core, cluster, {"manifest": str(wrong)})
     assert dag_run["state"] == "failed"
     assert pods == {}
     assert dag_run["tasks"][("prepare", -1)]["state"] == "failed"

@@ -6,11 +6,13 @@ import json
 import pytest
 
 from airflow_kaniko.errors import KanikoSpecError
-from airflow_kaniko.oci.index_push import MergeError, merge, platform_digests
+from airflow_kaniko.oci import index_push
+from airflow_kaniko.oci.index_push import MergeError
 from airflow_kaniko.oci.platforms import INDEX_MEDIA_TYPE
-from airflow_kaniko.oci.registry_client import Manifest
+from airflow_kaniko.oci.registry_protocol import ServedManifest
 from airflow_kaniko.operators.image_index import KanikoImageIndexOperator
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed
+from airflow_kaniko.results import parse_results
 from tests.unit.operators.fake_kube import FakeCoreV1
 from tests.unit.operators.test_kaniko import DIGEST, REG, finished_pod, operator, rendered, ti_recorder, with_fake_cluster
 
@@ -82,7 +84,7 @@ class MemoryRegistry:
     """Manifests and configs by repository; records every tag written."""
 
     def __init__(self):
-        self.manifests: dict[tuple[str, str], Manifest] = {}
+        self.manifests: dict[tuple[str, str], ServedManifest] = {}
         self.configs: dict[str, dict] = {}
         self.puts: list[tuple[str, str, str]] = []
 
@@ -96,7 +98,7 @@ class MemoryRegistry:
             }
         ).encode()
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
-        self.manifests[repository, digest] = Manifest(body, DOCKER, digest)
+        self.manifests[repository, digest] = ServedManifest(body, DOCKER, digest)
         self.configs[digest] = config
         return digest
 
@@ -115,6 +117,15 @@ class MemoryRegistry:
     def put_manifest(self, repository, tag, manifest):
         self.puts.append((repository, tag, manifest.digest))
         self.manifests[repository, tag] = manifest
+
+
+def merge(registries, destinations, platforms, results, log=print):
+    """The merge step fed and read as its task is: the build tasks' XComs in, the XCom it returns out."""
+    return index_push.merge(registries, destinations, platforms, parse_results(results), log=log).to_xcom()
+
+
+def platform_digests(destinations, platforms, results):
+    return index_push.platform_digests(destinations, platforms, parse_results(results))
 
 
 def platform_result(platform, digest, destinations=FINAL):
@@ -247,7 +258,7 @@ def test_render_only_platform_builds_merge_into_nothing():
 def test_index_operator_leaves_a_registry_failure_to_its_retries(monkeypatch):
     import airflow_kaniko.hooks.registry as hooks
     from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
-    from airflow_kaniko.oci.registry_client import RegistryError
+    from airflow_kaniko.oci.registry_protocol import RegistryError
 
     registry = MemoryRegistry()
     amd, arm = registry.add_image("demo/hello", "linux", "amd64"), registry.add_image("demo/hello", "linux", "arm64")
