@@ -89,11 +89,6 @@ def _transient(err: BaseException) -> bool:
     return isinstance(err, TRANSIENT_CONNECTION_ERRORS)
 
 
-def is_connection_error(err: BaseException) -> bool:
-    """A transport error KPO retries: the request may have reached the API server or not."""
-    return isinstance(err, TRANSIENT_CONNECTION_ERRORS)
-
-
 def kube_api_call(call: Callable[..., T], **kwargs: Any) -> T:
     """One Kubernetes API call under KPO's own retry policy: its attempts, Retry-After on 429, backoff.
 
@@ -125,3 +120,24 @@ def xcom_value(ti_key: TaskInstanceKey, key: str) -> Any:
     from airflow.sdk.execution_time.xcom import XCom
 
     return XCom.get_value(ti_key=ti_key, key=key)
+
+
+# --- python-dxf ---
+# Checked against python-dxf 12.1.0 (constraints-lowest.txt) and 12.1.1 (constraints.txt).
+
+
+def dxf_request(client: Any, method: str, path: str, **kwargs: Any) -> Any:
+    """``dxf.DXF._request``: a request on the repository's path, with python-dxf's auth flow (401, token, retry).
+
+    The public API has no call that sends exact bytes with a chosen media type, nor a page of tags with its
+    ``Link`` header.
+    """
+    return client._request(method, path, **kwargs)
+
+
+def dxf_session(client: Any) -> Any:
+    """``dxf.DXFBase._sessions[0]``: the ``requests.Session`` an entered ``DXF`` sends every request with.
+
+    The public API takes no session or adapter; this is where the registry adapter mounts its transport.
+    """
+    return client._sessions[0]

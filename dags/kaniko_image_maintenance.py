@@ -6,7 +6,9 @@ without starting a pod: an image whose fingerprint is already in the registry is
 retagged there. The rest is built parents first, one mapped stage per level of images
 built on each other (at most LEVELS), one isolated Kaniko pod per image and platform; a
 multi-arch image's index is pushed by the level's merge task, from the worker. report says,
-per image, why it was rebuilt or skipped. Params: force, max_age, dry_run (the plan only).
+per image, why it was rebuilt or skipped. Params: images, force, max_age, dry_run (the plan
+only), on_registry_error. Which connections push and pull, and where the pods run, are this file's
+(constants below), never a triggering user's: README, "Security".
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ LEVELS = 4  # an image FROM an image FROM an image...: at most 4 levels, deeper 
 # Airflow fixes task concurrency when it parses the DAG, so max_parallel is the one manifest
 # value read here; a missing or broken manifest falls back to the default.
 MAX_PARALLEL = read_max_parallel(MANIFEST)
+# The DAG author's choices, not params: whoever may trigger a run must not pick a Connection or a namespace.
+REGISTRY_CONN_ID = "kaniko_registry"  # for registries the manifest's registry_connections does not name
+BASE_REGISTRY_CONNECTIONS: dict[str, str] = {}  # registry host -> Connection id, for private base images elsewhere
+NAMESPACE = None  # the build pods' namespace; None: the kubernetes_default connection's, as KubernetesPodOperator
 
 with DAG(
     dag_id="kaniko_image_maintenance",
@@ -36,12 +42,6 @@ with DAG(
     tags=["kaniko", "maintenance"],
     params={
         "manifest": Param(str(MANIFEST), type="string", description="Path of the image manifest"),
-        "registry_conn_id": Param(
-            "kaniko_registry",
-            type="string",
-            description="Docker connection for registries the manifest's registry_connections does not name",
-        ),
-        "namespace": Param("kaniko-builds", type="string", description="Namespace of the build pods"),
         "images": Param([], type="array", items={"type": "string"}, description="Build only these image names; empty: all"),
         "dry_run": Param(False, type="boolean", description="Show the plan and render the pods; build and retag nothing"),
         "force": Param(False, type="boolean", description="Rebuild every image, whatever changed"),
@@ -51,9 +51,6 @@ with DAG(
         "on_registry_error": Param(
             "fail", enum=["fail", "build"], description="A base image that cannot be resolved: fail prepare, or build anyway"
         ),
-        "base_registry_connections": Param(
-            {}, type="object", description="Registry host -> Connection id, for private base images elsewhere"
-        ),
     },
 ) as dag:
     # Each planning task returns its level's builds and pushes the whole plan as XCom "plan".
@@ -62,9 +59,11 @@ with DAG(
         """The plan (which images to rebuild, and why) and level 0's builds; unchanged images are retagged."""
         from airflow_kaniko.tasks import maintenance
 
-        return maintenance.prepare(
+        return maintenance.prepare_task(
             params,
             dag_run.logical_date or dag_run.run_after,
+            registry_conn_id=REGISTRY_CONN_ID,
+            base_registry_connections=BASE_REGISTRY_CONNECTIONS,
             max_depth=LEVELS,
             ti=ti,
             allowed_roots=[MANIFEST.parent.parent],  # a triggering user's manifest path stays in the DAG folder
@@ -72,18 +71,18 @@ with DAG(
         )
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
-    def next_level(plan: dict, level: int, results: list, params: dict, ti=None) -> list[dict]:
+    def next_level(plan: dict, level: int, results: list, ti=None) -> list[dict]:
         """The builds of one level, decided once the parents' new digests are known."""
         from airflow_kaniko.tasks import maintenance
 
-        return maintenance.next_level(plan, level, results, params, ti=ti)
+        return maintenance.plan_level_task(plan, level, results, registry_conn_id=REGISTRY_CONN_ID, ti=ti)
 
     @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[AssetAlias("kaniko-images")])
-    def merge_level(plan: dict, level: int, builds: list, params: dict) -> list[dict]:
+    def merge_level(plan: dict, level: int, builds: list) -> list[dict]:
         """Push the image index of each multi-arch image of one level, once all its platforms are built."""
         from airflow_kaniko.tasks import maintenance
 
-        return maintenance.merge_level(plan, level, builds, params)
+        return maintenance.merge_level_task(plan, level, builds, registry_conn_id=REGISTRY_CONN_ID)
 
     stage = prepare()
     results = []
@@ -92,7 +91,7 @@ with DAG(
             stage = next_level.override(task_id=f"plan_level_{level}")(stage["plan"], level, list(results))
         build = KanikoBuildOperator.partial(
             task_id=f"build_level_{level}",
-            namespace="{{ params.namespace }}",
+            namespace=NAMESPACE,
             render_only="{{ params.dry_run }}",
             map_index_template="{{ [task.image_name, task.platform] | select | join(' ') }}",
             max_active_tis_per_dagrun=MAX_PARALLEL,

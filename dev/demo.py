@@ -106,7 +106,7 @@ def main() -> int:
         api.wait_for_dag(dag_id)
         api.unpause(dag_id)
     started = time.monotonic()
-    conf = {"namespace": cluster.namespace, "registry_conn_id": "kaniko_registry"}
+    conf: dict[str, object] = {}
     if os.environ.get("DEMO_FORCE") == "1":
         conf["force"] = True
     run_id = api.trigger(DAG_ID, conf)["dag_run_id"]

@@ -8,7 +8,6 @@ source as well. Masking is still only a net: any ``RUN`` step can read a mounted
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 REPLACEMENT = "***"
 #: Shorter values would redact ordinary words; Airflow's masker uses the same floor.
@@ -35,6 +34,3 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         return self._pattern.sub(REPLACEMENT, text) if self._pattern and text else text
-
-    def redact_all(self, texts: Iterable[str]) -> list[str]:
-        return [self.redact(t) for t in texts]

@@ -2,6 +2,6 @@
 
 Pure modules (no Airflow, no Kubernetes): ``dockerfile`` (the base images a build
 uses), ``fingerprint`` (what a build's output depends on), ``graph`` (images built
-on other images of the same manifest), ``reasons`` and ``plan`` (the decision per
-image). ``planner`` runs them against a registry through ``airflow_kaniko.oci.registry_client``.
+on other images of the same manifest), ``reasons`` and ``decisions`` (the decision per
+image). ``planner`` runs them against a registry through the registry protocol of ``airflow_kaniko.oci.registry_protocol``.
 """

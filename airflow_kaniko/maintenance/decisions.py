@@ -94,11 +94,6 @@ def decide(
     return Reason("unchanged", fingerprint=fingerprint, digest=found)
 
 
-def pin_parent_args(build_args: Mapping[str, str], args_to_pin: Mapping[str, str]) -> dict[str, str]:
-    """``build_args`` with each ARG a FROM goes through set to ``repo@sha256:…`` of the parent just pushed."""
-    return {**build_args, **args_to_pin}
-
-
 def pinned(reference: str, digest: str) -> str:
     """``registry/repo@digest`` for ``registry/repo:tag``."""
     registry, repository, _, _ = split(reference)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_kaniko.errors import KanikoError
@@ -103,65 +103,81 @@ def build_bases(
     :param target: the stage to build (default: the last).
     :param path: how to name the file in errors.
     """
+    walk = _Walk(dict(build_args or {}), _escape_char(text), path)
+    for command in _parse(text, path):
+        walk.step(command)
+    if not walk.stages:
+        raise DockerfileError(path, None, "has no FROM instruction")
+    target_index = walk.target_index(target)
+    images: list[BaseImage | None] = []
+    for stage in walk.stages[: target_index + 1]:
+        if stage.base is not None:
+            images.append(stage.base)
+        images += [walk.copied_image(stage, line, written) for index, line, written in walk.copies if index == stage.index]
+    return BuildBases(stages=tuple(walk.stages), target=target_index, images=tuple(i for i in images if i is not None))
+
+
+def _parse(text: str, path: str) -> Any:
     import dockerfile
 
-    build_args = dict(build_args or {})
-    escape = _escape_char(text)
     try:
-        commands = dockerfile.parse_string(text)
+        return dockerfile.parse_string(text)
     except dockerfile.GoParseError as err:
         raise DockerfileError(path, None, f"cannot be parsed: {err}") from None
 
-    global_args: dict[str, str] = {}
-    declared: set[str] = set()
-    stages: list[Stage] = []
-    stage_names: dict[str, int] = {}
-    copies: list[tuple[int, int, str]] = []  # (stage, line, written)
-    for command in commands:
+
+@dataclass
+class _Walk:
+    """The Dockerfile read instruction by instruction: global ARGs, stages, and ``--from`` images."""
+
+    build_args: dict[str, str]
+    escape: str
+    path: str
+    global_args: dict[str, str] = field(default_factory=dict)
+    stages: list[Stage] = field(default_factory=list)
+    stage_names: dict[str, int] = field(default_factory=dict)
+    copies: list[tuple[int, int, str]] = field(default_factory=list)  # (stage, line, written)
+
+    def step(self, command: Any) -> None:
         cmd = command.cmd.upper()
-        if cmd == "ARG" and not stages:
+        if cmd == "ARG" and not self.stages:
             for item in command.value:
-                name, sep, default = item.partition("=")
-                declared.add(name)
-                if name in build_args:
-                    global_args[name] = build_args[name]
-                elif sep:
-                    global_args[name] = _expand(_unquote(default), global_args, escape, path, command.start_line)
-                else:
-                    global_args.pop(name, None)
+                self._global_arg(item, command.start_line)
         elif cmd == "FROM":
-            stages.append(_stage(command, len(stages), stage_names, global_args, escape, path))
-            if stages[-1].name:
-                stage_names[stages[-1].name] = stages[-1].index
-        elif cmd in ("COPY", "ADD", "RUN") and stages:
-            for flag in command.flags:
-                written = _from_flag(flag)
-                if written is not None:
-                    copies.append((len(stages) - 1, command.start_line, written))
-    if not stages:
-        raise DockerfileError(path, None, "has no FROM instruction")
+            stage = _stage(command, len(self.stages), self.stage_names, self.global_args, self.escape, self.path)
+            self.stages.append(stage)
+            if stage.name:
+                self.stage_names[stage.name] = stage.index
+        elif cmd in ("COPY", "ADD", "RUN") and self.stages:
+            written_flags = (_from_flag(flag) for flag in command.flags)
+            self.copies += [(len(self.stages) - 1, command.start_line, w) for w in written_flags if w is not None]
 
-    target_index = len(stages) - 1
-    if target is not None:
-        if target.lower() not in stage_names:
-            names = ", ".join(sorted(stage_names)) or "none"
-            raise DockerfileError(path, None, f"has no stage named {target!r} (target); its stages: {names}")
-        target_index = stage_names[target.lower()]
+    def _global_arg(self, item: str, line: int) -> None:
+        """``ARG NAME[=default]`` before the first FROM: a build arg wins over the default."""
+        name, sep, default = item.partition("=")
+        if name in self.build_args:
+            self.global_args[name] = self.build_args[name]
+        elif sep:
+            self.global_args[name] = _expand(_unquote(default), self.global_args, self.escape, self.path, line)
+        else:
+            self.global_args.pop(name, None)
 
-    images: list[BaseImage] = []
-    for stage in stages[: target_index + 1]:
-        if stage.base is not None:
-            images.append(stage.base)
-        for index, line, written in copies:
-            if index != stage.index:
-                continue
-            key = written.lower()
-            if key in stage_names or key == "scratch" or (written.isdigit() and int(written) < stage.index):
-                continue
-            reference = _expand(written, global_args, escape, path, line)
-            _check_reference(reference, written, path, line)
-            images.append(BaseImage(line=line, written=written, reference=reference, args=_args_of(written), stage=None))
-    return BuildBases(stages=tuple(stages), target=target_index, images=tuple(images))
+    def target_index(self, target: str | None) -> int:
+        if target is None:
+            return len(self.stages) - 1
+        if target.lower() not in self.stage_names:
+            names = ", ".join(sorted(self.stage_names)) or "none"
+            raise DockerfileError(self.path, None, f"has no stage named {target!r} (target); its stages: {names}")
+        return self.stage_names[target.lower()]
+
+    def copied_image(self, stage: Stage, line: int, written: str) -> BaseImage | None:
+        """The image a ``--from`` of ``stage`` pulls; None when it names a stage (or scratch)."""
+        key = written.lower()
+        if key in self.stage_names or key == "scratch" or (written.isdigit() and int(written) < stage.index):
+            return None
+        reference = _expand(written, self.global_args, self.escape, self.path, line)
+        _check_reference(reference, written, self.path, line)
+        return BaseImage(line=line, written=written, reference=reference, args=_args_of(written), stage=None)
 
 
 def _stage(

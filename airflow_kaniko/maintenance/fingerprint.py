@@ -5,8 +5,7 @@ The fingerprint is the sha256 of a canonical JSON document of:
 - the manifest digest of every external image the build pulls (``FROM`` and
   ``COPY --from``, after ARG substitution), keyed by the reference;
 - the context: the sha256 of the packed archive the operator ships for a local
-  directory (after ``.dockerignore``; it holds the Dockerfile), or the URL of a
-  ``git://`` context pinned to a commit;
+  directory (after ``.dockerignore``; it holds the Dockerfile);
 - the Dockerfile path, build args, target, labels, extra executor flags and the
   executor image;
 - for a multi-arch image, its platform list (absent for a single-platform image, so
@@ -14,8 +13,8 @@ The fingerprint is the sha256 of a canonical JSON document of:
 
 Destinations and cache settings are left out: they change where the image goes and
 how fast it builds, not what it contains. A context whose content cannot be known
-before the build (``s3://``, ``gs://``, Azure, ``dir://``, ``tar://``, a ``git://``
-branch or tag) has no fingerprint; see :func:`unknowable_context`.
+on the worker before the build (``s3://``, ``gs://``, Azure, ``dir://``, ``tar://``,
+``git://``) has no fingerprint; see :func:`unknowable_context`.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ class BuildInputs:
     """Everything the fingerprint covers.
 
     :param bases: manifest digest per external image reference the build pulls.
-    :param context: ``sha256:<hex>`` of the packed local context, or a pinned ``git://`` URL.
+    :param context: ``sha256:<hex>`` of the packed local context.
     """
 
     bases: Mapping[str, str]
@@ -99,8 +98,9 @@ def unknowable_context(context: str) -> str | None:
     """Why the content of ``context`` cannot be known before the build, or ``None`` if it can.
 
     The answer reads as ``always rebuilt (<answer>)``: ``s3:// context``, ``git:// context
-    at a branch or tag``. A local directory and a ``git://`` URL pinned to a commit
-    (``#<ref>#<commit>``, or ``#<commit>``) are knowable.
+    at a branch or tag``. Only a local directory is knowable: even a ``git://`` URL pinned to a
+    commit (``#<ref>#<commit>``, or ``#<commit>``) names a Dockerfile that only the build reads,
+    so its base images, and with them the image, cannot be known here.
     """
     scheme, sep, rest = context.partition("://")
     if not sep:
@@ -108,7 +108,7 @@ def unknowable_context(context: str) -> str | None:
     if scheme == "git":
         parts = rest.split("#")
         if len(parts) == 3 and _COMMIT_RE.fullmatch(parts[2]) or len(parts) == 2 and _COMMIT_RE.fullmatch(parts[1]):
-            return None
+            return "git:// context: its Dockerfile is read only by the build"
         return "git:// context at a branch or tag"
     if scheme == "https":
         return "Azure blob context"

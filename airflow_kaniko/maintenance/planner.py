@@ -3,8 +3,8 @@
 ``prepare_plan`` reads every image's context and Dockerfile, orders the images by the
 graph, resolves base digests, looks each fingerprint up (one request per image) and
 retags what is unchanged; it starts no pod. Images with a parent that is being rebuilt
-wait: ``next_level`` decides them once their parents' new digests are known. A multi-arch
-image is one build per platform (staging tags), then ``merge_level`` pushes its image index
+wait: ``plan_next_level`` decides them once their parents' new digests are known. A multi-arch
+image is one build per platform (staging tags), then ``push_level_indexes`` pushes its image index
 under the final and fingerprint tags. The plan is plain data (it travels as XCom between the DAG's tasks); no Airflow import here.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,25 @@ from airflow_kaniko.errors import KanikoError
 from airflow_kaniko.maintenance import graph
 from airflow_kaniko.maintenance.decisions import REPRODUCIBLE_ARGS, decide, last_built, pinned, rebuild_kwargs
 from airflow_kaniko.maintenance.fingerprint import BuildInputs, context_digest, fingerprint_tag, unknowable_context
+from airflow_kaniko.maintenance.plan_state import (
+    BUILD,
+    FAILED,
+    FAILURES,
+    NEW,
+    PARENT_FAILED,
+    PENDING,
+    REBUILT,
+    UNCHANGED,
+    WAITING,
+    BaseRecord,
+    ImageState,
+    Plan,
+    Stage,
+)
 from airflow_kaniko.maintenance.reasons import Reason, explain_change
 from airflow_kaniko.oci.reference import normalize, split
-from airflow_kaniko.oci.registry_client import Registries, RegistryError
+from airflow_kaniko.oci.registry_protocol import RegistryError, RegistryHost, RegistryHosts
+from airflow_kaniko.results import PUSHED, FailedBuild, IndexResult, Result, match_results, parse_results
 
 _WHOLE_ARG_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 Log = Callable[[str], None]
@@ -35,7 +52,7 @@ class PlanError(KanikoError):
 def prepare_plan(
     builds: Sequence[Mapping[str, Any]],
     *,
-    registries: Registries,
+    registries: RegistryHosts,
     executor_image: str,
     now: datetime,
     force: bool = False,
@@ -45,7 +62,7 @@ def prepare_plan(
     on_registry_error: str = "fail",
     max_depth: int = graph.MAX_DEPTH,
     log: Log = print,
-) -> dict[str, Any]:
+) -> Stage:
     """The plan: every image's decision where it can be made now, and the kwargs of level 0's builds.
 
     :param builds: the manifest's operator kwargs, one per image.
@@ -72,8 +89,8 @@ def prepare_plan(
         raise PlanError(str(err)) from None
     for depth, names in enumerate(levels):
         for name in names:
-            images[name].update(level=depth, parents=list(parents[name]))
-    plan = {
+            images[name]["level"], images[name]["parents"] = depth, list(parents[name])
+    plan: Plan = {
         "now": now.isoformat(),
         "force": force,
         "dry_run": dry_run,
@@ -85,51 +102,50 @@ def prepare_plan(
     _resolve_external_bases(plan, registries, on_registry_error, log)
     for name in (n for level in levels for n in level):
         state = images[name]
-        if any(images[p]["status"] in ("build", "pending") for p in state["parents"]):
-            state["status"] = "pending"
-            log(f"{name}: waits for {', '.join(p for p in state['parents'] if images[p]['status'] in ('build', 'pending'))}")
+        waiting_for = [p for p in state["parents"] if images[p]["status"] in WAITING]
+        if waiting_for:
+            state["status"] = PENDING
+            log(f"{name}: waits for {', '.join(waiting_for)}")
             continue
-        _decide(plan, name, registries, {p: images[p]["digest"] for p in state["parents"]}, [], log)
+        _decide(plan, name, registries, {p: _digest(images[p]) for p in state["parents"]}, [], log)
     return {"plan": plan, "builds": level_builds(plan, 0)}
 
 
-def next_level(
-    plan: dict[str, Any], level: int, results: Iterable[Mapping[str, Any] | None], *, registries: Registries, log: Log = print
-) -> dict[str, Any]:
+def plan_next_level(
+    plan: Plan, level: int, results: Iterable[Mapping[str, Any] | None], *, registries: RegistryHosts, log: Log = print
+) -> Stage:
     """Record the previous levels' build results, then decide the images of ``level`` that waited."""
     absorb(plan, results, through_level=level - 1)
     images = plan["images"]
     for name in plan["levels"][level] if level < len(plan["levels"]) else []:
         state = images[name]
-        if state["status"] != "pending":
+        if state["status"] != PENDING:
             continue
-        failed = [p for p in state["parents"] if images[p]["status"] in ("failed", "parent_failed")]
+        failed = [p for p in state["parents"] if images[p]["status"] in FAILURES]
         if failed:
-            state.update(status="parent_failed", reason=Reason("parent_failed", parents=tuple(failed)).to_dict())
+            state["status"] = PARENT_FAILED
+            state["reason"] = Reason("parent_failed", parents=tuple(failed)).to_dict()
             log(f"{name}: not built, parent {', '.join(failed)} failed")
             continue
-        rebuilt = [
-            p
-            for p in state["parents"]
-            if images[p]["status"] == "rebuilt" and images[p]["digest"] != images[p]["previous_digest"]
-        ]
         if plan["dry_run"]:
-            state.update(
-                status="build", reason=Reason("parent", parents=tuple(state["parents"])).to_dict(), build=dict(state["kwargs"])
-            )
+            state["status"], state["build"] = BUILD, dict(state["kwargs"])
+            state["reason"] = Reason("parent", parents=tuple(state["parents"])).to_dict()
             continue
-        _decide(plan, name, registries, {p: images[p]["digest"] for p in state["parents"]}, rebuilt, log)
+        rebuilt = [
+            p for p in state["parents"] if images[p]["status"] == REBUILT and images[p]["digest"] != images[p]["previous_digest"]
+        ]
+        _decide(plan, name, registries, {p: _digest(images[p]) for p in state["parents"]}, rebuilt, log)
     return {"plan": plan, "builds": level_builds(plan, level)}
 
 
-def level_builds(plan: Mapping[str, Any], level: int) -> list[dict[str, Any]]:
+def level_builds(plan: Plan, level: int) -> list[dict[str, Any]]:
     """The operator kwargs of the builds at ``level``, in manifest order; a multi-arch image gives one per platform."""
     if level >= len(plan["levels"]):
         return []
     builds = []
     for name in plan["levels"][level]:
         state = plan["images"][name]
-        if state["status"] != "build":
+        if state["status"] != BUILD or state["build"] is None:
             continue
         build = {k: v for k, v in state["build"].items() if k != "platforms"}
         if "platforms" in state["build"]:
@@ -140,73 +156,83 @@ def level_builds(plan: Mapping[str, Any], level: int) -> list[dict[str, Any]]:
     return builds
 
 
-def merge_level(
-    plan: Mapping[str, Any], level: int, results: Iterable[Mapping[str, Any] | None], *, registries: Registries, log: Log = print
+def push_level_indexes(
+    plan: Plan, level: int, results: Iterable[Mapping[str, Any] | None], *, registries: RegistryHosts, log: Log = print
 ) -> list[dict[str, Any]]:
-    """Push the image index of every multi-arch image built at ``level``; one result per image, as a build's.
+    """Push the image index of every multi-arch image built at ``level``; one result (XCom) per image, as a build's.
 
-    An image with a failed platform gets ``{"failed": true, "failure": ..., "destinations": ...}`` and no index:
+    An image with a failed platform gets a :class:`~airflow_kaniko.results.FailedBuild` and no index:
     nothing is pushed under its final or fingerprint tags, so the next run builds it again.
     """
     from airflow_kaniko.oci.index_push import MergeError, merge
 
-    results = list(results)
+    typed = parse_results(results)
     merged: list[dict[str, Any]] = []
     for name in multi_arch_builds(plan, level):
-        state = plan["images"][name]
-        destinations = state["build"]["destinations"]
+        build = _build(plan["images"][name])
+        destinations = build["destinations"]
         try:
-            merged.append(merge(registries, destinations, state["build"]["platforms"], results, log=log))
+            merged.append(merge(registries, destinations, build["platforms"], typed, log=log).to_xcom())
         except MergeError as err:
             log(f"{name}: {err}")
-            merged.append({"failed": True, "failure": err.failure, "destinations": list(destinations)})
+            merged.append(FailedBuild(err.failure, tuple(destinations)).to_xcom())
     return merged
 
 
-def multi_arch_builds(plan: Mapping[str, Any], level: int) -> list[str]:
+def multi_arch_builds(plan: Plan, level: int) -> list[str]:
     """The images of ``level`` built per platform in this run, whose index the merge step pushes."""
     if plan["dry_run"] or level >= len(plan["levels"]):
         return []
     images = plan["images"]
-    return [n for n in plan["levels"][level] if images[n]["status"] == "build" and "platforms" in images[n]["build"]]
+    return [n for n in plan["levels"][level] if images[n]["status"] == BUILD and "platforms" in _build(images[n])]
 
 
-def absorb(plan: dict[str, Any], results: Iterable[Mapping[str, Any] | None], *, through_level: int) -> None:
+def absorb(plan: Plan, results: Iterable[Mapping[str, Any] | None], *, through_level: int) -> None:
     """Mark each image up to ``through_level`` that was to be built ``rebuilt`` (with its digest) or ``failed``.
 
-    :param results: the build operators' results (``{"digest", "images"}``); a failed build has none, or
-        ``{"failed": true, "failure": {...}, "destinations": [...]}`` when it could say why.
+    :param results: the build tasks' XComs (see :mod:`airflow_kaniko.results`); a failed build has none,
+        or a :class:`~airflow_kaniko.results.FailedBuild` when it could say why. A platform's build is not
+        its image: the merge step's result stands for a multi-arch image.
     """
     if plan["dry_run"]:
         return
-    by_destination: dict[str, Mapping[str, Any]] = {}
-    for result in results:
-        # A platform's build is not its image: the merge step's result stands for a multi-arch image.
-        if result and not result.get("dry_run") and not result.get("platform"):
-            for ref in result.get("destinations") or [i.split("@", 1)[0] for i in result.get("images", [])]:
-                by_destination[ref] = result
+    typed = parse_results(results)
     for state in plan["images"].values():
-        if state["status"] != "build" or state["level"] > through_level:
+        if state["status"] != BUILD or state["level"] > through_level:
             continue
-        result = next((by_destination[d] for d in state["build"]["destinations"] if d in by_destination), None)
-        if result is None or result.get("failed"):
-            state.update(status="failed", failure=(result or {}).get("failure"))
-        else:
-            state.update(status="rebuilt", digest=result["digest"], images=list(result["images"]))
-            if "platforms" in result:
-                state["platform_digests"] = dict(result["platforms"])
+        _record(state, match_results(_build(state)["destinations"], typed).result)
 
 
-def finish(plan: dict[str, Any], results: Iterable[Mapping[str, Any] | None]) -> dict[str, Any]:
+def finish(plan: Plan, results: Iterable[Mapping[str, Any] | None]) -> Plan:
     """After the last level: record every result; a build without one failed."""
     absorb(plan, results, through_level=len(plan["levels"]))
     return plan
 
 
+def _record(state: ImageState, result: Result | None) -> None:
+    if not isinstance(result, PUSHED):
+        failure = result.failure if isinstance(result, FailedBuild) else None
+        state["status"], state["failure"] = FAILED, failure.to_dict() if failure else None
+        return
+    state["status"], state["digest"], state["images"] = REBUILT, result.digest, list(result.images)
+    if isinstance(result, IndexResult):
+        state["platform_digests"] = dict(result.platforms)
+
+
+def _build(state: ImageState) -> dict[str, Any]:
+    assert state["build"] is not None, f"image {state['name']} is {state['status']}, not to be built"
+    return state["build"]
+
+
+def _digest(state: ImageState) -> str:
+    assert state["digest"] is not None, f"image {state['name']} is {state['status']}: no digest to build on"
+    return state["digest"]
+
+
 # -- one image ---------------------------------------------------------------------------------
 
 
-def _analyse(kwargs: Mapping[str, Any], executor_image: str, reproducible: bool) -> dict[str, Any]:
+def _analyse(kwargs: Mapping[str, Any], executor_image: str, reproducible: bool) -> ImageState:
     """What can be known about an image without a registry: its context digest and base references."""
     from airflow_kaniko.errors import KanikoSpecError
     from airflow_kaniko.kaniko.context_archive import pack_context
@@ -218,14 +244,14 @@ def _analyse(kwargs: Mapping[str, Any], executor_image: str, reproducible: bool)
     extra_args = list(kwargs.get("extra_args", []))
     if reproducible:
         extra_args += [a for a in REPRODUCIBLE_ARGS if a not in extra_args]
-    state: dict[str, Any] = {
+    state: ImageState = {
         "name": name,
         "kwargs": {**kwargs, "extra_args": extra_args},
         "executor_image": executor_image,
         "unknowable": unknowable_context(context),
         "bases": [],
         "context_digest": None,
-        "status": "new",
+        "status": NEW,
         "reason": None,
         "fingerprint": None,
         "digest": None,
@@ -235,9 +261,7 @@ def _analyse(kwargs: Mapping[str, Any], executor_image: str, reproducible: bool)
         "level": 0,
         "parents": [],
     }
-    if "://" in context:
-        if not state["unknowable"]:  # a git:// URL pinned to a commit: its Dockerfile is not on this worker
-            state["unknowable"] = "git:// context: its Dockerfile is read only by the build"
+    if state["unknowable"]:  # not a local directory: nothing to pack or parse here
         return state
     try:
         archive = pack_context(context, dockerfile)
@@ -246,14 +270,12 @@ def _analyse(kwargs: Mapping[str, Any], executor_image: str, reproducible: bool)
     except (KanikoSpecError, DockerfileError, OSError, UnicodeDecodeError) as err:
         raise PlanError(f"image {name}: {err}") from None
     state["context_digest"] = context_digest(archive.data)
-    state["bases"] = [
-        {"reference": b.reference, "written": b.written, "line": b.line, "args": list(b.args)} for b in bases.images
-    ]
+    state["bases"] = [BaseRecord(reference=b.reference, written=b.written, line=b.line, args=list(b.args)) for b in bases.images]
     state["final_base"] = bases.final_base.reference if bases.final_base else None
     return state
 
 
-def _resolve_external_bases(plan: dict[str, Any], registries: Registries, on_error: str, log: Log) -> None:
+def _resolve_external_bases(plan: Plan, registries: RegistryHosts, on_error: str, log: Log) -> None:
     """Resolve every base that no image of the manifest produces: one HEAD per distinct reference."""
     produced = {normalize(d) for s in plan["images"].values() for d in s["kwargs"]["destinations"]}
     resolved: dict[str, str | RegistryError] = {}
@@ -281,7 +303,7 @@ def _resolve_external_bases(plan: dict[str, Any], registries: Registries, on_err
                 base["digest"] = outcome
 
 
-def _producer(plan: Mapping[str, Any], reference: str) -> str | None:
+def _producer(plan: Plan, reference: str) -> str | None:
     key = normalize(reference)
     for name, state in plan["images"].items():
         if key in map(normalize, state["kwargs"]["destinations"]):
@@ -289,32 +311,80 @@ def _producer(plan: Mapping[str, Any], reference: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Bases:
+    """The bases of one build as this run pins them."""
+
+    build_args: dict[str, str]  # the manifest's, with ``FROM ${ARG}`` of a parent set to its new digest
+    digests: dict[str, str]  # reference -> digest, of every base whose digest is known
+    final: tuple[str, str] | None  # (reference, digest) of the target stage's base, for the OCI labels
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """What the registry says about this build's fingerprint."""
+
+    inputs: BuildInputs | None  # None: the inputs cannot be known (unknowable context, unverified base)
+    fingerprint: str | None
+    found: str | None  # the digest under the fingerprint tag
+    built_at: datetime | None  # when that fingerprint was last built, read only for max_age
+
+
 def _decide(
-    plan: dict[str, Any],
+    plan: Plan,
     name: str,
-    registries: Registries,
+    registries: RegistryHosts,
     parent_digests: Mapping[str, str],
     rebuilt_parents: Sequence[str],
     log: Log,
 ) -> None:
     """Fingerprint, look up, decide, and retag or prepare the build of one image."""
     state = plan["images"][name]
-    kwargs = state["kwargs"]
+    destinations = state["kwargs"]["destinations"]
     now = datetime.fromisoformat(plan["now"])
     max_age_seconds = plan["max_age"].get(name)
     max_age = timedelta(seconds=max_age_seconds) if max_age_seconds else None
-    host, repository, _, _ = split(kwargs["destinations"][0])
+    host, repository, _, _ = split(destinations[0])
     registry = registries.for_host(host)
 
-    build_args = dict(kwargs.get("build_args", {}))
-    bases: dict[str, str] = {}
-    final_base = None
+    bases = _pin_bases(plan, state, parent_digests)
+    lookup = _look_up(registry, repository, state, bases, check_age=max_age is not None and not plan["force"])
+    reason = decide(
+        unknowable=state["unknowable"],
+        force=plan["force"],
+        fingerprint=lookup.fingerprint,
+        found=lookup.found,
+        built_at=lookup.built_at,
+        max_age=max_age,
+        now=now,
+        rebuilt_parents=rebuilt_parents,
+    )
+    if state.get("unverified"):
+        reason = Reason("unverified", detail=state["unverified"].split(": ", 1)[1])
+    previous = lookup.found
+    if reason is None or (lookup.found is None and reason.rebuild and reason.kind != "unverified"):
+        previous, summary = _last_build(registry, repository, destinations)
+        if reason is None:  # a new fingerprint: its inputs are known, or decide() would have said why
+            assert lookup.inputs is not None
+            reason = explain_change(summary, lookup.inputs.summary(), last_digest=previous)
+    state["fingerprint"], state["reason"], state["previous_digest"] = lookup.fingerprint, reason.to_dict(), previous
+    if reason.kind == "unchanged":
+        _retag(plan, state, registry, repository, lookup, reason, log)
+    else:
+        _plan_build(state, reason, lookup, bases, now, log)
+
+
+def _pin_bases(plan: Plan, state: ImageState, parent_digests: Mapping[str, str]) -> _Bases:
+    """Each base's digest: a parent's as this run decided it, or the registry's; ``FROM ${ARG}`` pinned to a parent's."""
+    build_args = dict(state["kwargs"].get("build_args", {}))
+    digests: dict[str, str] = {}
+    final = None
     for base in state["bases"]:
         parent = _producer(plan, base["reference"])
         if parent is not None and parent in parent_digests:
-            digest = parent_digests[parent]
+            digest: str | None = parent_digests[parent]
             whole = _WHOLE_ARG_RE.fullmatch(base["written"])
-            reference = pinned(base["reference"], digest)
+            reference = pinned(base["reference"], parent_digests[parent])
             if whole:  # FROM ${BASE}: build exactly the parent digest this run decided on
                 build_args[whole[1] or whole[2]] = reference
             else:
@@ -322,79 +392,76 @@ def _decide(
         else:
             digest, reference = base.get("digest"), base["reference"]
         if digest:
-            bases[reference] = digest
+            digests[reference] = digest
         if base["reference"] == state.get("final_base"):
-            final_base = (reference, digest) if digest else None
+            final = (reference, digest) if digest else None
+    return _Bases(build_args, digests, final)
 
-    fingerprint = None
-    found = built_at = None
-    if not state["unknowable"] and not state.get("unverified"):
-        inputs = BuildInputs(
-            bases=bases,
-            context=state["context_digest"],
-            dockerfile=kwargs.get("dockerfile", "Dockerfile"),
-            build_args=build_args,
-            target=kwargs.get("target"),
-            labels=kwargs.get("image_labels", {}),
-            extra_args=tuple(kwargs.get("extra_args", [])),
-            executor_image=state["executor_image"],
-            platforms=tuple(kwargs.get("platforms", ())),
-        )
-        fingerprint = inputs.fingerprint()
-        found = registry.digest(repository, fingerprint_tag(fingerprint))
-        if found and max_age is not None and not plan["force"]:
-            built_at = last_built(fingerprint, registry.tags(repository))
-    reason = decide(
-        unknowable=state["unknowable"],
-        force=plan["force"],
-        fingerprint=fingerprint,
-        found=found,
-        built_at=built_at,
-        max_age=max_age,
-        now=now,
-        rebuilt_parents=rebuilt_parents,
+
+def _look_up(registry: RegistryHost, repository: str, state: ImageState, bases: _Bases, *, check_age: bool) -> _Lookup:
+    """The fingerprint of the build and the registry's digest under its tag; the last build time when max_age needs it."""
+    if state["unknowable"] or state.get("unverified"):
+        return _Lookup(None, None, None, None)
+    kwargs = state["kwargs"]
+    assert state["context_digest"] is not None, "a context without ://, packed by _analyse"
+    inputs = BuildInputs(
+        bases=bases.digests,
+        context=state["context_digest"],
+        dockerfile=kwargs.get("dockerfile", "Dockerfile"),
+        build_args=bases.build_args,
+        target=kwargs.get("target"),
+        labels=kwargs.get("image_labels", {}),
+        extra_args=tuple(kwargs.get("extra_args", [])),
+        executor_image=state["executor_image"],
+        platforms=tuple(kwargs.get("platforms", ())),
     )
-    if state.get("unverified"):
-        reason = Reason("unverified", detail=state["unverified"].split(": ", 1)[1])
-    previous = found
-    if reason is None or (found is None and reason.rebuild and reason.kind != "unverified"):
-        previous, summary = _last_build(registry, repository, kwargs["destinations"])
-        if reason is None:
-            reason = explain_change(summary, inputs.summary(), last_digest=previous)
-    state.update(fingerprint=fingerprint, reason=reason.to_dict(), previous_digest=previous)
-    if reason.kind == "unchanged":
-        assert fingerprint is not None, "unchanged is only decided from a fingerprint tag found in the registry"
-        tags = [tag for _, _, tag, _ in map(split, kwargs["destinations"]) if tag]
-        if plan["dry_run"]:
-            log(f"{name}: {reason.text()}; would retag {', '.join(tags)}")
-        else:
-            registry.retag(repository, fingerprint_tag(fingerprint), tags)
-            log(f"{name}: {reason.text()}; retagged {', '.join(tags)} in the registry")
-        state.update(status="unchanged", digest=found, images=[f"{d}@{found}" for d in kwargs["destinations"]])
-        return
-    state["status"] = "build"
+    fingerprint = inputs.fingerprint()
+    found = registry.digest(repository, fingerprint_tag(fingerprint))
+    built_at = last_built(fingerprint, registry.tags(repository)) if found and check_age else None
+    return _Lookup(inputs, fingerprint, found, built_at)
+
+
+def _retag(
+    plan: Plan, state: ImageState, registry: RegistryHost, repository: str, lookup: _Lookup, reason: Reason, log: Log
+) -> None:
+    """An unchanged image: its destination tags moved to the digest its fingerprint tag names, registry side."""
+    assert lookup.fingerprint is not None, "unchanged is only decided from a fingerprint tag found in the registry"
+    destinations = state["kwargs"]["destinations"]
+    tags = [tag for _, _, tag, _ in map(split, destinations) if tag]
+    if plan["dry_run"]:
+        log(f"{state['name']}: {reason.text()}; would retag {', '.join(tags)}")
+    else:
+        registry.retag(repository, fingerprint_tag(lookup.fingerprint), tags)
+        log(f"{state['name']}: {reason.text()}; retagged {', '.join(tags)} in the registry")
+    state["status"], state["digest"] = UNCHANGED, lookup.found
+    state["images"] = [f"{d}@{lookup.found}" for d in destinations]
+
+
+def _plan_build(state: ImageState, reason: Reason, lookup: _Lookup, bases: _Bases, now: datetime, log: Log) -> None:
+    state["status"] = BUILD
     state["build"] = rebuild_kwargs(
-        kwargs,
+        state["kwargs"],
         reason=reason,
-        fingerprint=fingerprint,
-        summary=inputs.summary() if fingerprint else None,
-        base=final_base,
-        build_args=build_args,
+        fingerprint=lookup.fingerprint,
+        summary=lookup.inputs.summary() if lookup.inputs and lookup.fingerprint else None,
+        base=bases.final,
+        build_args=bases.build_args,
         built_at=now,
         reproducible=False,  # already in kwargs["extra_args"], and so in the fingerprint
-        bases=bases,
+        bases=bases.digests,
     )
-    log(f"{name}: {reason.text()}")
+    log(f"{state['name']}: {reason.text()}")
 
 
-def _last_build(registry: Any, repository: str, destinations: Sequence[str]) -> tuple[str | None, dict[str, Any] | None]:
+def _last_build(registry: RegistryHost, repository: str, destinations: Sequence[str]) -> tuple[str | None, dict[str, Any] | None]:
     """The digest of the newest existing destination tag and the inputs its label recorded."""
     import json
 
     from airflow_kaniko.maintenance.fingerprint import INPUTS_LABEL
 
     for destination in destinations:
-        manifest = registry.manifest(repository, split(destination)[2])
+        tag = split(destination)[2]
+        manifest = registry.manifest(repository, tag) if tag else None
         if manifest is None:
             continue
         digest = manifest.digest

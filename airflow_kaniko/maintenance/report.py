@@ -1,10 +1,12 @@
-"""Summarise the results of mapped builds: what was pushed, what failed."""
+"""The maintenance run's report: one row per image of the finished plan, as a table, XCom and the run's note."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from airflow_kaniko.maintenance.plan_state import BUILD, FAILED, PARENT_FAILED, Plan
+from airflow_kaniko.results import FailureDict
 
 # Airflow keeps at most this many characters of a DAG run's note.
 NOTE_MAX_CHARS = 1000
@@ -13,13 +15,13 @@ NOTE_MAX_CHARS = 1000
 @dataclass(frozen=True)
 class ReportRow:
     name: str
-    status: str  # "pushed", "failed" or "rendered"; with a plan: "rebuilt", "unchanged", "failed", "planned"
+    status: str  # "rebuilt", "unchanged", "failed" or "planned" (a dry run's)
     digest: str | None = None
     images: list[str] = field(default_factory=list)
     #: For a failed build: ``{"kind", "retryable", "detail"}`` when the build got far enough to say.
-    failure: dict[str, Any] | None = None
-    reason: str | None = None  # with a plan: why it was rebuilt or skipped, e.g. "rebuilt (context changed)"
-    detail: dict[str, Any] | None = None  # with a plan: the reason as data, the fingerprint, the previous digest
+    failure: FailureDict | None = None
+    reason: str | None = None  # why it was rebuilt or skipped, e.g. "rebuilt (context changed)"
+    detail: dict[str, Any] | None = None  # the reason as data, the fingerprint, the previous digest
     platforms: list[str] | None = None  # a multi-arch image's platforms; its digest is the index's
 
     @property
@@ -48,14 +50,8 @@ class BuildReport:
         return {"images": rows, "failed": self.failed}
 
     def table(self) -> str:
-        if any(r.reason for r in self.rows):
-            header: tuple[str, ...] = ("IMAGE", "DIGEST", "REASON")
-            lines: list[tuple[str, ...]] = [
-                (r.label, r.digest or "-", (r.status_text if r.failure else r.reason) or r.status) for r in self.rows
-            ]
-        else:
-            header = ("IMAGE", "STATUS", "DIGEST", "REFERENCES")
-            lines = [(r.label, r.status_text, r.digest or "-", ", ".join(r.images) or "-") for r in self.rows]
+        header = ("IMAGE", "DIGEST", "REASON")
+        lines = [(r.label, r.digest or "-", (r.status_text if r.failure else r.reason) or r.status) for r in self.rows]
         widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header) - 1)]
         return "\n".join(
             "  ".join(col.ljust(w) for col, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1] for row in [header, *lines]
@@ -104,30 +100,7 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def summarize(planned: Iterable[Mapping[str, Any]], results: Iterable[Mapping[str, Any] | None]) -> BuildReport:
-    """Match results to planned builds by destination; a planned build with no result failed."""
-    by_destination: dict[str, Mapping[str, Any]] = {}
-    for result in results:
-        if not result:
-            continue
-        references = result.get("destinations") or [ref.split("@", 1)[0] for ref in result.get("images", [])]
-        for ref in references:
-            by_destination[ref] = result
-    rows = []
-    for build in planned:
-        result = next((by_destination[d] for d in build["destinations"] if d in by_destination), None)
-        if result is None:
-            rows.append(ReportRow(build["image_name"], "failed"))
-        elif result.get("failed"):
-            rows.append(ReportRow(build["image_name"], "failed", failure=result.get("failure")))
-        elif result.get("dry_run"):
-            rows.append(ReportRow(build["image_name"], "rendered", None, list(build["destinations"])))
-        else:
-            rows.append(ReportRow(build["image_name"], "pushed", result["digest"], list(result["images"])))
-    return BuildReport(rows)
-
-
-def summarize_plan(plan: Mapping[str, Any]) -> BuildReport:
+def summarize_plan(plan: Plan) -> BuildReport:
     """One row per image of a finished maintenance plan (see ``maintenance.planner.finish``), with its reason."""
     from airflow_kaniko.maintenance.reasons import Outcome, Reason
 
@@ -135,7 +108,7 @@ def summarize_plan(plan: Mapping[str, Any]) -> BuildReport:
     for names in plan["levels"]:
         for name in names:
             state = plan["images"][name]
-            status = {"build": "planned", "parent_failed": "failed"}.get(state["status"], state["status"])
+            status = {BUILD: "planned", PARENT_FAILED: FAILED}.get(state["status"], state["status"])
             reason = Reason.from_dict(state["reason"]) if state["reason"] else Reason("failed")
             outcome = Outcome(name, reason, status, state["digest"], state["previous_digest"], list(state["images"]))
             detail = {

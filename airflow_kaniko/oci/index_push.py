@@ -13,59 +13,64 @@ from typing import Any
 from airflow_kaniko.errors import KanikoError
 from airflow_kaniko.oci import reference
 from airflow_kaniko.oci.platforms import INDEX_MEDIA_TYPE, Platform, PlatformManifest, index_document, parse_platforms
-from airflow_kaniko.oci.registry_client import Manifest, Registries, RegistryError
+from airflow_kaniko.oci.registry_protocol import RegistryError, RegistryHosts, ServedManifest
+from airflow_kaniko.results import (
+    BuildFailure,
+    BuildResult,
+    FailedBuild,
+    IndexResult,
+    RenderedBuild,
+    RenderedIndex,
+    Result,
+    match_results,
+)
 
 
 class MergeError(KanikoError):
     """The index was not pushed; the message names the image, the platform and what failed.
 
-    :param failure: ``{"kind", "retryable", "detail"}`` for the report, as a failed build's result has.
+    :param failure: why, for the report, as a failed build's result carries it.
     """
 
-    def __init__(self, message: str, failure: dict[str, Any]) -> None:
+    def __init__(self, message: str, failure: BuildFailure) -> None:
         super().__init__(message)
         self.failure = failure
 
 
 def platform_digests(
-    destinations: Sequence[str], platforms: Sequence[str | Platform], results: Iterable[Mapping[str, Any] | None]
+    destinations: Sequence[str], platforms: Sequence[str | Platform], results: Iterable[Result]
 ) -> dict[str, str]:
     """Each platform's digest, from the per-platform build results of the image pushed to ``destinations``.
 
     Raises :class:`MergeError` naming every platform that failed or has no result.
     """
-    wanted = parse_platforms(platforms)
-    mine = set(destinations)
-    by_platform: dict[str, Mapping[str, Any]] = {}
-    for result in results:
-        if result and result.get("platform") and mine & set(result.get("destinations") or []):
-            by_platform[result["platform"]] = result
+    by_platform = match_results(destinations, results).platforms
     digests: dict[str, str] = {}
     problems: list[str] = []
-    kinds: list[dict[str, Any]] = []
-    for platform in map(str, wanted):
+    failures: list[BuildFailure] = []
+    for platform in map(str, parse_platforms(platforms)):
         result = by_platform.get(platform)
         if result is None:
             problems.append(f"{platform}: no result (the build task failed before reporting; see its log)")
-        elif result.get("failed"):
-            failure = result.get("failure") or {}
-            kinds.append(failure)
-            problems.append(f"{platform}: {failure.get('kind', 'failed')}: {failure.get('detail', 'see its log')}")
-        elif result.get("dry_run"):
-            problems.append(f"{platform}: rendered only (render_only); nothing to merge")
+        elif isinstance(result, FailedBuild):
+            if result.failure:
+                failures.append(result.failure)
+            kind, detail = (result.failure.kind, result.failure.detail) if result.failure else ("failed", "see its log")
+            problems.append(f"{platform}: {kind}: {detail}")
+        elif isinstance(result, BuildResult):
+            digests[platform] = result.digest
         else:
-            digests[platform] = result["digest"]
+            problems.append(f"{platform}: rendered only (render_only); nothing to merge")
     if problems:
         detail = "; ".join(problems)
-        retryable = all(k.get("retryable", True) for k in kinds)
         raise MergeError(
             f"image {destinations[0]}: not merged, nothing pushed under its tags: {detail}",
-            {"kind": "platform", "retryable": retryable, "detail": detail},
+            BuildFailure("platform", all(f.retryable for f in failures), detail),
         )
     return digests
 
 
-def push_index(registries: Registries, destinations: Sequence[str], digests: Mapping[str, str], log: Any = print) -> str:
+def push_index(registries: RegistryHosts, destinations: Sequence[str], digests: Mapping[str, str], log: Any = print) -> str:
     """Push one OCI image index of the platforms' manifests under every destination tag; returns its digest.
 
     Each platform's manifest is read back from each destination repository (its staging push put it
@@ -76,9 +81,10 @@ def push_index(registries: Registries, destinations: Sequence[str], digests: Map
     for destination in destinations:
         host, repository, tag, digest = reference.split(destination)
         if digest or not tag:
-            raise MergeError(f"destination {destination!r} must be a tag", {"kind": "spec", "retryable": False})
+            message = f"destination {destination!r} must be a tag"
+            raise MergeError(message, BuildFailure("spec", False, message))
         by_repository.setdefault((host, repository), []).append(tag)
-    indexes: dict[tuple[str, str], Manifest] = {}
+    indexes: dict[tuple[str, str], ServedManifest] = {}
     for (host, repository), _tags in by_repository.items():
         registry = registries.for_host(host)
         entries = []
@@ -94,7 +100,7 @@ def push_index(registries: Registries, destinations: Sequence[str], digests: Map
                 raise _failure(host, repository, platform, f"manifest {digest} is an image for {got}, not {platform}")
             entries.append(PlatformManifest(platform, manifest.digest, len(manifest.body), manifest.media_type))
         body = index_document(entries)
-        indexes[host, repository] = Manifest(body, INDEX_MEDIA_TYPE, _sha256(body))
+        indexes[host, repository] = ServedManifest(body, INDEX_MEDIA_TYPE, _sha256(body))
     # Every check passed: now the tags.
     for (host, repository), tags in by_repository.items():
         registry = registries.for_host(host)
@@ -106,44 +112,34 @@ def push_index(registries: Registries, destinations: Sequence[str], digests: Map
 
 
 def merge(
-    registries: Registries,
+    registries: RegistryHosts,
     destinations: Sequence[str],
     platforms: Sequence[str | Platform],
-    results: Iterable[Mapping[str, Any] | None],
+    results: Iterable[Result],
     log: Any = print,
-) -> dict[str, Any]:
+) -> IndexResult | RenderedIndex:
     """The merge step: check every platform built, push the index; the result the index operator returns.
 
-    ``{"digest": <index>, "images": [<destination>@<index>, ...], "platforms": {platform: digest}, "destinations": [...]}``;
-    when every platform build only rendered its pod (``render_only``), ``{"dry_run": true, ...}`` and nothing is pushed.
+    When every platform build only rendered its pod (``render_only``), a :class:`RenderedIndex`, and nothing is pushed.
     """
     results = list(results)
     wanted = [str(p) for p in parse_platforms(platforms)]
-    mine = set(destinations)
-    rendered = {r.get("platform") for r in results if r and r.get("dry_run") and mine & set(r.get("destinations") or [])}
-    if rendered >= set(wanted):
+    matched = match_results(destinations, results).platforms
+    if {p for p, r in matched.items() if isinstance(r, RenderedBuild)} >= set(wanted):
         log(f"render_only: would push an image index of {', '.join(wanted)} to {', '.join(destinations)}")
-        return {"dry_run": True, "platforms": wanted, "destinations": list(destinations)}
+        return RenderedIndex(tuple(wanted), tuple(destinations))
     digests = platform_digests(destinations, platforms, results)
     try:
         digest = push_index(registries, destinations, digests, log)
     except RegistryError as err:
-        raise MergeError(
-            f"image {destinations[0]}: index not pushed: {err}", {"kind": "push", "retryable": True, "detail": str(err)}
-        ) from None
-    return {
-        "digest": digest,
-        "images": [f"{d}@{digest}" for d in destinations],
-        "platforms": digests,
-        "destinations": list(destinations),
-    }
+        raise MergeError(f"image {destinations[0]}: index not pushed: {err}", BuildFailure("push", True, str(err))) from None
+    return IndexResult(digest, tuple(f"{d}@{digest}" for d in destinations), digests, tuple(destinations))
 
 
 def _failure(host: str, repository: str, platform: Platform, what: str) -> MergeError:
     detail = f"{platform}: {what}"
     return MergeError(
-        f"image {host}/{repository}: not merged, nothing pushed under its tags: {detail}",
-        {"kind": "platform", "retryable": False, "detail": detail},
+        f"image {host}/{repository}: not merged, nothing pushed under its tags: {detail}", BuildFailure("platform", False, detail)
     )
 
 

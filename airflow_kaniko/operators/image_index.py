@@ -10,6 +10,7 @@ from airflow.sdk import BaseOperator, TriggerRule
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from airflow_kaniko.results import IndexResult
 
 __all__ = ["KanikoImageIndexOperator"]
 
@@ -59,29 +60,31 @@ class KanikoImageIndexOperator(BaseOperator):
         self.registry_conn_id = registry_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_kaniko.hooks.registry import registries
         from airflow_kaniko.oci.index_push import MergeError, merge
-        from airflow_kaniko.tasks.maintenance import registries
+        from airflow_kaniko.results import FailedBuild, IndexResult, parse_results
 
         destinations = [self.destinations] if isinstance(self.destinations, str) else list(self.destinations or [])
         _check_destinations(self.destinations, destinations)
         with registries(self.registry_conn_id) as clients:
             try:
-                result = merge(clients, destinations, self.platforms, list(self.builds or []), log=self.log.info)
+                result = merge(clients, destinations, self.platforms, parse_results(self.builds or []), log=self.log.info)
             except MergeError as err:
                 # What the report reads, as a failed build's result.
-                failed = {"failed": True, "failure": err.failure, "destinations": destinations}
-                context["ti"].xcom_push(key=XCOM_RETURN_KEY, value=failed)
-                if err.failure.get("kind") == "push":  # the registry, not a build: the task's retries can help
+                failed = FailedBuild(err.failure, tuple(destinations))
+                context["ti"].xcom_push(key=XCOM_RETURN_KEY, value=failed.to_xcom())
+                if err.failure.kind == "push":  # the registry, not a build: the task's retries can help
                     raise AirflowException(str(err)) from None
                 raise AirflowFailException(str(err)) from None
-        self._emit_image_event(context, result)
-        return result
+        if isinstance(result, IndexResult):  # render_only pushed nothing: no event
+            self._emit_image_event(context, result)
+        return result.to_xcom()
 
-    def _emit_image_event(self, context: Context, result: dict[str, Any]) -> None:
+    def _emit_image_event(self, context: Context, result: IndexResult) -> None:
         """The Asset event of the merged image, through the task's outlets; the platform builds emit none."""
         from airflow_kaniko.assets.events import emit_image_events
 
-        emit_image_events(context, self.outlets, result.get("images") or [], log=self.log)  # none for render_only
+        emit_image_events(context, self.outlets, list(result.images), log=self.log)
 
 
 def _check_destinations(given: object, destinations: list[Any]) -> None:

@@ -9,43 +9,19 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_kaniko.hooks.registry import RegistryHook, registries
 from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.maintenance import planner
-from airflow_kaniko.oci.registry_client import Credentials, Registries
+from airflow_kaniko.maintenance.plan_state import Plan
+from airflow_kaniko.results import IndexResult, match_results, parse_results
 
 
-def registries(registry_conn_id: str | None, base_registry_connections: Mapping[str, str] | None = None) -> Registries:
-    """Registry clients: the build registry with its connection, other hosts anonymous unless mapped.
-
-    A connection's credentials go only to its own host (``host`` of the connection), so a
-    mapping can never send one registry's password to another. A connection's extra
-    ``ca_file`` is the CA bundle for its host.
-    """
-    from airflow.sdk import Connection
-
-    credentials: dict[str, Credentials] = {}
-    ca_files: dict[str, str] = {}
-    wanted: dict[str | None, str | None] = {None: registry_conn_id}
-    wanted.update(base_registry_connections or {})
-    for host, conn_id in wanted.items():
-        if not conn_id:  # no default connection: a manifest that names its registry may push anonymously
-            continue
-        conn = Connection.get(conn_id)
-        if host is not None and conn.host != host:
-            raise planner.PlanError(
-                f"base_registry_connections[{host!r}]={conn_id!r}: that connection is for host {conn.host!r}, not {host!r}"
-            )
-        if conn.login:
-            credentials[conn.host] = Credentials(conn.login, conn.password or "")
-        ca_file = (conn.extra_dejson or {}).get("ca_file")
-        if ca_file:
-            ca_files[conn.host] = ca_file
-    return Registries(credentials, ca_files)
-
-
-def prepare(
+def prepare_task(
     params: Mapping[str, Any],
     build_date: datetime,
+    *,
+    registry_conn_id: str,
+    base_registry_connections: Mapping[str, str] | None = None,
     max_depth: int,
     ti: Any,
     allowed_roots: Iterable[Any] | None = None,
@@ -55,12 +31,17 @@ def prepare(
 
     The plan is pushed as the XCom ``plan`` (a mapped task can only expand ``return_value``).
 
+    :param params: the run's params (``manifest``, ``images``, ``force``, ``max_age``, ``dry_run``,
+        ``on_registry_error``): a triggering user's, so no connection is read from them.
+    :param registry_conn_id: the connection for registries the manifest's ``registry_connections``
+        does not name; the DAG author's.
+    :param base_registry_connections: registry host -> connection, for private base images; the DAG author's.
     :param allowed_roots: where the manifest (a param: hostile) and its contexts may be; the DAG author's.
     :param max_parallel_in_force: the build stages' concurrency, fixed when the DAG was parsed.
     """
     import logging
 
-    from airflow.sdk import Connection, conf
+    from airflow.sdk import conf
     from airflow_kaniko.maintenance.decisions import parse_max_age
     from airflow_kaniko.manifest.loader import load_manifest, throttle_warning
     from airflow_kaniko.utils import pod_spec
@@ -68,8 +49,8 @@ def prepare(
     manifest = load_manifest(
         params["manifest"],
         build_date=build_date,
-        registry=lambda: Connection.get(params["registry_conn_id"]).host,  # read only if the manifest names none
-        registry_conn_id=params["registry_conn_id"],
+        registry=lambda: RegistryHook(registry_conn_id).connection.host,  # read only if the manifest names none
+        registry_conn_id=registry_conn_id,
         only=params["images"],
         max_images=conf.getint("core", "max_map_length"),
         allowed_roots=allowed_roots,
@@ -80,11 +61,8 @@ def prepare(
     max_age = {b["image_name"]: override or parse_max_age(manifest.max_age.get(b["image_name"])) for b in manifest.builds}
     print(f"Planning {len(manifest.builds)} image(s): {', '.join(manifest.names)}")
     # The destinations' registries need the connections the manifest maps them to, as the builds do.
-    connections = {
-        **dict(params.get("base_registry_connections") or {}),
-        **_destination_connections(manifest.builds, params["registry_conn_id"]),
-    }
-    with registries(params["registry_conn_id"], connections) as clients:
+    connections = {**dict(base_registry_connections or {}), **_destination_connections(manifest.builds, registry_conn_id)}
+    with registries(registry_conn_id, connections) as clients:
         result = planner.prepare_plan(
             manifest.builds,
             registries=clients,
@@ -112,15 +90,16 @@ def _destination_connections(builds: Iterable[Mapping[str, Any]], default_conn_i
     }
 
 
-def next_level(
-    plan: dict[str, Any], level: int, results: Iterable[Iterable[Mapping[str, Any] | None]], params: Mapping[str, Any], ti: Any
+def plan_level_task(
+    plan: Plan, level: int, results: Iterable[Iterable[Mapping[str, Any] | None]], *, registry_conn_id: str, ti: Any
 ) -> list[dict[str, Any]]:
-    """Decide the images of ``level`` whose parents were just built; return its builds."""
+    """Decide the images of ``level`` whose parents were just built; return its builds.
+
+    :param registry_conn_id: the DAG author's default connection; the others are those ``prepare_task`` recorded in the plan.
+    """
     flat = [r for level_results in results for r in (level_results or [])]
-    with registries(
-        params["registry_conn_id"], plan.get("registry_connections") or params.get("base_registry_connections")
-    ) as clients:
-        result = planner.next_level(plan, level, flat, registries=clients)
+    with registries(registry_conn_id, plan.get("registry_connections")) as clients:
+        result = planner.plan_next_level(plan, level, flat, registries=clients)
     builds = result["builds"]
     print(
         f"Level {level}: {len(builds)} build(s)"
@@ -130,8 +109,8 @@ def next_level(
     return builds
 
 
-def merge_level(
-    plan: dict[str, Any], level: int, results: Iterable[Mapping[str, Any] | None] | None, params: Mapping[str, Any]
+def merge_level_task(
+    plan: Plan, level: int, results: Iterable[Mapping[str, Any] | None] | None, *, registry_conn_id: str
 ) -> list[dict[str, Any]]:
     """Push the image index of each multi-arch image of ``level`` (from the worker, no pod); their results.
 
@@ -142,41 +121,40 @@ def merge_level(
         from airflow.sdk.exceptions import AirflowSkipException
 
         raise AirflowSkipException(f"level {level} builds no multi-arch image: nothing to merge")
-    with registries(
-        params["registry_conn_id"], plan.get("registry_connections") or params.get("base_registry_connections")
-    ) as clients:
-        merged = planner.merge_level(plan, level, results or [], registries=clients)
+    with registries(registry_conn_id, plan.get("registry_connections")) as clients:
+        merged = planner.push_level_indexes(plan, level, results or [], registries=clients)
         redactor = Redactor()
         redactor.add(*clients.passwords())  # as the build operators redact the reason they emit
     _emit_image_events(plan, merged, redactor.redact)
     if merged:
-        print(f"Level {level}: {sum(not m.get('failed') for m in merged)} of {len(merged)} multi-arch image(s) merged")
+        pushed = sum(isinstance(r, IndexResult) for r in parse_results(merged))
+        print(f"Level {level}: {pushed} of {len(merged)} multi-arch image(s) merged")
     return merged
 
 
-def _emit_image_events(plan: Mapping[str, Any], merged: Iterable[Mapping[str, Any]], redact: Callable[[str], str]) -> None:
+def _emit_image_events(plan: Plan, merged: Iterable[Mapping[str, Any]], redact: Callable[[str], str]) -> None:
     """One Asset event per multi-arch image merged, through the merge task's outlets (the platform builds emit none)."""
     from airflow.sdk import get_current_context
     from airflow_kaniko.assets.events import emit_image_events
 
     context = get_current_context()
-    for result in merged:
-        if result.get("failed"):
+    results = parse_results(merged)
+    for state in plan["images"].values():
+        build = state["build"]
+        result = match_results(build["destinations"], results).result if build else None
+        if build is None or not isinstance(result, IndexResult):
             continue
-        build = next(
-            s["build"] for s in plan["images"].values() if s["build"] and s["build"]["destinations"] == result["destinations"]
-        )
         emit_image_events(
             context,
             context["task"].outlets,
-            result["images"],
+            list(result.images),
             fingerprint=build.get("fingerprint"),
             reason=build.get("build_reason"),
             redact=redact,
         )
 
 
-def plan_table(plan: Mapping[str, Any]) -> str:
+def plan_table(plan: Plan) -> str:
     """One line per image: level, decision, reason."""
     from airflow_kaniko.maintenance.reasons import Reason
 

@@ -55,7 +55,7 @@ def report_run(request, api, cluster):
     # Inside the deployment's copy of the example DAG's folder (dev/deploy/up puts it there).
     manifest = Path(os.environ["AIRFLOW_HOME"], "dags", "example", "deployment-tier", "manifest-with-broken.yaml")
     # force: hello may be unchanged since an earlier run of the tier; it must build here.
-    return api.trigger(EXAMPLE, {"manifest": str(manifest), "namespace": cluster.namespace, "force": True})["dag_run_id"]
+    return api.trigger(EXAMPLE, {"manifest": str(manifest), "force": True})["dag_run_id"]
 
 
 DAEMONS = ("postgres", "api-server", "scheduler", "dag-processor", "triggerer")

@@ -24,7 +24,7 @@ def test_a_rebuild_triggers_the_consumer_and_an_unchanged_run_does_not(api, clus
     consumed_before = {r["dag_run_id"] for r in api.runs(CONSUMER)}
 
     # 1. A forced rebuild of hello: one event for its repository, carrying what the build did and why.
-    params = {"namespace": cluster.namespace, "images": ["hello"]}
+    params = {"images": ["hello"]}
     rebuild = api.trigger(EXAMPLE, {**params, "force": True})["dag_run_id"]
     assert api.wait(EXAMPLE, rebuild, timeout=600)["state"] == "success", api.task_instances(EXAMPLE, rebuild)
     (build,) = [ti for ti in api.task_instances(EXAMPLE, rebuild) if ti["task_id"] == "build_level_0"]

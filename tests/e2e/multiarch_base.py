@@ -14,8 +14,11 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from registry_seed import Seeder
+
 from airflow_kaniko.oci.index_push import push_index
-from airflow_kaniko.oci.registry_client import Credentials, Manifest, Registries
+from airflow_kaniko.oci.registry_client import Credentials, Registries
+from airflow_kaniko.oci.registry_protocol import ServedManifest
 from tests.conftest import ROOT
 
 HOST_BUSYBOX = Path("/bin/busybox")
@@ -64,6 +67,7 @@ def push_base(cluster, repository: str) -> dict[str, str]:
     digests: dict[str, str] = {}
     with Registries({cluster.registry: Credentials(*cluster.credentials())}, {cluster.registry: cluster.registry_ca}) as clients:
         registry = clients.for_host(cluster.registry)
+        seeder = Seeder(cluster.registry, Credentials(*cluster.credentials()), cluster.registry_ca)
         for arch, busybox in (("amd64", HOST_BUSYBOX), ("arm64", arm64_busybox())):
             layer, diff_id = _layer(busybox, applets)
             config = json.dumps(
@@ -82,12 +86,12 @@ def push_base(cluster, repository: str) -> dict[str, str]:
                 {
                     "schemaVersion": 2,
                     "mediaType": MANIFEST,
-                    "config": {"mediaType": CONFIG, "digest": registry.push_blob(repository, config), "size": len(config)},
-                    "layers": [{"mediaType": LAYER, "digest": registry.push_blob(repository, layer), "size": len(layer)}],
+                    "config": {"mediaType": CONFIG, "digest": seeder.push_blob(repository, config), "size": len(config)},
+                    "layers": [{"mediaType": LAYER, "digest": seeder.push_blob(repository, layer), "size": len(layer)}],
                 },
                 sort_keys=True,
             ).encode()
-            manifest = Manifest(body, MANIFEST, "sha256:" + hashlib.sha256(body).hexdigest())
+            manifest = ServedManifest(body, MANIFEST, "sha256:" + hashlib.sha256(body).hexdigest())
             registry.put_manifest(repository, f"latest-linux-{arch}", manifest)
             digests[f"linux/{arch}"] = manifest.digest
         digests["index"] = push_index(clients, [f"{cluster.registry}/{repository}:latest"], dict(digests), log=lambda _: None)

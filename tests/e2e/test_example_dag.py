@@ -31,7 +31,7 @@ def example_run(runner, cluster, core, tmp_path_factory):
         with PodRecorder(core, cluster.namespace) as pods:
             result = runner.dags_test(
                 DAG_ID,
-                {"manifest": str(dags / "images" / MANIFEST.name), "namespace": cluster.namespace, "force": True},
+                {"manifest": str(dags / "images" / MANIFEST.name), "force": True},
                 log=log,
                 progress=False,
             )

@@ -47,7 +47,7 @@ def test_manifest_param_outside_the_dag_folder_fails_in_prepare(runner, cluster,
     text, dag_run, pods = run(
         runner,
         "kaniko_image_maintenance",
-        {"manifest": str(outside), "namespace": cluster.namespace},
+        {"manifest": str(outside)},
         tmp_path,
         core,
         cluster,

@@ -1,7 +1,7 @@
 """The compat shims on the installed upstream versions (the unit tier runs on both pin sets), and the rule that
 no other module of the package names a private upstream symbol."""
 
-import re
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -15,19 +15,31 @@ from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 from airflow_kaniko import compat
 
 PACKAGE = Path(airflow_kaniko.__file__).parent
-# KPO's private names; python-dxf's ``_request`` joins them once its compat section lands.
-PRIVATE = re.compile(r"\b(_log_message|_write_logs|_killed)\b|execution_time")
+# KPO's, the task SDK's and python-dxf's private names, as the code (not a comment) spells them.
+PRIVATE = {"_log_message", "_write_logs", "_killed", "_request", "_sessions", "execution_time"}
+
+
+def _names(path):
+    with path.open("rb") as source:
+        for token in tokenize.tokenize(source.readline):
+            if token.type == tokenize.NAME and token.string in PRIVATE:
+                yield token.start[0], token.line.strip()
 
 
 def test_no_module_but_compat_names_a_private_upstream_symbol():
     offenders = [
-        f"{path.relative_to(PACKAGE.parent)}:{number}: {line.strip()}"
+        f"{path.relative_to(PACKAGE.parent)}:{number}: {line}"
         for path in sorted(PACKAGE.rglob("*.py"))
         if path.name != "compat.py"
-        for number, line in enumerate(path.read_text().splitlines(), 1)
-        if PRIVATE.search(line)
+        for number, line in _names(path)
     ]
     assert offenders == []
+
+
+def test_the_scan_sees_a_private_name_in_code(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("# op._killed in a comment is fine\nkilled = op._killed\nfrom airflow.sdk.execution_time import x\n")
+    assert [number for number, _ in _names(module)] == [2, 3]
 
 
 def test_the_redacting_pod_manager_overrides_the_method_every_log_line_passes(capsys):

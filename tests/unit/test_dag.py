@@ -4,7 +4,6 @@ import pytest
 
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import AssetAlias
-from airflow_kaniko.maintenance.report import summarize
 from airflow_kaniko.operators.kaniko import KanikoBuildOperator
 from tests.conftest import ROOT
 
@@ -76,45 +75,8 @@ def test_structure_and_schedule(dagbag):
     merges = [f"merge_level_{level}" for level in range(4)]
     for task_id in ("plan_level_1", "plan_level_2", "plan_level_3", *merges, "report"):
         assert dag.get_task(task_id).trigger_rule == "all_done"  # a failed or empty level does not stop the rest
-    assert set(dag.params.keys()) == {
-        "manifest",
-        "registry_conn_id",
-        "namespace",
-        "images",
-        "dry_run",
-        "force",
-        "max_age",
-        "on_registry_error",
-        "base_registry_connections",
-    }
-
-
-def test_report_on_mixed_results():
-    planned = [
-        {"image_name": "hello", "destinations": [f"{REG}/demo/hello:1", f"{REG}/demo/hello:latest"]},
-        {"image_name": "broken", "destinations": [f"{REG}/demo/broken:1"]},
-        {"image_name": "app", "destinations": [f"{REG}/demo/app:1"]},
-        {"image_name": "lost", "destinations": [f"{REG}/demo/lost:1"]},
-    ]
-    d1, d2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
-    failure = {"kind": "dockerfile", "retryable": False, "detail": "exit status 3"}
-    results = [
-        {"digest": d1, "images": [f"{REG}/demo/hello:1@{d1}", f"{REG}/demo/hello:latest@{d1}"]},
-        {"failed": True, "failure": failure, "destinations": [f"{REG}/demo/broken:1"]},
-        {"digest": d2, "images": [f"{REG}/demo/app:1@{d2}"]},
-        None,  # a task that died before it could say anything
-    ]
-    report = summarize(planned, results)
-    assert report.failed == ["broken", "lost"]
-    assert report.to_dict()["images"][0] == {"name": "hello", "status": "pushed", "digest": d1, "images": results[0]["images"]}
-    assert report.to_dict()["images"][1]["failure"] == failure
-    assert report.table().splitlines() == [
-        f"IMAGE   STATUS               {'DIGEST'.ljust(71)}  REFERENCES",
-        f"hello   pushed               {d1}  {REG}/demo/hello:1@{d1}, {REG}/demo/hello:latest@{d1}",
-        f"broken  failed (dockerfile)  {'-'.ljust(71)}  -",
-        f"app     pushed               {d2}  {REG}/demo/app:1@{d2}",
-        f"lost    failed               {'-'.ljust(71)}  -",
-    ]
+    # No connection and no namespace among them: those are the DAG author's (README, "Security").
+    assert set(dag.params.keys()) == {"manifest", "images", "dry_run", "force", "max_age", "on_registry_error"}
 
 
 def test_dry_run_shows_the_plan_and_renders_every_pod(airflow_db, monkeypatch, dagbag):
@@ -147,6 +109,32 @@ def test_dry_run_shows_the_plan_and_renders_every_pod(airflow_db, monkeypatch, d
         f"refused)"
     )
     assert report["images"][0]["detail"]["reason"]["kind"] == "unverified"
+
+
+def test_a_run_conf_cannot_choose_the_connection_or_the_namespace(airflow_db, monkeypatch, dagbag, capfd):
+    """A triggering user names a production pusher, its registry for the bases, and another namespace:
+    the run still plans against the DAG's connection and renders its pods in the DAG's namespace."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_KANIKO_REGISTRY", '{"conn_type": "docker", "host": "127.0.0.1:9", "login": "u", "password": "p"}'
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PROD_PUSHER", '{"conn_type": "docker", "host": "prod.example.com", "login": "prod", "password": "prod-pw"}'
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", '{"conn_type": "kubernetes", "extra": {"namespace": "kaniko-builds"}}')
+    hostile = {
+        "registry_conn_id": "prod_pusher",
+        "namespace": "production",
+        "base_registry_connections": {"127.0.0.1:9": "prod_pusher"},
+    }
+    run = dagbag.dags[DAG_ID].test(run_conf={"dry_run": True, "on_registry_error": "build", "images": ["hello"], **hostile})
+    (build,) = [ti for ti in run.get_task_instances() if ti.task_id == "build_level_0"]
+    plan = build.xcom_pull(task_ids="prepare", key="plan")
+    assert plan["registry_connections"] == {}
+    assert plan["images"]["hello"]["build"]["registry_conn_id"] == "kaniko_registry"
+    assert plan["images"]["hello"]["build"]["destinations"][0].startswith("127.0.0.1:9/demo/hello:")
+    logged = "".join(capfd.readouterr())
+    assert "namespace: kaniko-builds" in logged  # the rendered pod
+    assert "namespace: production" not in logged and "prod.example.com" not in logged
 
 
 def test_unresolvable_base_fails_prepare_naming_image_base_and_registry(airflow_db, monkeypatch, dagbag):

@@ -88,8 +88,9 @@ def test_context_digest_covers_the_dockerfile_and_files_but_not_ignored_or_mtime
         ("git://github.com/acme/app.git", "git:// context at a branch or tag"),
         ("dir:///workspace", "dir:// context"),
         ("tar:///workspace/ctx.tar.gz", "tar:// context"),
-        ("git://github.com/acme/app.git#refs/tags/v1#" + "a" * 40, None),
-        ("git://github.com/acme/app.git#" + "b" * 40, None),
+        # Pinned, but its Dockerfile (and so its bases) is only read by the build: the planner always rebuilds it.
+        ("git://github.com/acme/app.git#refs/tags/v1#" + "a" * 40, "git:// context: its Dockerfile is read only by the build"),
+        ("git://github.com/acme/app.git#" + "b" * 40, "git:// context: its Dockerfile is read only by the build"),
         ("images/app", None),
     ],
 )

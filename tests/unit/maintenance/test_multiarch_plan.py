@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from airflow_kaniko.maintenance.planner import absorb, finish, level_builds, merge_level, next_level
+from airflow_kaniko.maintenance.planner import absorb, finish, level_builds, plan_next_level, push_level_indexes
 from airflow_kaniko.maintenance.reasons import Reason
 from airflow_kaniko.maintenance.report import summarize_plan
 from tests.unit.operators.test_platforms import MemoryRegistry
@@ -71,7 +71,7 @@ def test_merge_pushes_the_index_under_final_and_fingerprint_tags_and_the_child_b
         platform_result("linux/arm64", arm),
         {"digest": "sha256:" + "5" * 64, "images": [f"{R}/single:1@sha256:" + "5" * 64]},
     ]
-    merged = merge_level(p, 0, builds, registries=registry, log=lambda _: None)
+    merged = push_level_indexes(p, 0, builds, registries=registry, log=lambda _: None)
     index = registry.manifests["demo/multi", "fp-x"]
     assert [m["digest"] for m in json.loads(index.body)["manifests"]] == [amd, arm]
     assert [tag for _, tag, _ in registry.puts] == ["1", "fp-x"]
@@ -113,7 +113,7 @@ def test_a_failed_platform_fails_the_image_pushes_nothing_and_its_child_is_not_b
         "destinations": [f"{R}/multi:1", f"{R}/multi:fp-x"],
     }
     p = plan()
-    merged = merge_level(p, 0, [platform_result("linux/amd64", amd), failed], registries=registry, log=lambda _: None)
+    merged = push_level_indexes(p, 0, [platform_result("linux/amd64", amd), failed], registries=registry, log=lambda _: None)
     assert registry.puts == []
     assert merged == [
         {
@@ -122,14 +122,16 @@ def test_a_failed_platform_fails_the_image_pushes_nothing_and_its_child_is_not_b
             "destinations": [f"{R}/multi:1", f"{R}/multi:fp-x"],
         }
     ]
-    result = next_level(p, 1, [platform_result("linux/amd64", amd), failed, *merged], registries=registry, log=lambda _: None)
+    result = plan_next_level(
+        p, 1, [platform_result("linux/amd64", amd), failed, *merged], registries=registry, log=lambda _: None
+    )
     assert p["images"]["multi"]["status"] == "failed"
     assert p["images"]["child"]["status"] == "parent_failed" and result["builds"] == []
 
 
 def test_dry_run_merges_nothing():
     p = {**plan(), "dry_run": True}
-    assert merge_level(p, 0, [], registries=None) == []
+    assert push_level_indexes(p, 0, [], registries=None) == []
 
 
 def test_the_last_build_of_a_multi_arch_image_is_its_index_and_its_inputs_are_a_platforms_label():
@@ -165,7 +167,7 @@ def test_the_merge_task_skips_a_level_without_multi_arch_builds_before_reading_a
 
     # No connection exists in this test: the task must skip before looking one up.
     with pytest.raises(AirflowSkipException, match="level 1 builds no multi-arch image: nothing to merge"):
-        maintenance.merge_level(plan(), 1, [], {"registry_conn_id": "no_such_connection"})
+        maintenance.merge_level_task(plan(), 1, [], registry_conn_id="no_such_connection")
 
 
 def test_the_merge_task_emits_the_index_event_with_the_reason_redacted(monkeypatch):
@@ -196,7 +198,7 @@ def test_the_merge_task_emits_the_index_event_with_the_reason_redacted(monkeypat
     context = {"outlet_events": {alias: Accessor()}, "task": type("T", (), {"outlets": [alias]})()}
     monkeypatch.setattr(airflow.sdk, "get_current_context", lambda: context)
     builds = [platform_result("linux/amd64", amd), platform_result("linux/arm64", arm)]
-    (merged,) = maintenance.merge_level(p, 0, builds, {"registry_conn_id": "kaniko_registry"})
+    (merged,) = maintenance.merge_level_task(p, 0, builds, registry_conn_id="kaniko_registry")
     ((uri, extra),) = added
     assert uri == f"oci://{R}/multi" and extra["digest"] == merged["digest"]
     assert extra["reason"] == {"kind": "unverified", "detail": "registry refused ***"}

@@ -6,11 +6,13 @@ import json
 import pytest
 
 from airflow_kaniko.errors import KanikoSpecError
-from airflow_kaniko.oci.index_push import MergeError, merge, platform_digests
+from airflow_kaniko.oci import index_push
+from airflow_kaniko.oci.index_push import MergeError
 from airflow_kaniko.oci.platforms import INDEX_MEDIA_TYPE
-from airflow_kaniko.oci.registry_client import Manifest
+from airflow_kaniko.oci.registry_protocol import ServedManifest
 from airflow_kaniko.operators.image_index import KanikoImageIndexOperator
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed
+from airflow_kaniko.results import parse_results
 from tests.unit.operators.fake_kube import FakeCoreV1, finish
 from tests.unit.operators.test_kaniko import DIGEST, REG, finished_pod, operator, rendered, ti_recorder, with_fake_cluster
 
@@ -81,7 +83,7 @@ class MemoryRegistry:
     """Manifests and configs by repository; records every tag written."""
 
     def __init__(self):
-        self.manifests: dict[tuple[str, str], Manifest] = {}
+        self.manifests: dict[tuple[str, str], ServedManifest] = {}
         self.configs: dict[str, dict] = {}
         self.puts: list[tuple[str, str, str]] = []
 
@@ -95,7 +97,7 @@ class MemoryRegistry:
             }
         ).encode()
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
-        self.manifests[repository, digest] = Manifest(body, DOCKER, digest)
+        self.manifests[repository, digest] = ServedManifest(body, DOCKER, digest)
         self.configs[digest] = config
         return digest
 
@@ -114,6 +116,15 @@ class MemoryRegistry:
     def put_manifest(self, repository, tag, manifest):
         self.puts.append((repository, tag, manifest.digest))
         self.manifests[repository, tag] = manifest
+
+
+def merge(registries, destinations, platforms, results, log=print):
+    """The merge step fed and read as its task is: the build tasks' XComs in, the XCom it returns out."""
+    return index_push.merge(registries, destinations, platforms, parse_results(results), log=log).to_xcom()
+
+
+def platform_digests(destinations, platforms, results):
+    return index_push.platform_digests(destinations, platforms, parse_results(results))
 
 
 def platform_result(platform, digest, destinations=FINAL):
@@ -196,7 +207,7 @@ def test_platform_digests_needs_every_platform_listed():
 
 
 def test_index_operator_pushes_the_failure_for_the_report_and_fails(monkeypatch):
-    import airflow_kaniko.tasks.maintenance as tasks
+    import airflow_kaniko.hooks.registry as hooks
     from airflow.providers.common.compat.sdk import AirflowFailException
 
     registry = MemoryRegistry()
@@ -208,7 +219,7 @@ def test_index_operator_pushes_the_failure_for_the_report_and_fails(monkeypatch)
         def __exit__(self, *exc):
             pass
 
-    monkeypatch.setattr(tasks, "registries", lambda conn_id: Clients())
+    monkeypatch.setattr(hooks, "registries", lambda conn_id: Clients())
     op = KanikoImageIndexOperator(task_id="index", destinations=FINAL, platforms=["linux/amd64", "linux/arm64"], builds=[])
     assert op.trigger_rule == "all_done"
     context, pushed = ti_recorder()
@@ -244,9 +255,9 @@ def test_render_only_platform_builds_merge_into_nothing():
 
 
 def test_index_operator_leaves_a_registry_failure_to_its_retries(monkeypatch):
-    import airflow_kaniko.tasks.maintenance as tasks
+    import airflow_kaniko.hooks.registry as hooks
     from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
-    from airflow_kaniko.oci.registry_client import RegistryError
+    from airflow_kaniko.oci.registry_protocol import RegistryError
 
     registry = MemoryRegistry()
     amd, arm = registry.add_image("demo/hello", "linux", "amd64"), registry.add_image("demo/hello", "linux", "arm64")
@@ -263,7 +274,7 @@ def test_index_operator_leaves_a_registry_failure_to_its_retries(monkeypatch):
         def __exit__(self, *exc):
             pass
 
-    monkeypatch.setattr(tasks, "registries", lambda conn_id: Clients())
+    monkeypatch.setattr(hooks, "registries", lambda conn_id: Clients())
     builds = [platform_result("linux/amd64", amd), platform_result("linux/arm64", arm)]
     op = KanikoImageIndexOperator(
         task_id="index", destinations=FINAL, platforms=["linux/amd64", "linux/arm64"], builds=builds, retries=2
@@ -277,9 +288,9 @@ def test_index_operator_leaves_a_registry_failure_to_its_retries(monkeypatch):
 
 @pytest.mark.parametrize("destinations", [[], ""])
 def test_index_operator_without_destinations_names_the_field_before_any_connection(monkeypatch, destinations):
-    import airflow_kaniko.tasks.maintenance as tasks
+    import airflow_kaniko.hooks.registry as hooks
 
-    monkeypatch.setattr(tasks, "registries", lambda conn_id: pytest.fail("no connection is read for a bad value"))
+    monkeypatch.setattr(hooks, "registries", lambda conn_id: pytest.fail("no connection is read for a bad value"))
     op = KanikoImageIndexOperator(task_id="index", destinations=destinations, platforms=["linux/amd64"], builds=[])
     context, pushed = ti_recorder()
     with pytest.raises(KanikoSpecError) as err:
