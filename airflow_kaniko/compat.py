@@ -2,30 +2,23 @@
 
 When an upstream release renames or reshapes one of these, this is the only module to change, and
 ``tests/unit/test_compat.py`` (run on both pin sets, ``constraints.txt`` and ``constraints-lowest.txt``)
-is the test that notices.
+is the test that notices. The pure layers import this module for python-dxf's names, so Airflow and
+Kubernetes are imported only inside the functions that need them, never when the module loads.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import pendulum
 import tenacity
-from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
-
-from airflow.providers.cncf.kubernetes.kubernetes_helper_functions import (
-    API_RETRIES,
-    TRANSIENT_CONNECTION_ERRORS,
-    TRANSIENT_STATUS_CODES,
-    WaitRetryAfterOrExponential,
-)
-from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 
 if TYPE_CHECKING:
     from kubernetes.client import models as k8s
 
+    from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
     from airflow.sdk.types import TaskInstanceKey
 
 T = TypeVar("T")
@@ -35,20 +28,35 @@ T = TypeVar("T")
 # (constraints.txt); the code of each symbol below is the same in both.
 
 
-class RedactingPodManager(PodManager):
-    """KPO's PodManager whose streamed container output is redacted before it is logged or printed.
+def redacting_pod_manager(*, redact: Callable[[str], str], **kwargs: Any) -> PodManager:
+    """KPO's PodManager (``kwargs`` are its own) whose streamed container output is redacted before it is logged or printed."""
+    manager: Any = _redacting_pod_manager_class()  # defined on first use: PodManager is Airflow's
+    return manager(redact=redact, **kwargs)
 
-    Upstream: ``utils.pod_manager.PodManager._log_message(message, container_name,
-    container_name_log_prefix_enabled, log_formatter)``, the one method every streamed log line
-    passes through, the ``::group::`` markers it prints included.
-    """
 
-    def __init__(self, *args: Any, redact: Callable[[str], str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._redact = redact
+@functools.cache
+def _redacting_pod_manager_class() -> type[PodManager]:
+    from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 
-    def _log_message(self, message: str, *args: Any, **kwargs: Any) -> None:
-        super()._log_message(self._redact(message), *args, **kwargs)
+    class RedactingPodManager(PodManager):
+        """Upstream: ``utils.pod_manager.PodManager._log_message(message, container_name,
+        container_name_log_prefix_enabled, log_formatter)``, the one method every streamed log line
+        passes through, the ``::group::`` markers it prints included."""
+
+        def __init__(self, *args: Any, redact: Callable[[str], str], **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._redact = redact
+
+        def _log_message(self, message: str, *args: Any, **kwargs: Any) -> None:
+            super()._log_message(self._redact(message), *args, **kwargs)
+
+    return RedactingPodManager
+
+
+def _log_read_error(err: BaseException) -> bool:
+    from kubernetes.client.exceptions import ApiException
+
+    return isinstance(err, (HTTPError, ApiException))
 
 
 class RedactedDeferredLogs:
@@ -63,10 +71,12 @@ class RedactedDeferredLogs:
     @tenacity.retry(
         stop=tenacity.stop_after_attempt(3),
         wait=tenacity.wait_exponential(max=15),
-        retry=tenacity.retry_if_exception_type((HTTPError, ApiException)),
+        retry=tenacity.retry_if_exception(_log_read_error),
         reraise=True,
     )
     def _write_logs(self, pod: k8s.V1Pod, follow: bool = False, since_time: Any = None) -> None:
+        import pendulum
+
         operator: Any = self  # a KubernetesPodOperator: its pod_manager and base_container_name
         if isinstance(since_time, str):
             since_time = pendulum.parse(since_time.replace("Z", "+00:00"))
@@ -82,24 +92,27 @@ def was_killed(operator: object) -> bool:
     return bool(getattr(operator, "_killed", False))
 
 
-def _transient(err: BaseException) -> bool:
-    # KPO's transient statuses, but 409: for a create it means "already there", which is final.
-    if isinstance(err, ApiException):
-        return err.status in TRANSIENT_STATUS_CODES - {409}
-    return isinstance(err, TRANSIENT_CONNECTION_ERRORS)
-
-
 def kube_api_call(call: Callable[..., T], **kwargs: Any) -> T:
     """One Kubernetes API call under KPO's own retry policy: its attempts, Retry-After on 429, backoff.
 
     Upstream: ``kubernetes_helper_functions.API_RETRIES`` (``[workers] api_retries``, default 5),
     ``TRANSIENT_STATUS_CODES`` (``{409, 429, 500, 502, 503, 504}``), ``TRANSIENT_CONNECTION_ERRORS``
-    and ``WaitRetryAfterOrExponential``, the policy KPO's ``generic_api_retry`` applies to its own calls.
+    and ``WaitRetryAfterOrExponential``, the policy KPO's ``generic_api_retry`` applies to its own calls,
+    but 409: for a create it means "already there", which is final.
     """
+    from kubernetes.client.exceptions import ApiException
+
+    from airflow.providers.cncf.kubernetes import kubernetes_helper_functions as kpo
+
+    def transient(err: BaseException) -> bool:
+        if isinstance(err, ApiException):
+            return err.status in kpo.TRANSIENT_STATUS_CODES - {409}
+        return isinstance(err, kpo.TRANSIENT_CONNECTION_ERRORS)
+
     retry = tenacity.retry(
-        stop=tenacity.stop_after_attempt(API_RETRIES),
-        wait=WaitRetryAfterOrExponential(),
-        retry=tenacity.retry_if_exception(_transient),
+        stop=tenacity.stop_after_attempt(kpo.API_RETRIES),
+        wait=kpo.WaitRetryAfterOrExponential(),
+        retry=tenacity.retry_if_exception(transient),
         reraise=True,
     )
     return retry(call)(**kwargs)

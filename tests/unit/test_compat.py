@@ -45,7 +45,8 @@ def test_the_scan_sees_a_private_name_in_code(tmp_path):
 def test_the_redacting_pod_manager_overrides_the_method_every_log_line_passes(capsys):
     """PodManager._log_message(message, container_name, prefix_enabled, log_formatter) upstream."""
     assert "_log_message" in vars(PodManager)
-    manager = compat.RedactingPodManager(kube_client=None, redact=lambda line: line.replace("hunter2", "***"))
+    manager = compat.redacting_pod_manager(kube_client=None, redact=lambda line: line.replace("hunter2", "***"))
+    assert isinstance(manager, PodManager)
     manager._log_message("token hunter2", "kaniko", True, None)
     manager._log_message("::group::hunter2", "kaniko", True, None)  # printed, not logged, upstream
     out = capsys.readouterr().out
