@@ -17,7 +17,7 @@ from airflow_kaniko.operators.base import KanikoBuildFailed, KanikoPodOperatorBa
 from airflow_kaniko.results import BuildFailure, BuildResult, FailedBuild, RenderedBuild
 from airflow_kaniko.utils import pod_spec
 from airflow_kaniko.utils.pod_status import terminated_state
-from airflow_kaniko.utils.push_modes import PULL_CONFIG_KEY, DirectPush, IsolatedPush, PushMode
+from airflow_kaniko.utils.push_modes import PULL_CONFIG_KEY, DirectPushMode, IsolatedPushMode, PushMode
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -125,7 +125,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
             reason = "must be True or False (it is not templated)"
             raise KanikoSpecError("isolate_push_credentials", isolate_push_credentials, reason)
         if isolate_push_credentials:
-            IsolatedPush.operator_defaults(kwargs)
+            IsolatedPushMode.operator_defaults(kwargs)
         elif pull_conn_id or pull_secret:
             raise KanikoSpecError(
                 "pull_conn_id" if pull_conn_id else "pull_secret",
@@ -161,8 +161,8 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
     def push_mode(self) -> PushMode:
         """How the image reaches its destinations (``utils/push_modes.py``)."""
         if not self.isolate_push_credentials:
-            return DirectPush()
-        return IsolatedPush(self.pusher_image, self.pull_conn_id, self.pull_secret, self.image_pull_policy)
+            return DirectPushMode()
+        return IsolatedPushMode(self.pusher_image, self.pull_conn_id, self.pull_secret, self.image_pull_policy)
 
     def final_destinations(self) -> list[str]:
         return [self.destinations] if isinstance(self.destinations, str) else list(self.destinations)

@@ -2,10 +2,10 @@
 
 One strategy object per mode, so the operator asks it instead of branching on ``isolate_push_credentials``:
 
-``DirectPush``    the executor pushes; it mounts the registry credentials.
-``IsolatedPush``  the executor builds with ``--no-push`` as an init container; one crane container per
-                  destination, alone mounting the push credentials, pushes the OCI layout it left
-                  (``airflow_kaniko.kaniko.isolated_push`` renders their argv).
+``DirectPushMode``    the executor pushes; it mounts the registry credentials.
+``IsolatedPushMode``  the executor builds with ``--no-push`` as an init container; one crane container per
+                      destination, alone mounting the push credentials, pushes the OCI layout it left
+                      (``airflow_kaniko.kaniko.isolated_push`` renders their argv).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ PULL_CONFIG_KEY = "pull-config.json"
 PULL_VOLUME = "pull-docker-config"
 
 
-class DirectPush:
+class DirectPushMode:
     """The executor pushes, with the registry credentials mounted."""
 
     #: The init container the executor runs as, whose log and state are read separately (none: it is the pod's container).
@@ -64,7 +64,7 @@ class DirectPush:
 
 
 @dataclass
-class IsolatedPush:
+class IsolatedPushMode:
     """The executor never sees the push credentials: it builds, crane pushers push."""
 
     pusher_image: str
@@ -140,7 +140,7 @@ class IsolatedPush:
         return None
 
 
-PushMode = DirectPush | IsolatedPush
+PushMode = DirectPushMode | IsolatedPushMode
 
 
 def pusher_security_context() -> k8s.V1SecurityContext:
