@@ -31,6 +31,14 @@ _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 _SPEC_FIELD_TO_KEY = {"destinations": "repository"}
 _STANDARD_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
 # An extended resource: a domain-prefixed qualified name, e.g. nvidia.com/gpu.
+# Bounds on what a manifest costs to read: its size, and its size once YAML aliases are expanded. A manifest
+# of 1024 images (Airflow's default core.max_map_length) is a few hundred KiB and some 50,000 nodes.
+MAX_MANIFEST_BYTES = 1024 * 1024
+MAX_MANIFEST_NODES = 200_000
+# A manifest nests six levels deep at most: the document, images, an entry, resources, requests, a value.
+MAX_NESTING = 32
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _EXTENDED_RESOURCE_RE = re.compile(r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?/[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 
 
@@ -50,8 +58,8 @@ class ManifestError(KanikoError):
 
 
 @dataclass(frozen=True)
-class Manifest:
-    """A validated manifest: the builds to run and how many may run at once."""
+class LoadedManifest:
+    """A validated image manifest: the builds to run and how many may run at once."""
 
     path: Path
     max_parallel: int
@@ -73,7 +81,7 @@ def load_manifest(
     only: Iterable[str] | None = None,
     max_images: int = 1024,
     allowed_roots: Iterable[str | Path] | None = None,
-) -> Manifest:
+) -> LoadedManifest:
     """Read, validate and resolve a manifest.
 
     :param path: the YAML file.
@@ -88,23 +96,49 @@ def load_manifest(
         Default: the manifest is not checked, and its contexts must lie in its own folder.
     """
     path = Path(path)
-    if allowed_roots is not None:
-        allowed_roots = list(allowed_roots)
-        try:
-            confine("manifest", path, allowed_roots)
-        except KanikoSpecError as err:
-            raise ManifestError(path, err.reason) from None
-    context_roots = allowed_roots if allowed_roots is not None else [path.parent]
+    context_roots = _context_roots(path, allowed_roots)
+    root, data = _parse(path, _read(path))
+    _validate_schema(path, root, data)
+    registry = data.get("registry") or (registry() if callable(registry) else registry)
+    _check_registry_settings(path, root, data)
+    builds, max_age = _resolve_images(path, root, data, registry, registry_conn_id, build_date, context_roots)
+    builds = _select(path, builds, only)
+    _check_map_length(path, root, builds, max_images)
+    names = {b["image_name"] for b in builds}
+    return LoadedManifest(
+        path=path,
+        max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL),
+        builds=builds,
+        max_age={n: a for n, a in max_age.items() if n in names},
+    )
+
+
+def _context_roots(path: Path, allowed_roots: Iterable[str | Path] | None) -> list[str | Path]:
+    """Where local contexts may lie; the manifest itself must lie there too when the caller names roots."""
+    if allowed_roots is None:
+        return [path.parent]
+    roots = list(allowed_roots)
     try:
-        text = path.read_text()
+        confine("manifest", path, roots)
+    except KanikoSpecError as err:
+        raise ManifestError(path, err.reason) from None
+    return roots
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes, never more than MAX_MANIFEST_BYTES of them read."""
+    try:
+        with path.open("rb") as fh:
+            text = fh.read(MAX_MANIFEST_BYTES + 1)
     except OSError as err:
         raise ManifestError(path, f"cannot be read: {err.strerror or err}") from None
-    root, data = _parse(path, text)
-    _validate_schema(path, root, data)
+    if len(text) > MAX_MANIFEST_BYTES:
+        raise ManifestError(path, f"is over {MAX_MANIFEST_BYTES} bytes; split its images over several manifests")
+    return text
 
-    defaults = data.get("defaults") or {}
-    registry = data.get("registry") or (registry() if callable(registry) else registry)
-    connections = data.get("registry_connections") or {}
+
+def _check_registry_settings(path: Path, root: yaml.Node, data: Mapping[str, Any]) -> None:
+    """The manifest-wide registry CA and mirrors, checked once for every image."""
     if "registry_ca" in data:
         from airflow_kaniko.utils.pod_spec import RegistryCA  # imports the kubernetes client: not at DAG parse
 
@@ -123,6 +157,23 @@ def load_manifest(
                 line=_line(node),
                 where="registry_mirrors",
             )
+
+
+def _resolve_images(
+    path: Path,
+    root: yaml.Node,
+    data: Mapping[str, Any],
+    registry: str | None,
+    registry_conn_id: str | None,
+    build_date: datetime,
+    context_roots: Sequence[str | Path],
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Every image's operator kwargs, in manifest order, and the ``max_age`` of those that have one.
+
+    Names and destinations must be unique across the manifest.
+    """
+    defaults = data.get("defaults") or {}
+    connections = data.get("registry_connections") or {}
     builds: list[dict[str, Any]] = []
     seen_names: dict[str, int] = {}
     seen_destinations: dict[str, int] = {}
@@ -153,13 +204,22 @@ def load_manifest(
                 raise ManifestError(path, reason, line=_line(_node_at(node, ["repository"])), where=where)
             seen_destinations[dest] = index
         builds.append(kwargs)
+    return builds, max_age
 
+
+def _select(path: Path, builds: list[dict[str, Any]], only: Iterable[str] | None) -> list[dict[str, Any]]:
+    """The builds named in ``only`` (all of them when it names none); an unknown name is an error."""
     wanted = [n for n in (only or []) if n]
-    if wanted:
-        unknown = sorted(set(wanted) - set(seen_names))
-        if unknown:
-            raise ManifestError(path, f"no image named {', '.join(map(repr, unknown))}; the manifest has {', '.join(seen_names)}")
-        builds = [b for b in builds if b["image_name"] in wanted]
+    if not wanted:
+        return builds
+    names = [b["image_name"] for b in builds]
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        raise ManifestError(path, f"no image named {', '.join(map(repr, unknown))}; the manifest has {', '.join(names)}")
+    return [b for b in builds if b["image_name"] in wanted]
+
+
+def _check_map_length(path: Path, root: yaml.Node, builds: list[dict[str, Any]], max_images: int) -> None:
     # A multi-arch image is one mapped build per platform.
     count = sum(len(b.get("platforms") or [None]) for b in builds)
     if count > max_images:
@@ -170,13 +230,6 @@ def load_manifest(
             "(AIRFLOW__CORE__MAX_MAP_LENGTH) or split the images over several manifests",
             line=_line(_node_at(root, ["images"])),
         )
-    names = {b["image_name"] for b in builds}
-    return Manifest(
-        path=path,
-        max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL),
-        builds=builds,
-        max_age={n: a for n, a in max_age.items() if n in names},
-    )
 
 
 def _check_max_age(path: Path, node: yaml.Node, root: yaml.Node, where: str, value: str, own: bool) -> None:
@@ -191,12 +244,47 @@ def _check_max_age(path: Path, node: yaml.Node, root: yaml.Node, where: str, val
         ) from None
 
 
-def _parse(path: Path, text: str) -> tuple[yaml.Node, Any]:
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark) -> None:
+        super().__init__(mark)
+        self.mark = mark
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing collections nested deeper than MAX_NESTING.
+
+    Its scanner's work grows with the square of the flow nesting (2,000 '[' took 5 s), and its
+    composer recurses once per level.
+    """
+
+    def __init__(self, stream: bytes) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def fetch_flow_collection_start(self, TokenClass: type[yaml.Token]) -> None:  # noqa: N803 (PyYAML's name)
+        if self.flow_level >= MAX_NESTING:
+            raise _TooDeep(self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self._depth >= MAX_NESTING:
+            raise _TooDeep(self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _parse(path: Path, text: bytes) -> tuple[yaml.Node, Any]:
     """The node tree (it has the line numbers) and the values built from it, in one pass."""
-    loader = yaml.SafeLoader(text)
+    loader = _BoundedLoader(text)
     try:
         root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
+        if root is None:
+            raise ManifestError(path, "is empty; it needs an 'images' list")
+        _check_node_graph(path, root)
+        data = loader.construct_document(root)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         raise ManifestError(
@@ -204,25 +292,83 @@ def _parse(path: Path, text: str) -> tuple[yaml.Node, Any]:
         ) from None
     except yaml.YAMLError as err:
         raise ManifestError(path, f"is not valid YAML: {err}") from None
+    except _TooDeep as err:
+        raise ManifestError(path, f"nests collections deeper than {MAX_NESTING} levels", line=err.mark.line + 1) from None
     finally:
         loader.dispose()
-    if root is None:
-        raise ManifestError(path, "is empty; it needs an 'images' list")
     _reject_duplicate_keys(path, root)
     return root, data
 
 
-def _reject_duplicate_keys(path: Path, node: yaml.Node) -> None:
-    if isinstance(node, yaml.MappingNode):
-        keys: set[str] = set()
-        for key_node, value_node in node.value:
-            if key_node.value in keys:
-                raise ManifestError(path, f"key {key_node.value!r} appears twice in one mapping", line=_line(key_node))
-            keys.add(key_node.value)
-            _reject_duplicate_keys(path, value_node)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _reject_duplicate_keys(path, item)
+def _check_node_graph(path: Path, root: yaml.Node) -> None:
+    """Refuse, before a value is built from them, nodes that would be costly or wrong to build.
+
+    An alias shares its anchor's node, so a few hundred bytes can stand for billions of values (an alias
+    bomb, or a merge-key one: ``<<`` copies its mappings' pairs), and an alias inside its own anchor for
+    endless ones. Each node's expanded size is computed once, from its children's. Keys must be strings:
+    the schema, the error locations and the key sorts all assume them.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def expanded(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_nodes:
+            raise ManifestError(path, "an alias refers to a collection that contains it", line=_line(node))
+        open_nodes.add(id(node))
+        size = 1
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                _check_key(path, key_node)
+                size += expanded(key_node) + expanded(value_node)
+        elif isinstance(node, yaml.SequenceNode):
+            size += sum(expanded(item) for item in node.value)
+        open_nodes.discard(id(node))
+        if size > MAX_MANIFEST_NODES:
+            raise ManifestError(
+                path,
+                f"stands for more than {MAX_MANIFEST_NODES} YAML nodes once its aliases are expanded; "
+                "write the values out or share them through 'defaults'",
+                line=_line(node),
+            )
+        sizes[id(node)] = size
+        return size
+
+    expanded(root)
+
+
+def _check_key(path: Path, key_node: yaml.Node) -> None:
+    if key_node.tag in (_STR_TAG, _MERGE_TAG):
+        return
+    kind = key_node.tag.rsplit(":", 1)[-1]
+    if isinstance(key_node, yaml.ScalarNode):
+        reason = f"key {key_node.value} is read as a YAML {kind}, not a string; quote it if it is meant as one"
+    else:
+        reason = f"a key must be a string, not a YAML {kind}"
+    raise ManifestError(path, reason, line=_line(key_node))
+
+
+def _reject_duplicate_keys(path: Path, root: yaml.Node) -> None:
+    # Aliased nodes are shared: each is checked once (the document's first duplicate is reported).
+    checked: set[int] = set()
+
+    def check(node: yaml.Node) -> None:
+        if id(node) in checked:
+            return
+        checked.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key_node, value_node in node.value:
+                if key_node.value in keys:
+                    raise ManifestError(path, f"key {key_node.value!r} appears twice in one mapping", line=_line(key_node))
+                keys.add(key_node.value)
+                check(value_node)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                check(item)
+
+    check(root)
 
 
 @functools.cache
@@ -453,7 +599,7 @@ def _line(node: yaml.Node | None) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 
 
-def throttle_warning(manifest: Manifest, in_force: int | None) -> str | None:
+def throttle_warning(manifest: LoadedManifest, in_force: int | None) -> str | None:
     """Airflow fixes the build task's concurrency when it parses the DAG: say so when this run asks for another."""
     if in_force is None or manifest.max_parallel == in_force:
         return None
@@ -466,8 +612,10 @@ def throttle_warning(manifest: Manifest, in_force: int | None) -> str | None:
 
 def read_max_parallel(path: str | Path, default: int = DEFAULT_MAX_PARALLEL) -> int:
     """The manifest's ``max_parallel``, for DAG-parse time: never raises, falls back to ``default``."""
+    path = Path(path)
     try:
-        value = yaml.safe_load(Path(path).read_text()).get("max_parallel", default)
-    except (OSError, yaml.YAMLError, AttributeError):
+        _, data = _parse(path, _read(path))
+    except ManifestError:
         return default
+    value = data.get("max_parallel", default) if isinstance(data, Mapping) else default
     return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 256 else default
