@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from airflow_kaniko.errors import KanikoError, KanikoSpecError
+from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.kaniko.local_paths import confine
 from airflow_kaniko.kaniko.spec import KanikoBuild
+from airflow_kaniko.manifest.errors import ManifestError
+from airflow_kaniko.manifest.yaml_reader import line_of, node_at, parse, read_bounded
 from airflow_kaniko.oci import reference
 
 if TYPE_CHECKING:
@@ -31,30 +33,7 @@ _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 _SPEC_FIELD_TO_KEY = {"destinations": "repository"}
 _STANDARD_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
 # An extended resource: a domain-prefixed qualified name, e.g. nvidia.com/gpu.
-# Bounds on what a manifest costs to read: its size, and its size once YAML aliases are expanded. A manifest
-# of 1024 images (Airflow's default core.max_map_length) is a few hundred KiB and some 50,000 nodes.
-MAX_MANIFEST_BYTES = 1024 * 1024
-MAX_MANIFEST_NODES = 200_000
-# A manifest nests six levels deep at most: the document, images, an entry, resources, requests, a value.
-MAX_NESTING = 32
-_STR_TAG = "tag:yaml.org,2002:str"
-_MERGE_TAG = "tag:yaml.org,2002:merge"
 _EXTENDED_RESOURCE_RE = re.compile(r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?/[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
-
-
-class ManifestError(KanikoError):
-    """The manifest cannot be turned into builds.
-
-    :param path: the manifest file.
-    :param reason: what is wrong.
-    :param line: 1-based line, when known.
-    :param where: the entry and field, e.g. ``images[2] (api) field 'tags'``.
-    """
-
-    def __init__(self, path: Path | str, reason: str, *, line: int | None = None, where: str | None = None) -> None:
-        self.path, self.reason, self.line, self.where = str(path), reason, line, where
-        location = f"{path}:{line}" if line else str(path)
-        super().__init__(f"{location}: {where + ': ' if where else ''}{reason}")
 
 
 @dataclass(frozen=True)
@@ -97,7 +76,7 @@ def load_manifest(
     """
     path = Path(path)
     context_roots = _context_roots(path, allowed_roots)
-    root, data = _parse(path, _read(path))
+    root, data = parse(path, read_bounded(path))
     _validate_schema(path, root, data)
     registry = data.get("registry") or (registry() if callable(registry) else registry)
     _check_registry_settings(path, root, data)
@@ -125,18 +104,6 @@ def _context_roots(path: Path, allowed_roots: Iterable[str | Path] | None) -> li
     return roots
 
 
-def _read(path: Path) -> bytes:
-    """The file's bytes, never more than MAX_MANIFEST_BYTES of them read."""
-    try:
-        with path.open("rb") as fh:
-            text = fh.read(MAX_MANIFEST_BYTES + 1)
-    except OSError as err:
-        raise ManifestError(path, f"cannot be read: {err.strerror or err}") from None
-    if len(text) > MAX_MANIFEST_BYTES:
-        raise ManifestError(path, f"is over {MAX_MANIFEST_BYTES} bytes; split its images over several manifests")
-    return text
-
-
 def _check_registry_settings(path: Path, root: yaml.Node, data: Mapping[str, Any]) -> None:
     """The manifest-wide registry CA and mirrors, checked once for every image."""
     if "registry_ca" in data:
@@ -146,15 +113,15 @@ def _check_registry_settings(path: Path, root: yaml.Node, data: Mapping[str, Any
             RegistryCA.parse_all({"registry": "", **data["registry_ca"]})
         except KanikoSpecError as err:
             raise ManifestError(
-                path, f"{err.value!r} {err.reason}", line=_line(_node_at(root, ["registry_ca"])), where="registry_ca"
+                path, f"{err.value!r} {err.reason}", line=line_of(node_at(root, ["registry_ca"])), where="registry_ca"
             ) from None
     for mirror in data.get("registry_mirrors", []):
         if not reference.is_registry(mirror):
-            node = _node_at(root, ["registry_mirrors"])
+            node = node_at(root, ["registry_mirrors"])
             raise ManifestError(
                 path,
                 f"{mirror!r} is not a registry host such as 'mirror.example.com:5000'",
-                line=_line(node),
+                line=line_of(node),
                 where="registry_mirrors",
             )
 
@@ -180,11 +147,11 @@ def _resolve_images(
     max_age: dict[str, str] = {}
     for index, entry in enumerate(data["images"]):
         where = f"images[{index}] ({entry['name']})"
-        node = _node_at(root, ["images", index])
+        node = node_at(root, ["images", index])
         if entry["name"] in seen_names:
             first = seen_names[entry["name"]]
             reason = f"duplicate image name {entry['name']!r}, first used by images[{first}]"
-            raise ManifestError(path, reason, line=_line(_node_at(node, ["name"])), where=where)
+            raise ManifestError(path, reason, line=line_of(node_at(node, ["name"])), where=where)
         seen_names[entry["name"]] = index
         merged = {**defaults, **entry}
         for key in ("build_args", "labels"):  # maps merge key by key
@@ -201,7 +168,7 @@ def _resolve_images(
         for dest in kwargs["destinations"]:
             if dest in seen_destinations:
                 reason = f"destination {dest!r} is also pushed by images[{seen_destinations[dest]}]"
-                raise ManifestError(path, reason, line=_line(_node_at(node, ["repository"])), where=where)
+                raise ManifestError(path, reason, line=line_of(node_at(node, ["repository"])), where=where)
             seen_destinations[dest] = index
         builds.append(kwargs)
     return builds, max_age
@@ -228,7 +195,7 @@ def _check_map_length(path: Path, root: yaml.Node, builds: list[dict[str, Any]],
             path,
             f"{what} exceed Airflow's core.max_map_length={max_images}; raise it "
             "(AIRFLOW__CORE__MAX_MAP_LENGTH) or split the images over several manifests",
-            line=_line(_node_at(root, ["images"])),
+            line=line_of(node_at(root, ["images"])),
         )
 
 
@@ -238,137 +205,10 @@ def _check_max_age(path: Path, node: yaml.Node, root: yaml.Node, where: str, val
     try:
         parse_max_age(value)
     except KanikoSpecError as err:
-        line = _line(_node_at(node, ["max_age"]) if own else _node_at(root, ["defaults", "max_age"]))
+        line = line_of(node_at(node, ["max_age"]) if own else node_at(root, ["defaults", "max_age"]))
         raise ManifestError(
             path, f"{value!r} {err.reason}", line=line, where=f"{where} field 'max_age'" if own else "defaults field 'max_age'"
         ) from None
-
-
-class _TooDeep(Exception):
-    def __init__(self, mark: yaml.Mark) -> None:
-        super().__init__(mark)
-        self.mark = mark
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing collections nested deeper than MAX_NESTING.
-
-    Its scanner's work grows with the square of the flow nesting (2,000 '[' took 5 s), and its
-    composer recurses once per level.
-    """
-
-    def __init__(self, stream: bytes) -> None:
-        super().__init__(stream)
-        self._depth = 0
-
-    def fetch_flow_collection_start(self, TokenClass: type[yaml.Token]) -> None:  # noqa: N803 (PyYAML's name)
-        if self.flow_level >= MAX_NESTING:
-            raise _TooDeep(self.get_mark())
-        super().fetch_flow_collection_start(TokenClass)
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        if self._depth >= MAX_NESTING:
-            raise _TooDeep(self.peek_event().start_mark)
-        self._depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
-def _parse(path: Path, text: bytes) -> tuple[yaml.Node, Any]:
-    """The node tree (it has the line numbers) and the values built from it, in one pass."""
-    loader = _BoundedLoader(text)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            raise ManifestError(path, "is empty; it needs an 'images' list")
-        _check_node_graph(path, root)
-        data = loader.construct_document(root)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        raise ManifestError(
-            path, f"is not valid YAML: {err.problem or err.context}", line=mark.line + 1 if mark else None
-        ) from None
-    except yaml.YAMLError as err:
-        raise ManifestError(path, f"is not valid YAML: {err}") from None
-    except _TooDeep as err:
-        raise ManifestError(path, f"nests collections deeper than {MAX_NESTING} levels", line=err.mark.line + 1) from None
-    finally:
-        loader.dispose()
-    _reject_duplicate_keys(path, root)
-    return root, data
-
-
-def _check_node_graph(path: Path, root: yaml.Node) -> None:
-    """Refuse, before a value is built from them, nodes that would be costly or wrong to build.
-
-    An alias shares its anchor's node, so a few hundred bytes can stand for billions of values (an alias
-    bomb, or a merge-key one: ``<<`` copies its mappings' pairs), and an alias inside its own anchor for
-    endless ones. Each node's expanded size is computed once, from its children's. Keys must be strings:
-    the schema, the error locations and the key sorts all assume them.
-    """
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
-
-    def expanded(node: yaml.Node) -> int:
-        if id(node) in sizes:
-            return sizes[id(node)]
-        if id(node) in open_nodes:
-            raise ManifestError(path, "an alias refers to a collection that contains it", line=_line(node))
-        open_nodes.add(id(node))
-        size = 1
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                _check_key(path, key_node)
-                size += expanded(key_node) + expanded(value_node)
-        elif isinstance(node, yaml.SequenceNode):
-            size += sum(expanded(item) for item in node.value)
-        open_nodes.discard(id(node))
-        if size > MAX_MANIFEST_NODES:
-            raise ManifestError(
-                path,
-                f"stands for more than {MAX_MANIFEST_NODES} YAML nodes once its aliases are expanded; "
-                "write the values out or share them through 'defaults'",
-                line=_line(node),
-            )
-        sizes[id(node)] = size
-        return size
-
-    expanded(root)
-
-
-def _check_key(path: Path, key_node: yaml.Node) -> None:
-    if key_node.tag in (_STR_TAG, _MERGE_TAG):
-        return
-    kind = key_node.tag.rsplit(":", 1)[-1]
-    if isinstance(key_node, yaml.ScalarNode):
-        reason = f"key {key_node.value} is read as a YAML {kind}, not a string; quote it if it is meant as one"
-    else:
-        reason = f"a key must be a string, not a YAML {kind}"
-    raise ManifestError(path, reason, line=_line(key_node))
-
-
-def _reject_duplicate_keys(path: Path, root: yaml.Node) -> None:
-    # Aliased nodes are shared: each is checked once (the document's first duplicate is reported).
-    checked: set[int] = set()
-
-    def check(node: yaml.Node) -> None:
-        if id(node) in checked:
-            return
-        checked.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            keys: set[str] = set()
-            for key_node, value_node in node.value:
-                if key_node.value in keys:
-                    raise ManifestError(path, f"key {key_node.value!r} appears twice in one mapping", line=_line(key_node))
-                keys.add(key_node.value)
-                check(value_node)
-        elif isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                check(item)
-
-    check(root)
 
 
 @functools.cache
@@ -383,22 +223,22 @@ def _validator() -> Draft202012Validator:
 
 def _validate_schema(path: Path, root: yaml.Node, data: object) -> None:
     if not isinstance(data, Mapping):
-        raise ManifestError(path, f"must be a mapping with an 'images' list, not {type(data).__name__}", line=_line(root))
+        raise ManifestError(path, f"must be a mapping with an 'images' list, not {type(data).__name__}", line=line_of(root))
     errors = sorted(_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     if not errors:
         return
     error = errors[0]
     location = list(error.absolute_path)
-    node = _node_at(root, location)
+    node = node_at(root, location)
     reason = error.message
     if error.validator == "additionalProperties":
         allowed = set(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - allowed)
-        node = _node_at(node, unknown[:1], key=True)
+        node = node_at(node, unknown[:1], key=True)
         reason = f"unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(allowed))}"
     elif error.validator == "type" and location == ["images"]:
         reason = f"'images' must be a list of images, not {type(error.instance).__name__}"
-    raise ManifestError(path, reason, line=_line(node), where=_describe(data, location))
+    raise ManifestError(path, reason, line=line_of(node), where=_describe(data, location))
 
 
 def _describe(data: Mapping[str, Any], location: list[Any]) -> str | None:
@@ -434,7 +274,7 @@ def _resolve(
         raise ManifestError(
             path,
             "no registry: set 'registry' in the manifest or pass the registry connection",
-            line=_line(_node_at(node, ["repository"])),
+            line=line_of(node_at(node, ["repository"])),
             where=where,
         )
 
@@ -468,7 +308,10 @@ def _resolve(
             kwargs["platforms"] = [str(p) for p in parse_platforms(image["platforms"])]
         except KanikoSpecError as err:
             raise ManifestError(
-                path, f"{err.value!r} {err.reason}", line=_line(_node_at(node, ["platforms"])), where=f"{where} field 'platforms'"
+                path,
+                f"{err.value!r} {err.reason}",
+                line=line_of(node_at(node, ["platforms"])),
+                where=f"{where} field 'platforms'",
             ) from None
     if "platform_node_selector" in image:
         kwargs["platform_node_selector"] = image["platform_node_selector"]
@@ -476,7 +319,7 @@ def _resolve(
         kwargs["container_resources"] = {k: {rk: str(rv) for rk, rv in v.items()} for k, v in image["resources"].items()}
         problem = _resources_problem(kwargs["container_resources"])
         if problem:
-            raise ManifestError(path, problem, line=_line(_node_at(node, ["resources"])), where=f"{where} field 'resources'")
+            raise ManifestError(path, problem, line=line_of(node_at(node, ["resources"])), where=f"{where} field 'resources'")
     try:
         KanikoBuild(
             name=kwargs["image_name"],
@@ -497,7 +340,7 @@ def _resolve(
     except KanikoSpecError as err:
         key = _SPEC_FIELD_TO_KEY.get(err.field, err.field.split(" ")[0].split("[")[0])
         raise ManifestError(
-            path, f"{err.value!r} {err.reason}", line=_line(_node_at(node, [key])), where=f"{where} field {key!r}"
+            path, f"{err.value!r} {err.reason}", line=line_of(node_at(node, [key])), where=f"{where} field {key!r}"
         ) from None
     return kwargs
 
@@ -562,14 +405,14 @@ def _render_tag(
                 raise ManifestError(
                     path,
                     "tag '{git_ref}' needs a git:// context with '#<ref>'",
-                    line=_line(_node_at(node, ["tags"])),
+                    line=line_of(node_at(node, ["tags"])),
                     where=f"{where} field 'tags'",
                 )
             return (parts[2] if len(parts) > 2 and parts[2] else parts[1].rsplit("/", 1)[-1])[:128]
         raise ManifestError(
             path,
             f"unknown tag placeholder {{{key}}}; use {{date}}, {{datetime}} or {{git_ref}}",
-            line=_line(_node_at(node, ["tags"])),
+            line=line_of(node_at(node, ["tags"])),
             where=f"{where} field 'tags'",
         )
 
@@ -578,25 +421,6 @@ def _render_tag(
 
 def _looks_like_registry(component: str) -> bool:
     return "." in component or ":" in component or component == "localhost"
-
-
-def _node_at(node: yaml.Node, location: Iterable[Any], *, key: bool = False) -> yaml.Node:
-    """The deepest YAML node along ``location`` (the key node itself when ``key``)."""
-    for step in location:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == step), None)
-            if match is None:
-                return node
-            node = match[0] if key else match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            node = node.value[step]
-        else:
-            return node
-    return node
-
-
-def _line(node: yaml.Node | None) -> int | None:
-    return node.start_mark.line + 1 if node is not None else None
 
 
 def throttle_warning(manifest: LoadedManifest, in_force: int | None) -> str | None:
@@ -614,7 +438,7 @@ def read_max_parallel(path: str | Path, default: int = DEFAULT_MAX_PARALLEL) -> 
     """The manifest's ``max_parallel``, for DAG-parse time: never raises, falls back to ``default``."""
     path = Path(path)
     try:
-        _, data = _parse(path, _read(path))
+        _, data = parse(path, read_bounded(path))
     except ManifestError:
         return default
     value = data.get("max_parallel", default) if isinstance(data, Mapping) else default

@@ -7,13 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from airflow_kaniko.manifest.loader import (
-    MAX_MANIFEST_BYTES,
-    MAX_MANIFEST_NODES,
-    ManifestError,
-    load_manifest,
-    read_max_parallel,
-)
+from airflow_kaniko.manifest.loader import ManifestError, load_manifest, read_max_parallel
+from airflow_kaniko.manifest.yaml_reader import MAX_MANIFEST_BYTES, MAX_MANIFEST_NODES
 
 DATE = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
 IMAGE = "{name: a, context: app, repository: team/a}"
