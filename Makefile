@@ -42,7 +42,7 @@ venv: $(VENV)/.installed
 	@$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e . >$(VENV)/editable.log 2>&1 \
 	  || { cat $(VENV)/editable.log; exit 1; }
 
-test: lint typecheck test-unit test-unit-lowest wheel-smoke test-e2e test-deployment
+test: lint typecheck test-unit test-hostile-registry test-unit-lowest wheel-smoke test-e2e test-deployment
 
 # The multi-build script runs under busybox sh in the pod, so the unit tier runs it there too.
 busybox:
@@ -50,6 +50,11 @@ busybox:
 
 test-unit: venv busybox
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+# The registry adapter against hostile HTTPS servers on 127.0.0.1 (no cluster; about 20 s).
+.PHONY: test-hostile-registry
+test-hostile-registry: venv
+	$(PY) -m pytest tests/hostile_registry $(PYTEST_ARGS)
 
 # `up` prints the path of its env file (KUBECONFIG, registry address, credentials file).
 test-e2e: venv

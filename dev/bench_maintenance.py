@@ -94,6 +94,8 @@ def dag_runs(cluster: Cluster, runner: AirflowRunner, root: Path, prefix: str) -
 
 
 def many_images(cluster: Cluster, root: Path, prefix: str) -> None:
+    from registry_seed import Seeder
+
     from airflow_kaniko.maintenance.fingerprint import fingerprint_tag
     from airflow_kaniko.maintenance.planner import prepare_plan
     from airflow_kaniko.oci.registry_client import Credentials, Registries
@@ -133,10 +135,9 @@ def many_images(cluster: Cluster, root: Path, prefix: str) -> None:
 
     new_seconds, plan_new = plan()
     # Stand-ins for 200 finished builds: busybox copied under each image's fingerprint tag.
-    with Registries(credentials, ca_files) as registries:
-        registry = registries.for_host(cluster.registry)
-        for name, state in plan_new["images"].items():
-            registry.copy("library/busybox", "latest", f"{prefix}/{name}", [fingerprint_tag(state["fingerprint"])])
+    seeder = Seeder(cluster.registry, credentials[cluster.registry], ca_files.get(cluster.registry))
+    for name, state in plan_new["images"].items():
+        seeder.copy("library/busybox", "latest", f"{prefix}/{name}", [fingerprint_tag(state["fingerprint"])])
     unchanged_seconds, plan_unchanged = plan()
     unchanged = sum(s["status"] == "unchanged" for s in plan_unchanged["images"].values())
     print(f"prepare's planning for {MANY} images against the local registry (in-process, after the manifest is loaded):")

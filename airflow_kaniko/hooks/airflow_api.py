@@ -8,11 +8,59 @@ edit DAG runs, and sends ``PATCH /api/v2/dags/{dag_id}/dagRuns/{run_id}``.
 from __future__ import annotations
 
 import logging
+from typing import Any, NamedTuple
 from urllib.parse import quote
+
+from airflow.providers.common.compat.sdk import BaseHook
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONN_ID = "airflow_api"
+
+
+class ApiLogin(NamedTuple):
+    """Where the API server is (``scheme://host[:port]``) and the user to log in as."""
+
+    base_url: str
+    login: str
+    password: str
+
+
+class AirflowApiHook(BaseHook):
+    """The Airflow API server's connection (conn type ``http``: host, port, schema, login, password).
+
+    :param airflow_api_conn_id: the connection, with a user allowed to edit DAG runs.
+    """
+
+    conn_name_attr = "airflow_api_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = "http"
+    hook_name = "Airflow API (Kaniko run notes)"
+
+    def __init__(self, airflow_api_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.airflow_api_conn_id = airflow_api_conn_id
+
+    def get_conn(self) -> ApiLogin:
+        return self.login()
+
+    def login(self) -> ApiLogin:
+        """The base URL and the user, all set; the password is masked in this task's logs from here on."""
+        from airflow.sdk.log import mask_secret
+
+        conn = self.get_connection(self.airflow_api_conn_id)
+        if not (conn.host and conn.login and conn.password):
+            raise ValueError(
+                f"conn_id={self.airflow_api_conn_id!r}: the connection to the Airflow API needs a host, a login and a password"
+            )
+        if "@" in conn.host:  # the base URL is logged: a login in the host would be too
+            raise ValueError(
+                f"conn_id={self.airflow_api_conn_id!r}: the connection's host holds userinfo (user:password@); "
+                "put them in its login and password"
+            )
+        mask_secret(conn.password)
+        base = f"{conn.schema or 'http'}://{conn.host}{f':{conn.port}' if conn.port else ''}"
+        return ApiLogin(base, conn.login, conn.password)
 
 
 def set_dag_run_note(dag_id: str, run_id: str, note: str, conn_id: str = DEFAULT_CONN_ID, timeout: float = 30) -> bool:
@@ -25,21 +73,16 @@ def set_dag_run_note(dag_id: str, run_id: str, note: str, conn_id: str = DEFAULT
     """
     import httpx
 
-    from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
     from airflow.sdk.log import mask_secret
 
     try:
-        conn = Connection.get(conn_id)
+        api = AirflowApiHook(conn_id).login()
     except AirflowNotFoundException:
         log.info("No connection %r to the Airflow API: the DAG run's note is not set", conn_id)
         return False
-    if not (conn.host and conn.login and conn.password):
-        raise ValueError(f"conn_id={conn_id!r}: the connection to the Airflow API needs a host, a login and a password")
-    mask_secret(conn.password)
-    base = f"{conn.schema or 'http'}://{conn.host}{f':{conn.port}' if conn.port else ''}"
-    with httpx.Client(base_url=base, timeout=timeout) as client:
-        token = client.post("/auth/token", json={"username": conn.login, "password": conn.password})
+    with httpx.Client(base_url=api.base_url, timeout=timeout) as client:
+        token = client.post("/auth/token", json={"username": api.login, "password": api.password})
         token.raise_for_status()
         mask_secret(token.json()["access_token"])
         response = client.patch(
@@ -49,5 +92,5 @@ def set_dag_run_note(dag_id: str, run_id: str, note: str, conn_id: str = DEFAULT
             headers={"Authorization": f"Bearer {token.json()['access_token']}"},
         )
         response.raise_for_status()
-    log.info("Set the note of DAG run %s/%s through %s", dag_id, run_id, base)
+    log.info("Set the note of DAG run %s/%s through %s", dag_id, run_id, api.base_url)
     return True

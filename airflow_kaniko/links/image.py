@@ -10,9 +10,6 @@ if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
     from airflow.sdk.types import TaskInstanceKey
 
-# The registry connection's extra key holding a URL template, for registries without a built-in page.
-TEMPLATE_KEY = "image_url_template"
-
 
 class KanikoImageLink(BaseOperatorLink):
     """Opens the image the task pushed: ghcr.io, Docker Hub and Quay built in, else the registry
@@ -34,21 +31,20 @@ class KanikoImageLink(BaseOperatorLink):
         succeeded = [b for b in builds if pushed_images(b)]
         if len(succeeded) != 1:
             return ""
-        template, host = _connection_template(operator)
         try:
+            template, host = _connection_template(operator)
             return registry_ui.image_url(pushed_images(succeeded[0])[0], template, host)
-        except KanikoSpecError as err:  # a bad template in the connection: say so, and show no link
+        except KanikoSpecError as err:  # a bad host or template in the connection: say so, and show no link
             operator.log.warning("No Image link: connection %r: %s", getattr(operator, "registry_conn_id", None), err)
             return ""
 
 
 def _connection_template(operator: Any) -> tuple[str | None, str | None]:
-    """The registry connection's URL template and host, if it has a template."""
-    from airflow.sdk import Connection
+    """The registry connection's URL template and host (``host[:port]``), if it has a template."""
+    from airflow_kaniko.hooks import RegistryHook
 
     conn_id = getattr(operator, "registry_conn_id", None)
     if not conn_id:
         return None, None
-    conn = Connection.get(conn_id)
-    template = conn.extra_dejson.get(TEMPLATE_KEY)
-    return (template, conn.host) if template else (None, None)
+    conn = RegistryHook(conn_id).connection
+    return (conn.image_url_template, conn.host) if conn.image_url_template else (None, None)

@@ -2,8 +2,9 @@
 
 A template comes from a registry connection's extra, so it is checked like any other input: only
 the placeholders below, no attribute access or format specs, and it must render an http(s) URL whose
-host is fixed by the template. Every value is URL-quoted, so a reference cannot add to the URL's
-structure.
+host is fixed by the template, with no userinfo (``https://robot:pw@…`` is refused without being
+echoed: a link is shown to everyone who can see the task). Every value is URL-quoted, so a reference
+cannot add to the URL's structure.
 """
 
 from __future__ import annotations
@@ -29,12 +30,17 @@ TEMPLATE_MAX_LENGTH = 2048
 # RFC 3986 characters, minus the quote and the braces (those are placeholders); no spaces or controls.
 _LITERAL_RE = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]*")
 _AUTHORITY_RE = re.compile(r"https?://(?:[^/{}?#]+|\{registry\})(?:[/?#]|$)")
+# What a browser takes for the authority: after an optional scheme and any slashes, up to "/", "?" or "#".
+_AUTHORITY_PART_RE = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?/*([^/?#]*)")
 
 
 def check_template(template: object, field: str = "image_url_template") -> str:
     """The template, if it is one; else KanikoSpecError naming the field and the value."""
     if not isinstance(template, str) or not template:
         raise KanikoSpecError(field, template, "must be a non-empty string such as 'https://harbor.example.com/…/{digest}'")
+    if "@" in _AUTHORITY_PART_RE.match(template)[1]:  # type: ignore[index]  # the pattern matches every string
+        # Checked first and never echoed: the part before '@' is a login, often with its password.
+        raise KanikoSpecError(field, "<redacted: has userinfo>", "must not hold userinfo (user:password@) in its host")
     if len(template) > TEMPLATE_MAX_LENGTH:
         raise KanikoSpecError(field, template[:80] + "…", f"is longer than {TEMPLATE_MAX_LENGTH} characters")
     if not _AUTHORITY_RE.match(template):

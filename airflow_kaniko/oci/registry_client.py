@@ -5,6 +5,9 @@ It sits on ``python-dxf``, which does the distribution API's auth: a 401 with
 the credentials. This module adds what callers need around it: one client per
 repository (its token and HTTP session reused), a CA bundle, timeouts, bounded
 retries of transient failures, and errors that name the registry and the reference.
+Every registry is treated as hostile: its transport (``registry_transport``) keeps
+credentials on its own host, caps every body and puts a deadline on every call; here,
+digests are checked against the bytes and every answer's shape before it is used.
 No Airflow, no Kubernetes.
 """
 
@@ -17,9 +20,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, overload
+from urllib.parse import urljoin
 
+from airflow_kaniko import compat
 from airflow_kaniko.errors import KanikoError
 from airflow_kaniko.oci.reference import split
+from airflow_kaniko.oci.registry_transport import Limits, Refused, Transport
 
 T = TypeVar("T")
 # Docker Hub's API lives on another host than its references name.
@@ -59,6 +65,9 @@ class Manifest:
         return json.loads(self.body)
 
 
+_DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
+
+
 class Registry:
     """One registry host.
 
@@ -66,9 +75,14 @@ class Registry:
     :param credentials: basic-auth credentials (also used to get a bearer token); ``None``: anonymous.
     :param ca_file: a CA bundle to verify TLS with; ``None``: the system's.
     :param insecure: plain HTTP.
-    :param timeout: seconds per request (connect and read).
+    :param timeout: seconds per read (and per connect).
+    :param deadline: seconds for a whole call (``digest``, ``manifest``, ...): its auth exchange, redirects,
+        body and retries.
     :param attempts: tries per request for transient failures (connection errors,
-        timeouts, 408/429/5xx), with exponential backoff from ``backoff`` seconds.
+        timeouts, 408/429/5xx), with exponential backoff from ``backoff`` seconds, within the deadline.
+    :param limits: caps on response sizes, pages and redirects.
+
+    Credentials go only to this host and the token realm of its first challenge (see ``registry_transport``).
     """
 
     def __init__(
@@ -79,16 +93,22 @@ class Registry:
         ca_file: str | None = None,
         insecure: bool = False,
         timeout: float = 10.0,
+        deadline: float = 60.0,
         attempts: int = 3,
         backoff: float = 0.5,
+        limits: Limits | None = None,
     ) -> None:
         self.host = host
+        self._api_host = _API_HOSTS.get(host, host)
         self._credentials = credentials
         self._tlsverify: bool | str = ca_file or True
         self._insecure = insecure
         self._timeout = timeout
+        self._deadline = deadline
         self._attempts = max(1, attempts)
         self._backoff = backoff
+        self._limits = limits or Limits()
+        self._transport: Transport | None = None
         self._clients: dict[str, Any] = {}
 
     def __enter__(self) -> Registry:
@@ -106,40 +126,63 @@ class Registry:
 
     def digest(self, repository: str, reference: str) -> str | None:
         """The manifest digest ``repository:reference`` points at (HEAD), ``None`` if there is none."""
-        digest, response = self._call(repository, reference, lambda c: c.head_manifest_and_response(reference))
+        where = _reference(repository, reference)
+        digest, response = self._call(
+            repository, reference, lambda c: c.head_manifest_and_response(reference), cap=self._limits.discard
+        )
         if response is None:
             return None
         if not digest:
-            raise RegistryError(self.host, f"{repository}:{reference}", "the registry sent no Docker-Content-Digest header")
+            raise RegistryError(self.host, where, "the registry sent no Docker-Content-Digest header")
+        self._check_digest(where, digest, "Docker-Content-Digest")
+        if _DIGEST.fullmatch(reference) and digest != reference:
+            raise RegistryError(self.host, where, f"the registry says {digest} for a request by digest")
         return digest
 
     def manifest(self, repository: str, reference: str) -> Manifest | None:
-        """The manifest ``repository:reference`` (GET), exact bytes kept; ``None`` if there is none."""
-        body, response = self._call(repository, reference, lambda c: _get_manifest(c, reference))
+        """The manifest ``repository:reference`` (GET), exact bytes kept; ``None`` if there is none.
+
+        By digest, the bytes must hash to it, whatever the registry's headers say.
+        """
+        where = _reference(repository, reference)
+        body, response = self._call(repository, reference, lambda c: _get_manifest(c, reference), cap=self._limits.manifest)
         if body is None or response is None:
             return None
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         served = response.headers.get("Docker-Content-Digest")
-        if served and served != digest:
-            raise RegistryError(
-                self.host, f"{repository}:{reference}", f"manifest bytes hash to {digest}, the registry says {served}"
-            )
+        if served:
+            self._check_digest(where, served, "Docker-Content-Digest")
+            if served != digest:
+                raise RegistryError(self.host, where, f"manifest bytes hash to {digest}, the registry says {served}")
+        if reference.startswith("sha256:") and digest != reference:
+            raise RegistryError(self.host, where, f"manifest bytes hash to {digest}, not the digest asked for")
+        self._json_object(where, body)
         return Manifest(body=body, media_type=response.headers.get("Content-Type", ""), digest=digest)
 
     def config(self, repository: str, manifest: Manifest) -> dict[str, Any]:
-        """The image config blob an image manifest names (labels are under ``config.Labels``)."""
-        descriptor = manifest.json().get("config") or {}
-        digest = descriptor.get("digest")
+        """The image config blob an image manifest names (labels are under ``config.Labels``).
+
+        The blob must hash to the digest the manifest names.
+        """
+        where = f"{repository}@{manifest.digest}"
+        descriptor = self._json_object(where, manifest.body).get("config")
+        digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
         if not digest:
-            raise RegistryError(self.host, f"{repository}@{manifest.digest}", "is not an image manifest (no config); an index?")
+            raise RegistryError(self.host, where, "is not an image manifest (no config); an index?")
+        self._check_digest(where, digest, "config digest")
         # The manifest names this blob, so a 404 is an error here, not "no such image".
-        data, _ = self._call(repository, digest, lambda c: (b"".join(c.pull_blob(digest)), True), missing_ok=False)
-        return json.loads(data)
+        # python-dxf's pull_blob raises DXFDigestMismatchError when the bytes hash to another digest.
+        data, _ = self._call(
+            repository, digest, lambda c: (b"".join(c.pull_blob(digest)), True), missing_ok=False, cap=self._limits.config
+        )
+        return self._json_object(f"{repository}@{digest}", data)
 
     def tags(self, repository: str) -> list[str]:
-        """Every tag of ``repository`` (all pages); empty when the repository does not exist."""
-        tags, response = self._call(repository, "tags/list", lambda c: (c.list_aliases(batch_size=1000), True))
-        return list(tags or []) if response else []
+        """Every tag of ``repository`` (all pages, up to ``Limits.pages``); empty when the repository does not exist."""
+        tags, response = self._call(
+            repository, "tags/list", lambda c: (self._list_tags(c, repository), True), cap=self._limits.tags_page
+        )
+        return tags if response and tags else []
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -149,14 +192,13 @@ class Registry:
             raise RegistryError(self.host, f"{repository}:{tag}", "cannot push a manifest without a media type")
         # DXF.set_manifest takes the media type from the body, which an OCI manifest may omit;
         # DXF._request sends the exact bytes with the type the registry served.
+        headers = {"Content-Type": manifest.media_type}
         self._call(
             repository,
             tag,
-            lambda c: (
-                c._request("put", f"manifests/{tag}", data=manifest.body, headers={"Content-Type": manifest.media_type}),
-                True,
-            ),
+            lambda c: (compat.dxf_request(c, "put", f"manifests/{tag}", data=manifest.body, headers=headers), True),
             missing_ok=False,
+            cap=self._limits.discard,
         )
 
     def retag(self, repository: str, source: str, tags: list[str]) -> str:
@@ -171,103 +213,151 @@ class Registry:
             self.put_manifest(repository, tag, manifest)
         return manifest.digest
 
-    def push_blob(self, repository: str, data: bytes) -> str:
-        """Upload a blob (a layer or a config); returns its digest. An existing blob is not sent again."""
-        digest, _ = self._call(
-            repository,
-            "blob",
-            lambda c: (c.push_blob(data=iter([data]), digest="sha256:" + hashlib.sha256(data).hexdigest()), True),
-            missing_ok=False,
-        )
-        return digest
-
-    def copy(self, source: str, reference: str, target: str, tags: list[str]) -> str:
-        """Copy ``source:reference`` (an image manifest) to ``target`` under ``tags``, registry side.
-
-        The config and layers are cross-repository mounted, so no layer bytes move. Returns the digest.
-        """
-        manifest = self.manifest(source, reference)
-        if manifest is None:
-            raise RegistryError(self.host, f"{source}:{reference}", "does not exist, nothing to copy")
-        body = manifest.json()
-        for descriptor in [body.get("config"), *body.get("layers", [])]:
-            if descriptor:
-                digest = descriptor["digest"]
-                self._call(target, digest, _mount(source, digest), missing_ok=False)
-        for tag in tags:
-            self.put_manifest(target, tag, manifest)
-        return manifest.digest
-
     # -- plumbing ----------------------------------------------------------------------------
+
+    def _check_digest(self, where: str, digest: str, what: str) -> None:
+        if not _DIGEST.fullmatch(digest):
+            raise RegistryError(self.host, where, f"{what} {digest[:80]!r} is not sha256: and 64 lowercase hex digits")
+
+    def _json_object(self, where: str, body: bytes) -> dict[str, Any]:
+        try:
+            value = json.loads(body)
+        except ValueError as err:
+            raise RegistryError(self.host, where, f"is not JSON ({err})") from None
+        if not isinstance(value, dict):
+            raise RegistryError(self.host, where, f"is JSON {type(value).__name__}, not an object")
+        return value
+
+    def _list_tags(self, client: Any, repository: str) -> list[str]:
+        """``tags/list``, following ``Link: rel=next`` (python-dxf's own paging has no bound)."""
+        where = f"{repository}:tags/list"
+        tags: list[str] = []
+        seen: set[str] = set()
+        response = compat.dxf_request(client, "get", "tags/list", params={"n": 1000})
+        for _ in range(self._limits.pages):
+            page = self._json_object(where, response.content).get("tags") or []
+            if not isinstance(page, list) or not all(isinstance(tag, str) for tag in page):
+                raise RegistryError(self.host, where, "'tags' is not a list of strings")
+            tags.extend(page)
+            if len(tags) > self._limits.tags:
+                raise RegistryError(self.host, where, f"more than {self._limits.tags} tags")
+            link = response.links.get("next")
+            if not link:
+                return tags
+            url = urljoin(response.url, link.get("url", ""))
+            if url in seen or url == response.url:
+                raise RegistryError(self.host, where, "a Link: rel=next loop")
+            seen.add(url)
+            response = compat.dxf_request(client, "get", url)
+        raise RegistryError(self.host, where, f"more than {self._limits.pages} pages")
 
     def _client(self, repository: str) -> Any:
         from dxf import DXF
 
         client = self._clients.get(repository)
         if client is None:
-            credentials = self._credentials
-
-            def authenticate(dxf: Any, response: Any) -> None:
-                if credentials is None:
-                    dxf.authenticate(response=response)
-                else:
-                    dxf.authenticate(credentials.username, credentials.password, response=response)
-
             client = DXF(
-                _API_HOSTS.get(self.host, self.host),
+                self._api_host,
                 repository,
-                auth=authenticate,
+                auth=self._authenticate,
                 insecure=self._insecure,
                 tlsverify=self._tlsverify,
                 timeout=self._timeout,
             )
             client.__enter__()  # one HTTP session per repository, closed by close()
+            session = compat.dxf_session(client)
+            session.mount("https://", self._get_transport())
+            session.mount("http://", self._get_transport())
+            session.max_redirects = self._limits.redirects
             self._clients[repository] = client
         return client
 
+    def _get_transport(self) -> Transport:
+        if self._transport is None:
+            scheme = "http" if self._insecure else "https"
+            self._transport = Transport(f"{scheme}://{self._api_host}/v2/", self._limits)
+        return self._transport
+
+    def _authenticate(self, dxf: Any, response: Any) -> None:
+        """python-dxf's auth callback: its flow, with the realm pinned and the token response bounded."""
+        with self._get_transport().authenticating(response):
+            try:
+                if self._credentials is None:
+                    dxf.authenticate(response=response)
+                else:
+                    dxf.authenticate(self._credentials.username, self._credentials.password, response=response)
+            except (KeyError, TypeError, AttributeError, ValueError) as err:
+                raise Refused(f"a malformed auth challenge or token response ({type(err).__name__})") from None
+
     @overload
     def _call(
-        self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: Literal[False]
+        self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: Literal[False], cap: int
     ) -> tuple[T, Any]: ...
 
     @overload
     def _call(
-        self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: bool = True
+        self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: bool = True, cap: int
     ) -> tuple[T | None, Any]: ...
 
     def _call(
-        self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: bool = True
+        self, repository: str, what: str, request: Callable[[Any], tuple[T, Any]], *, missing_ok: bool = True, cap: int
     ) -> tuple[T | None, Any]:
-        """Run ``request`` with retries; ``(None, None)`` for a 404 when ``missing_ok``."""
+        """Run ``request`` with retries, all within the deadline; ``(None, None)`` for a 404 when ``missing_ok``."""
         import requests
         from dxf.exceptions import DXFError, DXFUnauthorizedError
 
-        reference = f"{repository}:{what}" if not what.startswith("sha256:") else f"{repository}@{what}"
+        reference = _reference(repository, what)
+        deadline = time.monotonic() + self._deadline
         for attempt in range(1, self._attempts + 1):
-            try:
-                return request(self._client(repository))
-            except DXFUnauthorizedError:
-                who = "anonymously" if self._credentials is None else f"as {self._credentials.username!r}"
-                raise RegistryError(self.host, reference, f"unauthorised (HTTP 401) {who}", 401) from None
-            except requests.HTTPError as err:
-                status = err.response.status_code if err.response is not None else None
-                if status == 404 and missing_ok:
-                    return None, None
-                if status == 403:
-                    raise RegistryError(self.host, reference, "forbidden (HTTP 403)", 403) from None
-                if status not in _TRANSIENT_STATUS or attempt == self._attempts:
-                    raise RegistryError(self.host, reference, f"HTTP {status} after {attempt} attempt(s)", status) from None
-            except (requests.ConnectionError, requests.Timeout) as err:
-                if attempt == self._attempts or isinstance(err, requests.exceptions.SSLError):
+            client = self._client(repository)
+            with self._get_transport().exchange(deadline, cap) as exchange:
+                try:
+                    return request(client)
+                except RegistryError:
+                    raise
+                except DXFUnauthorizedError:
+                    who = "anonymously" if self._credentials is None else f"as {self._credentials.username!r}"
+                    raise RegistryError(self.host, reference, f"unauthorised (HTTP 401) {who}", 401) from None
+                except requests.HTTPError as err:
+                    status = err.response.status_code if err.response is not None else None
+                    if status == 404 and missing_ok:
+                        return None, None
+                    if status == 403:
+                        raise RegistryError(self.host, reference, "forbidden (HTTP 403)", 403) from None
+                    failure = RegistryError(self.host, reference, f"HTTP {status} after {attempt} attempt(s)", status)
+                    if status not in _TRANSIENT_STATUS:
+                        raise failure from None
+                except (requests.ConnectionError, requests.Timeout, Refused) as err:
+                    if exchange.expired or exchange.remaining() <= 0:
+                        raise RegistryError(
+                            self.host, reference, f"did not finish within the {self._deadline:g} s deadline"
+                        ) from None
+                    if isinstance(err, Refused):
+                        raise RegistryError(self.host, reference, str(err)) from None
                     kind = "timed out" if isinstance(err, requests.Timeout) else "unreachable"
-                    raise RegistryError(self.host, reference, f"{kind} after {attempt} attempt(s): {_first_line(err)}") from None
-            except DXFError as err:
-                raise RegistryError(self.host, reference, f"{type(err).__name__}: {err}") from None
-            time.sleep(self._backoff * 2 ** (attempt - 1))
+                    failure = RegistryError(self.host, reference, f"{kind} after {attempt} attempt(s): {_first_line(err)}")
+                    if isinstance(err, requests.exceptions.SSLError):
+                        raise failure from None
+                except requests.RequestException as err:  # too many redirects, an invalid URL or header
+                    raise RegistryError(self.host, reference, f"{type(err).__name__}: {_first_line(err)}") from None
+                except DXFError as err:
+                    raise RegistryError(self.host, reference, f"{type(err).__name__}: {err}") from None
+                except (KeyError, TypeError, AttributeError, ValueError) as err:
+                    # python-dxf reading a response of an unexpected shape
+                    raise RegistryError(self.host, reference, f"a malformed response ({type(err).__name__})") from None
+            pause = self._backoff * 2 ** (attempt - 1)
+            if attempt == self._attempts or time.monotonic() + pause >= deadline:
+                raise failure
+            time.sleep(pause)
         raise AssertionError("unreachable")
 
 
+def _reference(repository: str, what: str) -> str:
+    return f"{repository}@{what}" if what.startswith("sha256:") else f"{repository}:{what}"
+
+
 def _get_manifest(client: Any, reference: str) -> tuple[bytes, Any]:
+    # python-dxf decodes the body as text; the exact bytes are the response's
     _, response = client.get_manifest_and_response(reference)
     return response.content, response
 
@@ -336,8 +426,3 @@ class Registries:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _mount(source: str, digest: str) -> Callable[[Any], tuple[Any, bool]]:
-    """A cross-repository blob mount from ``source``, as a request for ``Registry._call``."""
-    return lambda client: (client.mount_blob(source, digest), True)

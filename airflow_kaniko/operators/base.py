@@ -25,7 +25,6 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
 from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowException, AirflowFailException, AirflowSkipException
-from airflow.sdk import Connection
 from airflow.sdk.log import mask_secret
 from airflow.utils.helpers import prune_dict
 from airflow_kaniko.assets.convention import check_fingerprint, check_reason
@@ -87,10 +86,10 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
     :param git_conn_id: Airflow Connection with login and password for a private ``git://`` context. (templated)
     :param git_secret: an existing Secret with ``username`` and ``password`` keys, instead of ``git_conn_id``. (templated)
     :param executor_image: the Kaniko executor image; pin it by digest with ``<image>@sha256:…``. (templated)
-    :param insecure_registries: registries to reach over plain HTTP. (templated)
+    :param insecure_registries: registries to reach over plain HTTP. Not templated: only the DAG author may turn TLS off.
     :param registry_ca: CA bundle(s) for registries with a private CA:
-        ``{"registry": "host:port", "config_map": "name"}`` (or ``"secret"``), optional ``"key"``
-        (default ``ca.crt``), or a list of such. (templated)
+        ``{"registry": "host:port", "config_map": "name"}``, optional ``"key"`` (default ``ca.crt``), or a
+        list of such. A ConfigMap, never a Secret: a ``RUN`` step can read what is mounted. (templated)
     :param render_only: render and log the pod instead of running it; nothing is created. (templated)
     :param base_images: the images the build starts from, best pinned by digest, reported to
         OpenLineage as the task's inputs. (templated)
@@ -117,7 +116,6 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         "registry_secret",
         "git_conn_id",
         "git_secret",
-        "insecure_registries",
         "registry_ca",
         "render_only",
         "base_images",
@@ -615,18 +613,9 @@ class ConnectionLogin(NamedTuple):
 
 
 def _connection(conn_id: str, field: str, *, conn_type: str | None = None, need_host: bool = False) -> ConnectionLogin:
-    conn = Connection.get(conn_id)
-    if conn_type and conn.conn_type != conn_type:
-        raise KanikoSpecError(field, conn_id, f"has conn type {conn.conn_type!r}; it must be {conn_type!r}")
-    login = ConnectionLogin(conn.host or "", conn.login or "", conn.password or "")
-    missing = [
-        name
-        for name, value in (("host", login.host if need_host else "-"), ("login", login.login), ("password", login.password))
-        if not value
-    ]
-    if missing:
-        raise KanikoSpecError(field, conn_id, f"has no {' or '.join(missing)}")
-    return login
+    from airflow_kaniko.hooks import GitHook, RegistryHook  # the hooks read the connection; its type is theirs
+
+    return ConnectionLogin(*(RegistryHook(conn_id, field) if need_host else GitHook(conn_id, field)).login())
 
 
 def as_bool(field: str, value: object) -> bool:

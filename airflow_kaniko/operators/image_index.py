@@ -59,8 +59,8 @@ class KanikoImageIndexOperator(BaseOperator):
         self.registry_conn_id = registry_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_kaniko.hooks.registry import registries
         from airflow_kaniko.oci.index_push import MergeError, merge
-        from airflow_kaniko.tasks.maintenance import registries
 
         destinations = [self.destinations] if isinstance(self.destinations, str) else list(self.destinations or [])
         _check_destinations(self.destinations, destinations)

@@ -9,38 +9,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_kaniko.hooks.registry import RegistryHook, registries
 from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.maintenance import planner
-from airflow_kaniko.oci.registry_client import Credentials, Registries
-
-
-def registries(registry_conn_id: str | None, base_registry_connections: Mapping[str, str] | None = None) -> Registries:
-    """Registry clients: the build registry with its connection, other hosts anonymous unless mapped.
-
-    A connection's credentials go only to its own host (``host`` of the connection), so a
-    mapping can never send one registry's password to another. A connection's extra
-    ``ca_file`` is the CA bundle for its host.
-    """
-    from airflow.sdk import Connection
-
-    credentials: dict[str, Credentials] = {}
-    ca_files: dict[str, str] = {}
-    wanted: dict[str | None, str | None] = {None: registry_conn_id}
-    wanted.update(base_registry_connections or {})
-    for host, conn_id in wanted.items():
-        if not conn_id:  # no default connection: a manifest that names its registry may push anonymously
-            continue
-        conn = Connection.get(conn_id)
-        if host is not None and conn.host != host:
-            raise planner.PlanError(
-                f"base_registry_connections[{host!r}]={conn_id!r}: that connection is for host {conn.host!r}, not {host!r}"
-            )
-        if conn.login:
-            credentials[conn.host] = Credentials(conn.login, conn.password or "")
-        ca_file = (conn.extra_dejson or {}).get("ca_file")
-        if ca_file:
-            ca_files[conn.host] = ca_file
-    return Registries(credentials, ca_files)
 
 
 def prepare(
@@ -60,7 +31,7 @@ def prepare(
     """
     import logging
 
-    from airflow.sdk import Connection, conf
+    from airflow.sdk import conf
     from airflow_kaniko.maintenance.decisions import parse_max_age
     from airflow_kaniko.manifest.loader import load_manifest, throttle_warning
     from airflow_kaniko.utils import pod_spec
@@ -68,7 +39,7 @@ def prepare(
     manifest = load_manifest(
         params["manifest"],
         build_date=build_date,
-        registry=lambda: Connection.get(params["registry_conn_id"]).host,  # read only if the manifest names none
+        registry=lambda: RegistryHook(params["registry_conn_id"]).connection.host,  # read only if the manifest names none
         registry_conn_id=params["registry_conn_id"],
         only=params["images"],
         max_images=conf.getint("core", "max_map_length"),

@@ -58,11 +58,14 @@ def as_resources(value: object) -> k8s.V1ResourceRequirements | None:
 
 @dataclass(frozen=True)
 class RegistryCA:
-    """A CA bundle for one registry, read from a ConfigMap or a Secret in the build's namespace."""
+    """A CA bundle for one registry, read from a ConfigMap in the build's namespace.
+
+    ConfigMaps only: a CA bundle is public, and whatever is mounted into the executor a ``RUN`` step can
+    read, so a Secret here would hand any Secret of the namespace to the Dockerfile.
+    """
 
     registry: str
-    config_map: str | None = None
-    secret: str | None = None
+    config_map: str
     key: str = "ca.crt"
 
     @classmethod
@@ -76,18 +79,22 @@ class RegistryCA:
 
     @classmethod
     def _parse(cls, item: object) -> RegistryCA:
-        if not isinstance(item, Mapping) or set(item) - {"registry", "config_map", "secret", "key"}:
-            raise KanikoSpecError("registry_ca", item, "takes the keys registry, config_map or secret, and key")
-        if ("config_map" in item) == ("secret" in item):
-            raise KanikoSpecError("registry_ca", item, "needs exactly one of config_map and secret")
-        source = item.get("config_map") or item.get("secret")
+        if isinstance(item, Mapping) and "secret" in item:
+            raise KanikoSpecError(
+                "registry_ca.secret",
+                item["secret"],
+                "is refused: a CA bundle is not a secret, and a RUN step could read a mounted Secret; use config_map",
+            )
+        if not isinstance(item, Mapping) or set(item) - {"registry", "config_map", "key"}:
+            raise KanikoSpecError("registry_ca", item, "takes the keys registry, config_map and key")
+        source = item.get("config_map")
         if not isinstance(source, str) or not _DNS_SUBDOMAIN_RE.fullmatch(source):
-            raise KanikoSpecError("registry_ca", source, "is not a valid ConfigMap or Secret name")
+            raise KanikoSpecError("registry_ca.config_map", source, "is not a valid ConfigMap name")
         key = item.get("key", "ca.crt")
         # Kubernetes' own rule for keys (IsConfigMapKey); '..' would name the mount directory itself.
         if not isinstance(key, str) or not _KEY_RE.fullmatch(key) or len(key) > 253 or key == "." or key.startswith(".."):
-            raise KanikoSpecError("registry_ca.key", key, "is not a valid ConfigMap or Secret key (a file name, not '.' or '..')")
-        return cls(registry=item.get("registry", ""), config_map=item.get("config_map"), secret=item.get("secret"), key=key)
+            raise KanikoSpecError("registry_ca.key", key, "is not a valid ConfigMap key (a file name, not '.' or '..')")
+        return cls(registry=item.get("registry", ""), config_map=source, key=key)
 
     def certificate(self, index: int) -> RegistryCertificate:
         return RegistryCertificate(registry=self.registry, path=f"{REGISTRY_CA_DIR}/{index}/{self.key}")
@@ -95,10 +102,7 @@ class RegistryCA:
     def volume(self, index: int) -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
         name = f"registry-ca-{index}"
         items = [k8s.V1KeyToPath(key=self.key, path=self.key)]
-        if self.config_map:
-            volume = k8s.V1Volume(name=name, config_map=k8s.V1ConfigMapVolumeSource(name=self.config_map, items=items))
-        else:
-            volume = k8s.V1Volume(name=name, secret=k8s.V1SecretVolumeSource(secret_name=self.secret, items=items))
+        volume = k8s.V1Volume(name=name, config_map=k8s.V1ConfigMapVolumeSource(name=self.config_map, items=items))
         return volume, k8s.V1VolumeMount(name=name, mount_path=f"{REGISTRY_CA_DIR}/{index}", read_only=True)
 
 
@@ -112,7 +116,21 @@ EXECUTOR_ENV_FLAGS = {
 
 
 def check_executor_env(containers: Sequence[k8s.V1Container]) -> None:
+    """Refuse variables that stand in for executor flags, and ``env_from``, whose variables cannot be checked.
+
+    The names ``env_from`` brings in are the keys of a ConfigMap or Secret as the cluster holds them when
+    the pod starts (and its ``prefix`` can make ``KANIKO_…`` of any key), so nothing here can vet them.
+    """
     for container in containers:
+        for source in container.env_from or []:
+            ref = source.config_map_ref or source.secret_ref
+            kind = "configMap" if source.config_map_ref else "secret"
+            raise KanikoSpecError(
+                "env_from",
+                f"{kind}/{ref.name if ref else None}",
+                "is refused on the executor: its variables are unknown until the pod starts, so they cannot be checked"
+                " against the executor's flags; name each variable in env_vars (value_from a ConfigMap or Secret key)",
+            )
         for env in container.env or []:
             if env.name in EXECUTOR_ENV_FLAGS:
                 use = EXECUTOR_ENV_FLAGS[env.name]

@@ -14,6 +14,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from registry_seed import Seeder
+
 from airflow_kaniko.oci.index_push import push_index
 from airflow_kaniko.oci.registry_client import Credentials, Manifest, Registries
 from tests.conftest import ROOT
@@ -64,6 +66,7 @@ def push_base(cluster, repository: str) -> dict[str, str]:
     digests: dict[str, str] = {}
     with Registries({cluster.registry: Credentials(*cluster.credentials())}, {cluster.registry: cluster.registry_ca}) as clients:
         registry = clients.for_host(cluster.registry)
+        seeder = Seeder(cluster.registry, Credentials(*cluster.credentials()), cluster.registry_ca)
         for arch, busybox in (("amd64", HOST_BUSYBOX), ("arm64", arm64_busybox())):
             layer, diff_id = _layer(busybox, applets)
             config = json.dumps(
@@ -82,8 +85,8 @@ def push_base(cluster, repository: str) -> dict[str, str]:
                 {
                     "schemaVersion": 2,
                     "mediaType": MANIFEST,
-                    "config": {"mediaType": CONFIG, "digest": registry.push_blob(repository, config), "size": len(config)},
-                    "layers": [{"mediaType": LAYER, "digest": registry.push_blob(repository, layer), "size": len(layer)}],
+                    "config": {"mediaType": CONFIG, "digest": seeder.push_blob(repository, config), "size": len(config)},
+                    "layers": [{"mediaType": LAYER, "digest": seeder.push_blob(repository, layer), "size": len(layer)}],
                 },
                 sort_keys=True,
             ).encode()

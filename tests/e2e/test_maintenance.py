@@ -19,6 +19,7 @@ import pytest
 import yaml
 from airflow_runs import latest_run
 from registry import manifest_digest
+from registry_seed import Seeder
 
 from airflow_kaniko.maintenance.decisions import last_built
 from airflow_kaniko.oci.registry_client import Credentials, Manifest, Registry
@@ -54,8 +55,9 @@ def world(cluster, tmp_path_factory):
     )
     path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     registry = Registry(cluster.registry, credentials=Credentials(*cluster.credentials()), ca_file=cluster.registry_ca)
-    registry.copy("library/busybox", "latest", f"{prefix}/busybox", ["latest"])
-    yield {"prefix": prefix, "manifest": path, "dags": root, "registry": registry, "runs": {}}
+    seeder = Seeder(cluster.registry, Credentials(*cluster.credentials()), cluster.registry_ca)
+    seeder.copy("library/busybox", "latest", f"{prefix}/busybox", ["latest"])
+    yield {"prefix": prefix, "manifest": path, "dags": root, "registry": registry, "seeder": seeder, "runs": {}}
     registry.close()
 
 
@@ -146,7 +148,7 @@ def test_3_one_changed_file_rebuilds_that_image_alone(world, runner, core, clust
     assert all(by_name[n]["reason"].startswith("unchanged (") for n in ALL if n != "web")
 
 
-def _push_changed_base(registry, repo):
+def _push_changed_base(registry, seeder, repo):
     """A new busybox:latest in ``repo``: the old layers plus one small layer, so a new digest."""
     old = registry.manifest(repo, "latest")
     body, config = old.json(), registry.config(repo, old)
@@ -159,9 +161,9 @@ def _push_changed_base(registry, repo):
     layer = gzip.compress(raw.getvalue(), mtime=0)
     config["rootfs"]["diff_ids"].append("sha256:" + hashlib.sha256(raw.getvalue()).hexdigest())
     config_bytes = json.dumps(config).encode()
-    body["config"] = {**body["config"], "digest": registry.push_blob(repo, config_bytes), "size": len(config_bytes)}
+    body["config"] = {**body["config"], "digest": seeder.push_blob(repo, config_bytes), "size": len(config_bytes)}
     body["layers"].append(
-        {"mediaType": body["layers"][0]["mediaType"], "digest": registry.push_blob(repo, layer), "size": len(layer)}
+        {"mediaType": body["layers"][0]["mediaType"], "digest": seeder.push_blob(repo, layer), "size": len(layer)}
     )
     data = json.dumps(body).encode()
     new = Manifest(body=data, media_type=old.media_type, digest="sha256:" + hashlib.sha256(data).hexdigest())
@@ -171,7 +173,7 @@ def _push_changed_base(registry, repo):
 
 def test_4_a_new_base_rebuilds_exactly_the_images_built_on_it(world, runner, core, cluster):
     before = rows(world["runs"]["context"][0])
-    old, new = _push_changed_base(world["registry"], f"{world['prefix']}/busybox")
+    old, new = _push_changed_base(world["registry"], world["seeder"], f"{world['prefix']}/busybox")
     report, pods, dag_run, result = run(world, "base", runner, core, cluster)
     assert dag_run["state"] == "success", result.text()[-4000:]
     assert sorted(pods) == sorted([*BUILT_ON_BUSYBOX, "app-shell"])  # not tools

@@ -25,6 +25,7 @@ CONSUMER_DAG = ROOT / "dags" / "kaniko_image_consumer.py"  # builds an oci:// As
 ALLOWED_AT_PARSE = {
     "airflow_kaniko",
     "airflow_kaniko.errors",
+    "airflow_kaniko.results",
     "airflow_kaniko.compat",
     "airflow_kaniko.manifest",
     "airflow_kaniko.manifest.loader",

@@ -104,6 +104,33 @@ def test_hostile_templates_are_refused(template, reason):
     assert reason in str(err.value)
 
 
+# Issue 17, item 6: a link is shown to everyone who sees the task, and a refused template is logged.
+@pytest.mark.parametrize(
+    "template",
+    [
+        "https://robot:S3cret-pw@harbor.example.com/{digest}",
+        "https://robot@harbor.example.com/{digest}",
+        "http://robot:S3cret-pw@{registry}/{digest}",
+        "https:/robot:S3cret-pw@harbor.example.com/{digest}",  # a browser still reads a host after one slash
+        "robot:S3cret-pw@harbor.example.com/{digest}",
+        "ftp://robot:S3cret-pw@harbor.example.com/" + "a" * 3000,  # checked before anything that would echo it
+    ],
+)
+def test_template_with_userinfo_is_refused_without_echo(template):
+    with pytest.raises(KanikoSpecError) as err:
+        registry_ui.check_template(template)
+    assert (err.value.field, err.value.value) == ("image_url_template", "<redacted: has userinfo>")
+    assert "robot" not in str(err.value) and "S3cret" not in str(err.value)
+    with pytest.raises(KanikoSpecError, match="userinfo"):
+        registry_ui.image_url(f"harbor.example.com/team/app@{D}", template, "harbor.example.com")
+
+
+def test_an_at_sign_after_the_host_is_a_path():
+    ref = parse_reference(f"harbor.example.com/team/app@{D}")
+    url = registry_ui.render_template("https://harbor.example.com/ui/{repository}@{digest}", ref)
+    assert url == f"https://harbor.example.com/ui/team/app@{D}"
+
+
 def test_values_are_quoted():
     # The reference grammar already keeps these out; quoting is the second line, tested on a hand-made reference.
     ref = ImageReference("harbor.example.com", "team/a?b#c", "t&x=1", "sha256:/../x")

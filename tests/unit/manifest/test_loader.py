@@ -393,8 +393,17 @@ def test_example_dag_refuses_a_manifest_param_outside_its_folder(airflow_db, reg
     assert states.get("build") in (None, "upstream_failed")
 
 
+def test_registry_ca_secret_refused_in_prepare(tmp_path):
+    """Issue 17, item 2: the manifest is a param; a Secret named here would be mounted where RUN steps read it."""
+    with pytest.raises(ManifestError, match=r"images.yaml:1: registry_ca: 'prod-pull-secret' is refused: a CA bundle is not"):
+        load(
+            tmp_path,
+            "registry_ca: {secret: prod-pull-secret, key: ca.crt}\nimages:\n  - {name: a, context: app, repository: r}\n",
+        )
+
+
 def test_registry_ca_key_checked_in_prepare(tmp_path):
-    with pytest.raises(ManifestError, match=r"images.yaml:1: registry_ca: '\.\.' is not a valid ConfigMap or Secret key"):
+    with pytest.raises(ManifestError, match=r"images.yaml:1: registry_ca: '\.\.' is not a valid ConfigMap key"):
         load(
             tmp_path, "registry_ca: {config_map: registry-ca, key: '..'}\nimages:\n  - {name: a, context: app, repository: r/a}\n"
         )

@@ -197,7 +197,7 @@ def test_platform_digests_needs_every_platform_listed():
 
 
 def test_index_operator_pushes_the_failure_for_the_report_and_fails(monkeypatch):
-    import airflow_kaniko.tasks.maintenance as tasks
+    import airflow_kaniko.hooks.registry as hooks
     from airflow.providers.common.compat.sdk import AirflowFailException
 
     registry = MemoryRegistry()
@@ -209,7 +209,7 @@ def test_index_operator_pushes_the_failure_for_the_report_and_fails(monkeypatch)
         def __exit__(self, *exc):
             pass
 
-    monkeypatch.setattr(tasks, "registries", lambda conn_id: Clients())
+    monkeypatch.setattr(hooks, "registries", lambda conn_id: Clients())
     op = KanikoImageIndexOperator(task_id="index", destinations=FINAL, platforms=["linux/amd64", "linux/arm64"], builds=[])
     assert op.trigger_rule == "all_done"
     context, pushed = ti_recorder()
@@ -245,7 +245,7 @@ def test_render_only_platform_builds_merge_into_nothing():
 
 
 def test_index_operator_leaves_a_registry_failure_to_its_retries(monkeypatch):
-    import airflow_kaniko.tasks.maintenance as tasks
+    import airflow_kaniko.hooks.registry as hooks
     from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
     from airflow_kaniko.oci.registry_client import RegistryError
 
@@ -264,7 +264,7 @@ def test_index_operator_leaves_a_registry_failure_to_its_retries(monkeypatch):
         def __exit__(self, *exc):
             pass
 
-    monkeypatch.setattr(tasks, "registries", lambda conn_id: Clients())
+    monkeypatch.setattr(hooks, "registries", lambda conn_id: Clients())
     builds = [platform_result("linux/amd64", amd), platform_result("linux/arm64", arm)]
     op = KanikoImageIndexOperator(
         task_id="index", destinations=FINAL, platforms=["linux/amd64", "linux/arm64"], builds=builds, retries=2
@@ -278,9 +278,9 @@ def test_index_operator_leaves_a_registry_failure_to_its_retries(monkeypatch):
 
 @pytest.mark.parametrize("destinations", [[], ""])
 def test_index_operator_without_destinations_names_the_field_before_any_connection(monkeypatch, destinations):
-    import airflow_kaniko.tasks.maintenance as tasks
+    import airflow_kaniko.hooks.registry as hooks
 
-    monkeypatch.setattr(tasks, "registries", lambda conn_id: pytest.fail("no connection is read for a bad value"))
+    monkeypatch.setattr(hooks, "registries", lambda conn_id: pytest.fail("no connection is read for a bad value"))
     op = KanikoImageIndexOperator(task_id="index", destinations=destinations, platforms=["linux/amd64"], builds=[])
     context, pushed = ti_recorder()
     with pytest.raises(KanikoSpecError) as err:
