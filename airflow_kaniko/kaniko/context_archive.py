@@ -12,13 +12,37 @@ import os
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow_kaniko.errors import KanikoSpecError
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 # A ConfigMap object is capped at 1 MiB, and binaryData is stored base64-encoded.
 CONFIGMAP_LIMIT = 1024 * 1024
 _OBJECT_OVERHEAD = 16 * 1024
 MAX_ARCHIVE_BYTES = (CONFIGMAP_LIMIT - _OBJECT_OVERHEAD) * 3 // 4
+# Deflate's best ratio is 1032:1 (zlib's technical details): files larger in total than this many times the
+# limit cannot fit, so they are refused from their sizes, before a byte is read.
+_DEFLATE_MAX_RATIO = 1032
+
+
+class _OverLimit(Exception):
+    """The archive grew past MAX_ARCHIVE_BYTES."""
+
+
+class _CappedBuffer(io.BytesIO):
+    """The archive's bytes: the first write past ``limit`` raises, so an oversized context is never built whole."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self._limit = limit
+
+    def write(self, data: ReadableBuffer, /) -> int:
+        if self.tell() + memoryview(data).nbytes > self._limit:
+            raise _OverLimit
+        return super().write(data)
 
 
 @dataclass(frozen=True)
@@ -51,35 +75,38 @@ def pack_context(directory: str | os.PathLike[str], dockerfile: str = "Dockerfil
     kept = sorted(exclude_paths(str(root), patterns, dockerfile=dockerfile))
     every = sum(len(dirs) + len(files) for _, dirs, files in os.walk(root))
 
-    buffer = io.BytesIO()
-    # mtime=0 in the gzip header and fixed tar metadata make the archive reproducible.
-    with (
-        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz,
-        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
-    ):
-        # The root comes first, with its real mode: without it Kaniko's tar:// unpacking creates the
-        # context directory 0750, and `COPY . /app` passes that on. Names are "./"-prefixed, as
-        # `tar -C <dir> -c .` writes them.
-        for name in [".", *kept]:
-            info = tar.gettarinfo(str(root / name), arcname=f"./{name}" if name != "." else ".")
-            if info is None:  # sockets and the like
-                continue
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            info.mtime = 0
-            if info.isfile():
-                with open(root / name, "rb") as fh:
-                    tar.addfile(info, fh)
-            else:
-                tar.addfile(info)
+    buffer = _CappedBuffer(MAX_ARCHIVE_BYTES)
+    limit = f"the {MAX_ARCHIVE_BYTES} bytes a ConfigMap can carry"
+    hint = "trim it with .dockerignore or use a git://, s3:// or gs:// context"
+    file_bytes = 0
+    try:
+        # mtime=0 in the gzip header and fixed tar metadata make the archive reproducible.
+        with (
+            gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz,
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+        ):
+            # The root comes first, with its real mode: without it Kaniko's tar:// unpacking creates the
+            # context directory 0750, and `COPY . /app` passes that on. Names are "./"-prefixed, as
+            # `tar -C <dir> -c .` writes them.
+            for name in [".", *kept]:
+                info = tar.gettarinfo(str(root / name), arcname=f"./{name}" if name != "." else ".")
+                if info is None:  # sockets and the like
+                    continue
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                info.mtime = 0
+                if info.isfile():
+                    file_bytes += info.size
+                    if file_bytes > MAX_ARCHIVE_BYTES * _DEFLATE_MAX_RATIO:
+                        reason = f"holds {file_bytes} bytes of files or more, which no gzip packs into {limit}; {hint}"
+                        raise KanikoSpecError("context", str(directory), reason)
+                    with open(root / name, "rb") as fh:
+                        tar.addfile(info, fh)
+                else:
+                    tar.addfile(info)
+    except _OverLimit:
+        raise KanikoSpecError("context", str(directory), f"packs to more than {limit}; {hint}") from None
     data = buffer.getvalue()
-    if len(data) > MAX_ARCHIVE_BYTES:
-        raise KanikoSpecError(
-            "context",
-            str(directory),
-            f"packs to {len(data)} bytes, over the {MAX_ARCHIVE_BYTES} bytes a ConfigMap can carry; "
-            "trim it with .dockerignore or use a git://, s3:// or gs:// context",
-        )
     return ContextArchive(data=data, members=tuple(kept), ignored=every - len(kept))
 
 

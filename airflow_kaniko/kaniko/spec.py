@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
@@ -51,17 +51,54 @@ OWNED_FLAGS = frozenset(
         "target",
     }
 )
+
+
+@dataclass(frozen=True)
+class UnsafeFlag:
+    """An executor flag refused in ``extra_args``: what it defeats, and what to use instead.
+
+    :param harm: what the flag does, e.g. ``defeats TLS verification``.
+    :param instead: the safe way to get what it was for.
+    :param unsafe: which values are refused (``None``: the bare flag); every value unless given.
+    """
+
+    harm: str
+    instead: str
+    unsafe: Callable[[str | None], bool] = lambda value: True
+
+
+# Go's strconv.ParseBool spellings of false: Kaniko reads --git values with it.
+_GO_FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
+
+
+def _git_skips_tls(value: str | None) -> bool:
+    # Kaniko's KanikoGitOptions.Set (pkg/config/options.go, chainguard v1.25.6) takes one
+    # key=value per --git, the value cut at the first '='. Anything but a false insecure-skip-tls is refused.
+    # A bare --git takes the next item as its value, and every item starts with '--', so it sets no known key.
+    key, _, setting = (value or "").partition("=")
+    return key == "insecure-skip-tls" and setting not in _GO_FALSE
+
+
+_TLS_OR_PULLS = "defeats TLS verification or redirects image pulls"
 # Flags that defeat TLS or send pulls to another registry: credentials could travel in clear, or to a
 # host nobody approved, around insecure_registries and registry_ca. A pull-through mirror is registry_mirrors.
-UNSAFE_FLAGS = {
-    "insecure": "insecure_registries",
-    "insecure-pull": "insecure_registries",
-    "skip-tls-verify": "registry_ca",
-    "skip-tls-verify-pull": "registry_ca",
-    "skip-tls-verify-registry": "registry_ca",
-    "registry-mirror": "registry_mirrors",
-    "registry-map": "registry_mirrors",
-}
+UNSAFE_FLAGS: Mapping[str, UnsafeFlag] = MappingProxyType(
+    {
+        "insecure": UnsafeFlag(_TLS_OR_PULLS, "use the insecure_registries parameter"),
+        "insecure-pull": UnsafeFlag(_TLS_OR_PULLS, "use the insecure_registries parameter"),
+        "skip-tls-verify": UnsafeFlag(_TLS_OR_PULLS, "use the registry_ca parameter"),
+        "skip-tls-verify-pull": UnsafeFlag(_TLS_OR_PULLS, "use the registry_ca parameter"),
+        "skip-tls-verify-registry": UnsafeFlag(_TLS_OR_PULLS, "use the registry_ca parameter"),
+        "registry-mirror": UnsafeFlag(_TLS_OR_PULLS, "use the registry_mirrors parameter"),
+        "registry-map": UnsafeFlag(_TLS_OR_PULLS, "use the registry_mirrors parameter"),
+        # A git:// clone carries GIT_PASSWORD / GIT_TOKEN; branch=, single-branch= and recurse-submodules= stay allowed.
+        "git": UnsafeFlag(
+            "insecure-skip-tls defeats TLS verification of the git clone, which carries the git credentials",
+            "serve the repository over https with a certificate the executor trusts",
+            _git_skips_tls,
+        ),
+    }
+)
 # Retries of the executor's registry traffic unless extra_args sets them: a dropped connection
 # during a push or pull then costs seconds (backoff 1 s, 2 s, 4 s), not a whole rebuild by a task retry.
 DEFAULT_RETRY_FLAGS = {"push-retry": "3", "image-download-retry": "3"}
@@ -75,6 +112,8 @@ _TARGET_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _EXTRA_ARG_RE = re.compile(r"--(?P<flag>[a-z][a-z0-9-]*)(?:=(?P<value>.*))?", re.DOTALL)
 _GO_DURATION_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# An RFC 3986 scheme followed by '//'.
+_URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 @dataclass(frozen=True)
@@ -285,6 +324,10 @@ def _check_destinations(destinations: object) -> tuple[str, ...]:
 def _check_dockerfile(dockerfile: object) -> str:
     if not isinstance(dockerfile, str) or not dockerfile.strip() or _CONTROL_RE.search(dockerfile):
         raise KanikoSpecError("dockerfile", dockerfile, "must be a non-empty path")
+    # Kaniko (v1.25.6, pkg/dockerfile) fetches an http(s):// Dockerfile over the network (plain HTTP too) and builds it with the
+    # credentials mounted; any other scheme would be a file name nobody meant. Refused whatever the context.
+    if _URL_RE.match(dockerfile):
+        raise KanikoSpecError("dockerfile", dockerfile, "must be a path relative to the context, not a URL")
     _check_inside_context("dockerfile", dockerfile, dockerfile)
     return dockerfile
 
@@ -368,12 +411,9 @@ def _check_extra_args(extra_args: object) -> tuple[str, ...]:
         if match["value"] is not None and _CONTROL_RE.search(match["value"]):
             raise KanikoSpecError("extra_args", arg, "values must not contain newlines or control characters")
         flag = match["flag"]
-        if flag in UNSAFE_FLAGS:
-            raise KanikoSpecError(
-                "extra_args",
-                arg,
-                f"--{flag} defeats TLS verification or redirects image pulls; use the {UNSAFE_FLAGS[flag]} parameter",
-            )
+        unsafe = UNSAFE_FLAGS.get(flag)
+        if unsafe is not None and unsafe.unsafe(match["value"]):
+            raise KanikoSpecError("extra_args", arg, f"--{flag} {unsafe.harm}; {unsafe.instead}")
         if flag == "cache" or flag.startswith("cache-"):
             raise KanikoSpecError(
                 "extra_args", arg, "the layer cache is set by the operator's cache, cache_repo and cache_ttl parameters"

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from airflow_kaniko.errors import KanikoError, KanikoSpecError
+from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.kaniko.local_paths import confine
 from airflow_kaniko.kaniko.spec import KanikoBuild
+from airflow_kaniko.manifest.errors import ManifestError
+from airflow_kaniko.manifest.yaml_reader import line_of, node_at, parse, read_bounded
 from airflow_kaniko.oci import reference
 
 if TYPE_CHECKING:
@@ -34,24 +36,9 @@ _STANDARD_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
 _EXTENDED_RESOURCE_RE = re.compile(r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?/[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 
 
-class ManifestError(KanikoError):
-    """The manifest cannot be turned into builds.
-
-    :param path: the manifest file.
-    :param reason: what is wrong.
-    :param line: 1-based line, when known.
-    :param where: the entry and field, e.g. ``images[2] (api) field 'tags'``.
-    """
-
-    def __init__(self, path: Path | str, reason: str, *, line: int | None = None, where: str | None = None) -> None:
-        self.path, self.reason, self.line, self.where = str(path), reason, line, where
-        location = f"{path}:{line}" if line else str(path)
-        super().__init__(f"{location}: {where + ': ' if where else ''}{reason}")
-
-
 @dataclass(frozen=True)
-class Manifest:
-    """A validated manifest: the builds to run and how many may run at once."""
+class LoadedManifest:
+    """A validated image manifest: the builds to run and how many may run at once."""
 
     path: Path
     max_parallel: int
@@ -73,7 +60,7 @@ def load_manifest(
     only: Iterable[str] | None = None,
     max_images: int = 1024,
     allowed_roots: Iterable[str | Path] | None = None,
-) -> Manifest:
+) -> LoadedManifest:
     """Read, validate and resolve a manifest.
 
     :param path: the YAML file.
@@ -88,23 +75,37 @@ def load_manifest(
         Default: the manifest is not checked, and its contexts must lie in its own folder.
     """
     path = Path(path)
-    if allowed_roots is not None:
-        allowed_roots = list(allowed_roots)
-        try:
-            confine("manifest", path, allowed_roots)
-        except KanikoSpecError as err:
-            raise ManifestError(path, err.reason) from None
-    context_roots = allowed_roots if allowed_roots is not None else [path.parent]
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise ManifestError(path, f"cannot be read: {err.strerror or err}") from None
-    root, data = _parse(path, text)
+    context_roots = _context_roots(path, allowed_roots)
+    root, data = parse(path, read_bounded(path))
     _validate_schema(path, root, data)
-
-    defaults = data.get("defaults") or {}
     registry = data.get("registry") or (registry() if callable(registry) else registry)
-    connections = data.get("registry_connections") or {}
+    _check_registry_settings(path, root, data)
+    builds, max_age = _resolve_images(path, root, data, registry, registry_conn_id, build_date, context_roots)
+    builds = _select(path, builds, only)
+    _check_map_length(path, root, builds, max_images)
+    names = {b["image_name"] for b in builds}
+    return LoadedManifest(
+        path=path,
+        max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL),
+        builds=builds,
+        max_age={n: a for n, a in max_age.items() if n in names},
+    )
+
+
+def _context_roots(path: Path, allowed_roots: Iterable[str | Path] | None) -> list[str | Path]:
+    """Where local contexts may lie; the manifest itself must lie there too when the caller names roots."""
+    if allowed_roots is None:
+        return [path.parent]
+    roots = list(allowed_roots)
+    try:
+        confine("manifest", path, roots)
+    except KanikoSpecError as err:
+        raise ManifestError(path, err.reason) from None
+    return roots
+
+
+def _check_registry_settings(path: Path, root: yaml.Node, data: Mapping[str, Any]) -> None:
+    """The manifest-wide registry CA and mirrors, checked once for every image."""
     if "registry_ca" in data:
         from airflow_kaniko.utils.pod_spec import RegistryCA  # imports the kubernetes client: not at DAG parse
 
@@ -112,28 +113,45 @@ def load_manifest(
             RegistryCA.parse_all({"registry": "", **data["registry_ca"]})
         except KanikoSpecError as err:
             raise ManifestError(
-                path, f"{err.value!r} {err.reason}", line=_line(_node_at(root, ["registry_ca"])), where="registry_ca"
+                path, f"{err.value!r} {err.reason}", line=line_of(node_at(root, ["registry_ca"])), where="registry_ca"
             ) from None
     for mirror in data.get("registry_mirrors", []):
         if not reference.is_registry(mirror):
-            node = _node_at(root, ["registry_mirrors"])
+            node = node_at(root, ["registry_mirrors"])
             raise ManifestError(
                 path,
                 f"{mirror!r} is not a registry host such as 'mirror.example.com:5000'",
-                line=_line(node),
+                line=line_of(node),
                 where="registry_mirrors",
             )
+
+
+def _resolve_images(
+    path: Path,
+    root: yaml.Node,
+    data: Mapping[str, Any],
+    registry: str | None,
+    registry_conn_id: str | None,
+    build_date: datetime,
+    context_roots: Sequence[str | Path],
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Every image's operator kwargs, in manifest order, and the ``max_age`` of those that have one.
+
+    Names and destinations must be unique across the manifest.
+    """
+    defaults = data.get("defaults") or {}
+    connections = data.get("registry_connections") or {}
     builds: list[dict[str, Any]] = []
     seen_names: dict[str, int] = {}
     seen_destinations: dict[str, int] = {}
     max_age: dict[str, str] = {}
     for index, entry in enumerate(data["images"]):
         where = f"images[{index}] ({entry['name']})"
-        node = _node_at(root, ["images", index])
+        node = node_at(root, ["images", index])
         if entry["name"] in seen_names:
             first = seen_names[entry["name"]]
             reason = f"duplicate image name {entry['name']!r}, first used by images[{first}]"
-            raise ManifestError(path, reason, line=_line(_node_at(node, ["name"])), where=where)
+            raise ManifestError(path, reason, line=line_of(node_at(node, ["name"])), where=where)
         seen_names[entry["name"]] = index
         merged = {**defaults, **entry}
         for key in ("build_args", "labels"):  # maps merge key by key
@@ -150,16 +168,25 @@ def load_manifest(
         for dest in kwargs["destinations"]:
             if dest in seen_destinations:
                 reason = f"destination {dest!r} is also pushed by images[{seen_destinations[dest]}]"
-                raise ManifestError(path, reason, line=_line(_node_at(node, ["repository"])), where=where)
+                raise ManifestError(path, reason, line=line_of(node_at(node, ["repository"])), where=where)
             seen_destinations[dest] = index
         builds.append(kwargs)
+    return builds, max_age
 
+
+def _select(path: Path, builds: list[dict[str, Any]], only: Iterable[str] | None) -> list[dict[str, Any]]:
+    """The builds named in ``only`` (all of them when it names none); an unknown name is an error."""
     wanted = [n for n in (only or []) if n]
-    if wanted:
-        unknown = sorted(set(wanted) - set(seen_names))
-        if unknown:
-            raise ManifestError(path, f"no image named {', '.join(map(repr, unknown))}; the manifest has {', '.join(seen_names)}")
-        builds = [b for b in builds if b["image_name"] in wanted]
+    if not wanted:
+        return builds
+    names = [b["image_name"] for b in builds]
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        raise ManifestError(path, f"no image named {', '.join(map(repr, unknown))}; the manifest has {', '.join(names)}")
+    return [b for b in builds if b["image_name"] in wanted]
+
+
+def _check_map_length(path: Path, root: yaml.Node, builds: list[dict[str, Any]], max_images: int) -> None:
     # A multi-arch image is one mapped build per platform.
     count = sum(len(b.get("platforms") or [None]) for b in builds)
     if count > max_images:
@@ -168,15 +195,8 @@ def load_manifest(
             path,
             f"{what} exceed Airflow's core.max_map_length={max_images}; raise it "
             "(AIRFLOW__CORE__MAX_MAP_LENGTH) or split the images over several manifests",
-            line=_line(_node_at(root, ["images"])),
+            line=line_of(node_at(root, ["images"])),
         )
-    names = {b["image_name"] for b in builds}
-    return Manifest(
-        path=path,
-        max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL),
-        builds=builds,
-        max_age={n: a for n, a in max_age.items() if n in names},
-    )
 
 
 def _check_max_age(path: Path, node: yaml.Node, root: yaml.Node, where: str, value: str, own: bool) -> None:
@@ -185,44 +205,10 @@ def _check_max_age(path: Path, node: yaml.Node, root: yaml.Node, where: str, val
     try:
         parse_max_age(value)
     except KanikoSpecError as err:
-        line = _line(_node_at(node, ["max_age"]) if own else _node_at(root, ["defaults", "max_age"]))
+        line = line_of(node_at(node, ["max_age"]) if own else node_at(root, ["defaults", "max_age"]))
         raise ManifestError(
             path, f"{value!r} {err.reason}", line=line, where=f"{where} field 'max_age'" if own else "defaults field 'max_age'"
         ) from None
-
-
-def _parse(path: Path, text: str) -> tuple[yaml.Node, Any]:
-    """The node tree (it has the line numbers) and the values built from it, in one pass."""
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        raise ManifestError(
-            path, f"is not valid YAML: {err.problem or err.context}", line=mark.line + 1 if mark else None
-        ) from None
-    except yaml.YAMLError as err:
-        raise ManifestError(path, f"is not valid YAML: {err}") from None
-    finally:
-        loader.dispose()
-    if root is None:
-        raise ManifestError(path, "is empty; it needs an 'images' list")
-    _reject_duplicate_keys(path, root)
-    return root, data
-
-
-def _reject_duplicate_keys(path: Path, node: yaml.Node) -> None:
-    if isinstance(node, yaml.MappingNode):
-        keys: set[str] = set()
-        for key_node, value_node in node.value:
-            if key_node.value in keys:
-                raise ManifestError(path, f"key {key_node.value!r} appears twice in one mapping", line=_line(key_node))
-            keys.add(key_node.value)
-            _reject_duplicate_keys(path, value_node)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _reject_duplicate_keys(path, item)
 
 
 @functools.cache
@@ -237,22 +223,22 @@ def _validator() -> Draft202012Validator:
 
 def _validate_schema(path: Path, root: yaml.Node, data: object) -> None:
     if not isinstance(data, Mapping):
-        raise ManifestError(path, f"must be a mapping with an 'images' list, not {type(data).__name__}", line=_line(root))
+        raise ManifestError(path, f"must be a mapping with an 'images' list, not {type(data).__name__}", line=line_of(root))
     errors = sorted(_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     if not errors:
         return
     error = errors[0]
     location = list(error.absolute_path)
-    node = _node_at(root, location)
+    node = node_at(root, location)
     reason = error.message
     if error.validator == "additionalProperties":
         allowed = set(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - allowed)
-        node = _node_at(node, unknown[:1], key=True)
+        node = node_at(node, unknown[:1], key=True)
         reason = f"unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(allowed))}"
     elif error.validator == "type" and location == ["images"]:
         reason = f"'images' must be a list of images, not {type(error.instance).__name__}"
-    raise ManifestError(path, reason, line=_line(node), where=_describe(data, location))
+    raise ManifestError(path, reason, line=line_of(node), where=_describe(data, location))
 
 
 def _describe(data: Mapping[str, Any], location: list[Any]) -> str | None:
@@ -288,7 +274,7 @@ def _resolve(
         raise ManifestError(
             path,
             "no registry: set 'registry' in the manifest or pass the registry connection",
-            line=_line(_node_at(node, ["repository"])),
+            line=line_of(node_at(node, ["repository"])),
             where=where,
         )
 
@@ -322,7 +308,10 @@ def _resolve(
             kwargs["platforms"] = [str(p) for p in parse_platforms(image["platforms"])]
         except KanikoSpecError as err:
             raise ManifestError(
-                path, f"{err.value!r} {err.reason}", line=_line(_node_at(node, ["platforms"])), where=f"{where} field 'platforms'"
+                path,
+                f"{err.value!r} {err.reason}",
+                line=line_of(node_at(node, ["platforms"])),
+                where=f"{where} field 'platforms'",
             ) from None
     if "platform_node_selector" in image:
         kwargs["platform_node_selector"] = image["platform_node_selector"]
@@ -330,7 +319,7 @@ def _resolve(
         kwargs["container_resources"] = {k: {rk: str(rv) for rk, rv in v.items()} for k, v in image["resources"].items()}
         problem = _resources_problem(kwargs["container_resources"])
         if problem:
-            raise ManifestError(path, problem, line=_line(_node_at(node, ["resources"])), where=f"{where} field 'resources'")
+            raise ManifestError(path, problem, line=line_of(node_at(node, ["resources"])), where=f"{where} field 'resources'")
     try:
         KanikoBuild(
             name=kwargs["image_name"],
@@ -351,7 +340,7 @@ def _resolve(
     except KanikoSpecError as err:
         key = _SPEC_FIELD_TO_KEY.get(err.field, err.field.split(" ")[0].split("[")[0])
         raise ManifestError(
-            path, f"{err.value!r} {err.reason}", line=_line(_node_at(node, [key])), where=f"{where} field {key!r}"
+            path, f"{err.value!r} {err.reason}", line=line_of(node_at(node, [key])), where=f"{where} field {key!r}"
         ) from None
     return kwargs
 
@@ -416,14 +405,14 @@ def _render_tag(
                 raise ManifestError(
                     path,
                     "tag '{git_ref}' needs a git:// context with '#<ref>'",
-                    line=_line(_node_at(node, ["tags"])),
+                    line=line_of(node_at(node, ["tags"])),
                     where=f"{where} field 'tags'",
                 )
             return (parts[2] if len(parts) > 2 and parts[2] else parts[1].rsplit("/", 1)[-1])[:128]
         raise ManifestError(
             path,
             f"unknown tag placeholder {{{key}}}; use {{date}}, {{datetime}} or {{git_ref}}",
-            line=_line(_node_at(node, ["tags"])),
+            line=line_of(node_at(node, ["tags"])),
             where=f"{where} field 'tags'",
         )
 
@@ -434,26 +423,7 @@ def _looks_like_registry(component: str) -> bool:
     return "." in component or ":" in component or component == "localhost"
 
 
-def _node_at(node: yaml.Node, location: Iterable[Any], *, key: bool = False) -> yaml.Node:
-    """The deepest YAML node along ``location`` (the key node itself when ``key``)."""
-    for step in location:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == step), None)
-            if match is None:
-                return node
-            node = match[0] if key else match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            node = node.value[step]
-        else:
-            return node
-    return node
-
-
-def _line(node: yaml.Node | None) -> int | None:
-    return node.start_mark.line + 1 if node is not None else None
-
-
-def throttle_warning(manifest: Manifest, in_force: int | None) -> str | None:
+def throttle_warning(manifest: LoadedManifest, in_force: int | None) -> str | None:
     """Airflow fixes the build task's concurrency when it parses the DAG: say so when this run asks for another."""
     if in_force is None or manifest.max_parallel == in_force:
         return None
@@ -466,8 +436,10 @@ def throttle_warning(manifest: Manifest, in_force: int | None) -> str | None:
 
 def read_max_parallel(path: str | Path, default: int = DEFAULT_MAX_PARALLEL) -> int:
     """The manifest's ``max_parallel``, for DAG-parse time: never raises, falls back to ``default``."""
+    path = Path(path)
     try:
-        value = yaml.safe_load(Path(path).read_text()).get("max_parallel", default)
-    except (OSError, yaml.YAMLError, AttributeError):
+        _, data = parse(path, read_bounded(path))
+    except ManifestError:
         return default
+    value = data.get("max_parallel", default) if isinstance(data, Mapping) else default
     return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 256 else default

@@ -20,8 +20,8 @@ CONSUMER_DAG = ROOT / "dags" / "kaniko_image_consumer.py"  # builds an oci:// As
 
 # Our modules that parsing the example DAGs may load: the operators and what they are made of (the pure Kaniko
 # and OCI layers, the pod spec, the extra link, the lineage and Asset glue, which import their registry and
-# OpenLineage code when called), and the manifest loader for read_max_parallel. Not the planner, the task
-# bodies, the hooks or the registry client: those run inside tasks.
+# OpenLineage code when called), and the manifest loader (with its error and YAML reader) for read_max_parallel.
+# Not the planner, the task bodies, the hooks or the registry client: those run inside tasks.
 ALLOWED_AT_PARSE = {
     "airflow_kaniko",
     "airflow_kaniko.errors",
@@ -29,6 +29,8 @@ ALLOWED_AT_PARSE = {
     "airflow_kaniko.compat",
     "airflow_kaniko.manifest",
     "airflow_kaniko.manifest.loader",
+    "airflow_kaniko.manifest.errors",
+    "airflow_kaniko.manifest.yaml_reader",
 }
 ALLOWED_PACKAGES_AT_PARSE = (
     "airflow_kaniko.kaniko",

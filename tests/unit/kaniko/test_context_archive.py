@@ -1,11 +1,14 @@
 import gzip
 import io
 import os
+import re
 import tarfile
+from pathlib import Path
 
 import pytest
 
 from airflow_kaniko.errors import KanikoSpecError
+from airflow_kaniko.kaniko import context_archive
 from airflow_kaniko.kaniko.context_archive import MAX_ARCHIVE_BYTES, pack_context
 
 
@@ -86,6 +89,57 @@ def test_too_big_for_a_configmap(ctx):
     with pytest.raises(KanikoSpecError, match=r"git://, s3:// or gs:// context") as info:
         pack_context(ctx)
     assert info.value.field == "context"
+
+
+class CountingFile:
+    def __init__(self, path, reads, budget):
+        self._fh, self._name, self._reads, self._budget = open(path, "rb"), Path(path).name, reads, budget  # noqa: SIM115
+
+    def read(self, size=-1):
+        data = self._fh.read(size)
+        self._reads[self._name] = self._reads.get(self._name, 0) + len(data)
+        # Stops a runaway read at once, rather than after a gigabyte.
+        assert sum(self._reads.values()) <= self._budget, f"read {self._reads} bytes, over the budget"
+        return data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._fh.close()
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Bytes read from each file while packing; the module's ``open`` is the only way pack_context reads a file."""
+    counts: dict[str, int] = {}
+    budget = 4 * MAX_ARCHIVE_BYTES
+    monkeypatch.setattr(context_archive, "open", lambda path, mode: CountingFile(path, counts, budget), raising=False)
+    return counts
+
+
+# Issue 17, item 11: the size limit holds while packing, not after the whole archive is in memory.
+def test_sparse_file_refused_from_its_size_before_a_byte_is_read(ctx, reads):
+    (ctx / "sparse.bin").touch()
+    os.truncate(ctx / "sparse.bin", 1 << 30)
+    with pytest.raises(KanikoSpecError) as info:
+        pack_context(ctx)
+    assert (info.value.field, info.value.value) == ("context", str(ctx))
+    held = int(re.fullmatch(r"holds (\d+) bytes of files or more, which no gzip packs into .*", info.value.reason)[1])
+    assert held > 1 << 30 and info.value.reason.endswith("; trim it with .dockerignore or use a git://, s3:// or gs:// context")
+    assert "sparse.bin" not in reads
+
+
+def test_incompressible_file_stops_being_read_at_the_limit(ctx, reads):
+    (ctx / "blob.bin").write_bytes(os.urandom(4 * MAX_ARCHIVE_BYTES))
+    with pytest.raises(KanikoSpecError) as info:
+        pack_context(ctx)
+    assert info.value.reason == (
+        f"packs to more than the {MAX_ARCHIVE_BYTES} bytes a ConfigMap can carry; "
+        "trim it with .dockerignore or use a git://, s3:// or gs:// context"
+    )
+    # Random bytes don't compress: what was read is what was written, and both stop near the limit.
+    assert MAX_ARCHIVE_BYTES // 2 < reads["blob.bin"] < MAX_ARCHIVE_BYTES + 256 * 1024
 
 
 # Issue 8, item 11: without an entry for the context root, Kaniko's tar:// unpacking creates it 0750,

@@ -190,6 +190,46 @@ def test_tls_defeating_and_pull_redirecting_flags_refused(arg):
     assert "TLS" in info.value.reason or "redirects" in info.value.reason
 
 
+# Issue 17, item 5: a --git value that turns off TLS for a clone that carries GIT_PASSWORD, in every
+# spelling of true that Go's strconv.ParseBool (Kaniko's reader of --git values) accepts, and what it can't parse.
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "--git=insecure-skip-tls=true",
+        "--git=insecure-skip-tls=1",
+        "--git=insecure-skip-tls=t",
+        "--git=insecure-skip-tls=TRUE",
+        "--git=insecure-skip-tls=True",
+        "--git=insecure-skip-tls=yes",
+        "--git=insecure-skip-tls=",
+        "--git=insecure-skip-tls",
+    ],
+)
+def test_git_option_that_skips_tls_refused(arg):
+    with pytest.raises(KanikoSpecError) as info:
+        build(extra_args=["--snapshot-mode=redo", arg])
+    assert info.value.field == "extra_args" and info.value.value == arg
+    assert info.value.reason == (
+        "--git insecure-skip-tls defeats TLS verification of the git clone, which carries the git credentials; "
+        "serve the repository over https with a certificate the executor trusts"
+    )
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "--git=branch=main",
+        "--git=single-branch=true",
+        "--git=recurse-submodules=true",
+        "--git=insecure-skip-tls=false",
+        "--git=insecure-skip-tls=0",
+        "--git=branch=insecure-skip-tls=true",  # the branch named 'insecure-skip-tls=true'
+    ],
+)
+def test_other_git_options_accepted(arg):
+    assert build(extra_args=[arg]).args()[-1] == arg
+
+
 @pytest.mark.parametrize("arg", ["--INSECURE", "--Insecure=true", "--skip_tls_verify", "-insecure", "--insecure true"])
 def test_other_spellings_refused_by_the_flag_grammar(arg):
     with pytest.raises(KanikoSpecError, match="'--flag' or '--flag=value'"):
@@ -240,6 +280,42 @@ def test_dockerfile_outside_the_context_refused_for_every_context(context, docke
     with pytest.raises(KanikoSpecError) as info:
         build(context=context, dockerfile=dockerfile)
     assert info.value.field == "dockerfile" and info.value.value == dockerfile
+
+
+# Issue 17, item 4: a URL is not a path in the context; Kaniko would fetch an http(s):// one and build it.
+@pytest.mark.parametrize(
+    "context",
+    [
+        "git://github.com/acme/app.git#refs/heads/main",
+        "s3://bucket/ctx.tar.gz",
+        "gs://bucket/ctx.tar.gz",
+        "https://acct.blob.core.windows.net/c/ctx.tar.gz",
+        "dir:///workspace",
+        "tar:///workspace/c.tar.gz",
+        "images/app",
+    ],
+)
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        "http://evil.example/Dockerfile",
+        "https://evil.example/Dockerfile",
+        "HTTPS://evil.example/Dockerfile",
+        "file:///kaniko/.docker/config.json",
+        "ftp://evil.example/Dockerfile",
+        "git+ssh://evil.example/Dockerfile",
+    ],
+)
+def test_dockerfile_url_refused_for_every_context(context, dockerfile):
+    with pytest.raises(KanikoSpecError) as info:
+        build(context=context, dockerfile=dockerfile)
+    assert (info.value.field, info.value.value) == ("dockerfile", dockerfile)
+    assert info.value.reason == "must be a path relative to the context, not a URL"
+
+
+@pytest.mark.parametrize("dockerfile", ["docker/http:/Dockerfile", "Dockerfile.https", "a:b/Dockerfile", "sub/x://y"])
+def test_dockerfile_names_that_only_look_like_urls_accepted(dockerfile):
+    assert f"--dockerfile={dockerfile}" in build(dockerfile=dockerfile).args()
 
 
 @pytest.mark.parametrize(
