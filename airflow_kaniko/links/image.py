@@ -20,12 +20,12 @@ class KanikoImageLink(BaseOperatorLink):
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         # Imported here: the link is resolved when the task finishes, never at DAG parse.
         from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY
-        from airflow.sdk.execution_time.xcom import XCom
+        from airflow_kaniko.compat import xcom_value
         from airflow_kaniko.errors import KanikoSpecError
         from airflow_kaniko.links import registry_ui
         from airflow_kaniko.openlineage.naming import pushed_images
 
-        result = XCom.get_value(ti_key=ti_key, key=XCOM_RETURN_KEY)
+        result = xcom_value(ti_key, XCOM_RETURN_KEY)
         # One button names one image: a multi-build links only when it pushed a single image.
         builds = result if isinstance(result, list) else [result]
         succeeded = [b for b in builds if pushed_images(b)]

@@ -1,78 +1,43 @@
-"""What every Kaniko pod shares: hardened defaults, credentials, per-build objects, results."""
+"""What every Kaniko pod shares: hardened defaults, credentials, per-build objects.
+
+The operator is a list of named seams over KubernetesPodOperator; how a run ends is
+``operators/outcome.py``, and the work behind the seams lives in ``airflow_kaniko.utils``: the pod
+spec (``pod_spec``), the owned Secret and ConfigMap (``build_objects``), what a finished pod says
+(``pod_status``), and how the image is pushed (``push_modes``).
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
-from functools import cached_property
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import pendulum
-import tenacity
-import yaml
 from kubernetes.client import models as k8s
-from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import HTTPError
 
-from airflow.providers.cncf.kubernetes.kubernetes_helper_functions import (
-    API_RETRIES,
-    TRANSIENT_CONNECTION_ERRORS,
-    TRANSIENT_STATUS_CODES,
-    WaitRetryAfterOrExponential,
-)
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
-from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
-from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowException, AirflowFailException, AirflowSkipException
 from airflow.sdk.log import mask_secret
-from airflow.utils.helpers import prune_dict
 from airflow_kaniko.assets.convention import check_fingerprint, check_reason
-from airflow_kaniko.errors import KanikoError, KanikoSpecError
+from airflow_kaniko.compat import RedactedDeferredLogs
+from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.kaniko.context_archive import MAX_ARCHIVE_BYTES, ContextArchive, pack_context
 from airflow_kaniko.kaniko.docker_config import render_docker_config, secret_forms
 from airflow_kaniko.kaniko.local_paths import confine
-from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.kaniko.spec import KanikoBuild, RegistryCertificate
-from airflow_kaniko.kaniko.termination import BuildFailure, classify_failure
 from airflow_kaniko.links.image import KanikoImageLink
 from airflow_kaniko.openlineage.lineage import ImageLineageMixin
-from airflow_kaniko.utils import pod_spec
+from airflow_kaniko.operators.outcome import KanikoBuildFailed, KanikoDockerfileFailed, KanikoPodOutcome, Returned
+from airflow_kaniko.utils import build_objects, pod_spec, pod_status
+from airflow_kaniko.utils.build_objects import BuildObjectsError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", "", "none"}
+__all__ = ["KanikoBuildFailed", "KanikoDockerfileFailed", "KanikoPodOperatorBase", "Returned", "as_bool"]
 
 
-class KanikoBuildFailed(AirflowException):
-    """The build failed; the message carries Kaniko's own error lines, or why the executor never ran.
-
-    :param failure: the classified failure (kind, whether a retry can help, detail).
-    """
-
-    def __init__(self, message: str, failure: BuildFailure | None = None) -> None:
-        super().__init__(message)
-        self.failure = failure
-
-
-class KanikoDockerfileFailed(KanikoBuildFailed, AirflowFailException):
-    """A Dockerfile step failed: the same inputs fail the same way, so the task fails without retry."""
-
-
-class _RedactingPodManager(PodManager):
-    """PodManager whose streamed container output is redacted before it is logged or printed."""
-
-    def __init__(self, *args: Any, redact: Callable[[str], str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._redact = redact
-
-    # KPO internal: every streamed log line, including the ``::group::`` markers it prints, passes here.
-    def _log_message(self, message: str, *args: Any, **kwargs: Any) -> None:
-        super()._log_message(self._redact(message), *args, **kwargs)
-
-
-class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
+class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KanikoPodOutcome):
     """
     Shared glue between Kaniko build specs and a KubernetesPodOperator pod.
 
@@ -189,8 +154,8 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         self.context_roots = [context_roots] if isinstance(context_roots, (str, os.PathLike)) else context_roots
         self.registry_mirrors = registry_mirrors or []
         self._archives: dict[str, ContextArchive] = {}
+        self._specs: list[KanikoBuild] | None = None
         self._result: Any = None
-        self._emitted = False
 
     # --- what subclasses define ---------------------------------------------------------------
 
@@ -206,14 +171,13 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         """The ConfigMap key of build ``index``'s packed local context."""
         raise NotImplementedError
 
-    def read_result(self, message: str | None) -> Any:
-        """The XCom value, from the finished container's termination message."""
-        raise NotImplementedError
-
-    def describe_builds(self) -> str:
-        return ", ".join(s.name or s.destinations[0] for s in self.build_specs())
-
     # --- helpers for subclasses -----------------------------------------------------------
+
+    def specs(self) -> list[KanikoBuild]:
+        """The build specs, computed once per execute (``build_pod_request_obj`` computes them afresh)."""
+        if self._specs is None:
+            self._specs = self.build_specs()
+        return self._specs
 
     def resolve_context(self, context: object) -> object:
         """A local directory, relative to the DAG file's folder, resolved and confined to ``context_roots``."""
@@ -235,7 +199,8 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
     # --- the pod ---------------------------------------------------------------------------
 
     def build_pod_request_obj(self, context: Context | None = None, *, dry_run: bool = False) -> k8s.V1Pod:
-        specs = self.build_specs()
+        self._specs = None  # templates may have been rendered since: validate what runs
+        specs = self.specs()
         self.lineage_base_images()  # a bad value fails here, before any pod
         check_fingerprint(self.fingerprint)
         check_reason(self.build_reason)
@@ -253,7 +218,13 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
         pod_spec.check_executor_env(pod.spec.containers)
         self._attach_volumes(pod)
+        self.shape_pod(pod)
+        if self._mounts_build_objects(pod):
+            build_objects.gate(pod)  # it schedules once its objects are proven its own
         return pod
+
+    def shape_pod(self, pod: k8s.V1Pod) -> None:
+        """Last changes to the pod, after its volumes: subclasses add containers here."""
 
     def _pack(self, spec: KanikoBuild) -> ContextArchive:
         archive = pack_context(spec.context, spec.dockerfile)
@@ -272,11 +243,17 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
 
     @staticmethod
     def secret_name(pod: k8s.V1Pod) -> str:
-        return f"{pod.metadata.name}-credentials"
+        return build_objects.secret_name(pod)
 
     @staticmethod
     def config_map_name(pod: k8s.V1Pod) -> str:
-        return f"{pod.metadata.name}-context"
+        return build_objects.config_map_name(pod)
+
+    def _mounts_build_objects(self, pod: k8s.V1Pod) -> bool:
+        volumes = pod.spec.volumes or []
+        return any(getattr(v.secret, "secret_name", None) == self.secret_name(pod) for v in volumes) or any(
+            getattr(v.config_map, "name", None) == self.config_map_name(pod) for v in volumes
+        )
 
     def _attach_volumes(self, pod: k8s.V1Pod) -> None:
         container = next(c for c in pod.spec.containers if c.name == self.base_container_name)
@@ -292,27 +269,22 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
         elif self.git_secret:
             container.env = [*(container.env or []), *pod_spec.git_env(self.git_secret, "username", "password")]
 
-    def executor_credentials(self, pod: k8s.V1Pod) -> list[tuple[k8s.V1Volume, k8s.V1VolumeMount]]:
-        """The docker config.json the executor reads: the registry credentials, for pulls and pushes."""
+    def registry_credentials(self, pod: k8s.V1Pod) -> list[tuple[k8s.V1Volume, k8s.V1VolumeMount]]:
+        """The docker config.json of the registry credentials, for pulls and pushes."""
         if self.registry_conn_id:
             return [pod_spec.docker_config_volume(self.secret_name(pod), "config.json")]
         if self.registry_secret:
             return [pod_spec.docker_config_volume(self.registry_secret, ".dockerconfigjson")]
         return []
 
+    def executor_credentials(self, pod: k8s.V1Pod) -> list[tuple[k8s.V1Volume, k8s.V1VolumeMount]]:
+        """The docker config.json the executor reads: the registry credentials."""
+        return self.registry_credentials(pod)
+
     def extra_volumes(self) -> list[tuple[k8s.V1Volume, k8s.V1VolumeMount]]:
         return []
 
     # --- credentials: read once per process, redacted everywhere this process logs ------------
-
-    @cached_property
-    def redactor(self) -> Redactor:
-        return Redactor()
-
-    @cached_property
-    def pod_manager(self) -> PodManager:
-        # KPO's PodManager streams the build's output; ours redacts the credentials from it first.
-        return _RedactingPodManager(kube_client=self.client, callbacks=self.callbacks, redact=self.redactor.redact)
 
     def _load_credentials(self) -> dict[str, bytes]:
         """The per-build Secret's data, from the connections; every secret form is redacted and masked."""
@@ -337,271 +309,27 @@ class KanikoPodOperatorBase(ImageLineageMixin, KubernetesPodOperator):
     # --- per-build objects: created right after the pod, owned by it from birth -------------
 
     def get_or_create_pod(self, pod_request_obj: k8s.V1Pod, context: Context) -> k8s.V1Pod:
-        # The pod comes first, so the Secret and ConfigMap are never unowned: if this worker dies at
-        # any point, the garbage collector removes them with the pod. The kubelet waits for their volumes.
+        # The pod comes first, gated, so the Secret and ConfigMap are never unowned and it cannot start
+        # before they are proven its own (utils/build_objects.py).
         secret_data = self._load_credentials()  # a bad connection fails before anything exists
         pod = super().get_or_create_pod(pod_request_obj, context)
-        if terminated_state(pod, self.base_container_name) is not None:
+        if pod_status.terminated_state(pod, self.base_container_name) is not None:
             return pod  # an earlier try's finished pod, kept by KPO: it needs no objects
         try:
-            self._provide_build_objects(pod, secret_data)
+            self.build_objects.equip(pod, secret_data, {k: a.data for k, a in self._archives.items()})
         except BaseException as err:
-            self._abandon(pod, err)
+            self.build_objects.abandon(pod, err)
+            if isinstance(err, BuildObjectsError):
+                raise KanikoBuildFailed(str(err)) from None
             raise
         return pod
-
-    def _provide_build_objects(self, pod: k8s.V1Pod, secret_data: dict[str, bytes]) -> None:
-        """Create the pod's Secret and ConfigMap, owned by it; a reattached pod may already have them."""
-        if not secret_data and not self._archives:
-            return
-        name, namespace = pod.metadata.name, pod.metadata.namespace
-        uid = pod.metadata.uid or _api_call(self.client.read_namespaced_pod, name=name, namespace=namespace).metadata.uid
-        owner = pod_spec.owner_reference(name, uid)
-        labels = {"airflow-kaniko/pod": name}
-        if secret_data:
-            body = pod_spec.build_secret(self.secret_name(pod), namespace, secret_data, labels, owner)
-            self._create("Secret", body, self.client.create_namespaced_secret)
-        if self._archives:
-            archives = {k: a.data for k, a in self._archives.items()}
-            body = pod_spec.build_config_map(self.config_map_name(pod), namespace, archives, labels, owner)
-            self._create("ConfigMap", body, self.client.create_namespaced_config_map)
-
-    def _create(self, kind: str, body: Any, create: Callable[..., Any]) -> None:
-        namespace, name = body.metadata.namespace, body.metadata.name
-        try:
-            _api_call(create, namespace=namespace, body=body)
-        except ApiException as err:
-            if err.status == 409:  # a reattached pod's, from the try that created the pod
-                self.log.info("%s %s/%s already exists", kind, namespace, name)
-                return
-            raise KanikoBuildFailed(_api_error(f"create {kind} {namespace}/{name}", err)) from None
-        self.log.info("Created %s %s/%s, owned by the build pod", kind, namespace, name)
-
-    def _abandon(self, pod: k8s.V1Pod, err: BaseException) -> None:
-        """The pod cannot run without its objects: delete it and whatever was created, leaving nothing."""
-        self.log.error("Deleting build pod %s/%s, which cannot start: %s", pod.metadata.namespace, pod.metadata.name, err)
-        try:
-            _api_call(
-                self.client.delete_namespaced_pod,
-                name=pod.metadata.name,
-                namespace=pod.metadata.namespace,
-                grace_period_seconds=0,
-            )
-        except ApiException as delete_err:
-            if delete_err.status != 404:
-                self.log.error("Could not delete pod %s/%s: %s", pod.metadata.namespace, pod.metadata.name, delete_err.reason)
-        self._delete_build_objects(pod)
-
-    def _delete_build_objects(self, pod: k8s.V1Pod | None) -> None:
-        """Delete the pod's Secret and ConfigMap by name; stateless, so any process can run it."""
-        if pod is None or pod.metadata is None:
-            return
-        namespace = pod.metadata.namespace
-        for kind, name, delete in (
-            ("Secret", self.secret_name(pod), self.client.delete_namespaced_secret),
-            ("ConfigMap", self.config_map_name(pod), self.client.delete_namespaced_config_map),
-        ):
-            try:
-                _api_call(delete, name=name, namespace=namespace)
-                self.log.info("Deleted %s %s/%s", kind, namespace, name)
-            except ApiException as err:
-                if err.status != 404:
-                    # The ownerReference still lets the garbage collector remove it with the pod.
-                    self.log.warning("Could not delete %s %s/%s: %s", kind, namespace, name, err.reason)
 
     # --- running and reporting --------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
         if as_bool("render_only", self.render_only):
             return self._push(context, self._render_pod(context))  # nothing pushed: no Asset event
-        super().execute(context)  # in deferrable mode this raises TaskDeferred
-        return self._succeed(context, self._result)
-
-    def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
-        # A new process: it logs the build's output too, so it learns the secrets first.
-        try:
-            self._load_credentials()
-        except (KanikoError, AirflowException) as err:
-            self.log.warning("Cannot read the connections to redact the build log: %s", err)
-        super().trigger_reentry(context, event)
-        return self._succeed(context, self._result)
-
-    # KPO's own retry policy for this method, which an override would otherwise drop.
-    @tenacity.retry(
-        stop=tenacity.stop_after_attempt(3),
-        wait=tenacity.wait_exponential(max=15),
-        retry=tenacity.retry_if_exception_type((HTTPError, ApiException)),
-        reraise=True,
-    )
-    def _write_logs(self, pod: k8s.V1Pod, follow: bool = False, since_time: Any = None) -> None:
-        # KPO internal: after a deferral it logs the output itself; send it through the redacting PodManager.
-        if isinstance(since_time, str):
-            since_time = pendulum.parse(since_time.replace("Z", "+00:00"))
-        self.pod_manager.fetch_container_logs(pod, self.base_container_name, follow=follow, since_time=since_time)
-
-    def _succeed(self, context: Context, result: Any) -> Any:
-        """The build succeeded: its result as XCom, then one Asset event per pushed repository."""
-        self._push(context, result)
-        # KPO's execute can call trigger_reentry itself (a pod found finished): emit once per process.
-        if not self._emitted:
-            self._emitted = True
-            self.emit_asset_events(context, result)
-        return result
-
-    def emit_asset_events(self, context: Context, result: Any) -> None:
-        """Asset events for what ``result`` pushed, through the task's outlets (``airflow_kaniko.assets.events``).
-
-        A result with a ``"platform"`` key is a per-platform staging push: the step that pushes the
-        merged image emits its event instead.
-        """
-        if not self.outlets:
-            return
-        from airflow_kaniko.assets.events import emit_image_events
-        from airflow_kaniko.openlineage.naming import pushed_images
-
-        for build in result if isinstance(result, list) else [result]:
-            if not isinstance(build, dict) or "platform" in build or not pushed_images(build):
-                continue
-            emit_image_events(
-                context,
-                self.outlets,
-                pushed_images(build),
-                fingerprint=self.fingerprint,
-                reason=self.build_reason,
-                redact=self.redactor.redact,
-                log=self.log,
-            )
-
-    def _push(self, context: Context, result: Any) -> Any:
-        # The parent ties do_xcom_push to its sidecar container, so the result is pushed here.
-        if result is not None:
-            context["ti"].xcom_push(key=XCOM_RETURN_KEY, value=result)
-        return result
-
-    def _render_pod(self, context: Context) -> dict[str, Any]:
-        pod = self.build_pod_request_obj(context, dry_run=True)
-        rendered = yaml.safe_dump(prune_dict(pod.to_dict(), mode="strict"))
-        self.log.info("render_only: this pod would run (nothing was created):\n%s", rendered)
-        return {
-            "dry_run": True,
-            "pod": pod.metadata.name,
-            "destinations": [d for s in self.build_specs() for d in s.destinations],
-        }
-
-    def cleanup(
-        self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, xcom_result: dict | None = None, context: Context | None = None
-    ) -> None:
-        try:
-            super().cleanup(pod, remote_pod, xcom_result, context)
-        except AirflowSkipException:
-            raise
-        except AirflowException:
-            failed = self.build_failed(pod, remote_pod)
-            if context is not None:
-                self.push_failure(context, failed, remote_pod)
-            raise failed from None
-        finally:
-            # The build container has finished: its credentials go now, whatever happens to the pod.
-            self._delete_build_objects(pod)
-        if remote_pod is not None and not self._killed:
-            message = get_container_termination_message(remote_pod, self.base_container_name)
-            try:
-                self._result = self.read_result(message)
-            except KanikoError as err:
-                raise KanikoBuildFailed(
-                    f"The build of {self.describe_builds()} finished, but its result is unreadable: {err}"
-                ) from None
-            self.log.info("Result: %s", self._result)
-
-    def build_failed(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> KanikoBuildFailed:
-        """The exception for a failed pod: classified, redacted, and final when a retry cannot help."""
-        message, failure = self.failure_message(pod, remote_pod)
-        message = self.redactor.redact(message)
-        failure = BuildFailure(failure.kind, failure.retryable, self.redactor.redact(failure.detail))
-        cls = KanikoBuildFailed if failure.retryable else KanikoDockerfileFailed
-        return cls(message, failure)
-
-    def push_failure(self, context: Context, failed: KanikoBuildFailed, remote_pod: k8s.V1Pod | None) -> None:
-        """What the report reads for a failed build; subclasses with their own failure result override it."""
-        destinations = [d for s in self.build_specs() for d in s.destinations]
-        failure = failed.failure.to_dict() if failed.failure else None
-        context["ti"].xcom_push(key=XCOM_RETURN_KEY, value={"failed": True, "failure": failure, "destinations": destinations})
-
-    def failure_message(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> tuple[str, BuildFailure]:
-        """A short failure: which build, where, what kind, and Kaniko's own error lines, never the whole pod."""
-        where = f"{pod.metadata.namespace}/{pod.metadata.name}" if pod is not None and pod.metadata else "its pod"
-        state = terminated_state(remote_pod, self.base_container_name)
-        if state is None and pod is not None:
-            # KPO's remote_pod can predate the failure (a start timeout): read what the pod says now.
-            remote_pod = self._read_pod_quietly(pod) or remote_pod
-            state = terminated_state(remote_pod, self.base_container_name)
-        pod_reason = getattr(getattr(remote_pod, "status", None), "reason", None)
-        if state is None:
-            detail = self._not_started_detail(remote_pod)
-            kind = (
-                "executor-image" if "image" in detail.lower() else ("deadline" if pod_reason == "DeadlineExceeded" else "unknown")
-            )
-            failure = BuildFailure(kind, True, detail)
-            return (
-                f"Kaniko build of {self.describe_builds()} failed in pod {where} before the executor finished: {detail}",
-                failure,
-            )
-        failure = classify_failure(state.message, reason=state.reason, pod_reason=pod_reason)
-        retry = "a retry can help" if failure.retryable else "not retried: the same inputs fail the same way"
-        return (
-            f"Kaniko build of {self.describe_builds()} failed in pod {where} (exit code {state.exit_code}, {state.reason}; "
-            f"{failure.kind} failure, {retry}):\n{failure.detail}"
-        ), failure
-
-    def _read_pod_quietly(self, pod: k8s.V1Pod) -> k8s.V1Pod | None:
-        try:
-            return self.pod_manager.read_pod(pod)
-        except ApiException:
-            return None
-
-    def _not_started_detail(self, remote_pod: k8s.V1Pod | None) -> str:
-        status = getattr(remote_pod, "status", None)
-        for container in getattr(status, "container_statuses", None) or []:
-            waiting = container.state.waiting if container.state else None
-            if container.name == self.base_container_name and waiting and waiting.reason:
-                return (
-                    f"container {container.name} is waiting: {waiting.reason}: {waiting.message or '-'} (image {container.image})"
-                )
-        return " ".join(filter(None, [getattr(status, "reason", None), getattr(status, "message", None)])) or "it never ran"
-
-    def on_kill(self) -> None:
-        super().on_kill()
-        self._delete_build_objects(self.pod)
-
-
-def terminated_state(pod: k8s.V1Pod | None, container: str, *, init: bool = False) -> k8s.V1ContainerStateTerminated | None:
-    status = pod.status if pod is not None else None
-    statuses = (getattr(status, "init_container_statuses" if init else "container_statuses", None) if status else None) or []
-    status = next((s for s in statuses if s.name == container), None)
-    return status.state.terminated if status and status.state else None
-
-
-def _transient(err: BaseException) -> bool:
-    # KPO's transient statuses, but 409: for these creates it means "already there", which is final.
-    if isinstance(err, ApiException):
-        return err.status in TRANSIENT_STATUS_CODES - {409}
-    return isinstance(err, TRANSIENT_CONNECTION_ERRORS)
-
-
-def _api_call(call: Callable[..., Any], **kwargs: Any) -> Any:
-    """One Kubernetes API call under KPO's retry policy (its attempts, Retry-After on 429, backoff)."""
-    retry = tenacity.retry(
-        stop=tenacity.stop_after_attempt(API_RETRIES),
-        wait=WaitRetryAfterOrExponential(),
-        retry=tenacity.retry_if_exception(_transient),
-        reraise=True,
-    )
-    return retry(call)(**kwargs)
-
-
-def _api_error(action: str, err: ApiException) -> str:
-    hint = " (the worker's Role needs this verb: see deploy/worker-rbac.yaml)" if err.status == 403 else ""
-    return f"Could not {action}: {err.status} {err.reason}{hint}"
+        return super().execute(context)  # execute_sync, or (deferrable) a deferral ending in trigger_reentry
 
 
 class ConnectionLogin(NamedTuple):

@@ -9,27 +9,20 @@ from typing import TYPE_CHECKING, Any
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
-from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY
 from airflow_kaniko.errors import KanikoSpecError
-from airflow_kaniko.kaniko import termination
 from airflow_kaniko.kaniko.docker_config import render_docker_config, secret_forms
-from airflow_kaniko.kaniko.isolated_push import IsolatedPush
 from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_ARCHIVE, KanikoBuild
-from airflow_kaniko.kaniko.termination import BuildFailure
 from airflow_kaniko.oci.platforms import Platform, node_selector, parse_platform, staging_destinations
-from airflow_kaniko.operators.base import KanikoBuildFailed, KanikoPodOperatorBase, _connection, as_bool, terminated_state
+from airflow_kaniko.operators.base import KanikoBuildFailed, KanikoPodOperatorBase, Returned, _connection, as_bool
+from airflow_kaniko.results import BuildFailure, BuildResult, FailedBuild, RenderedBuild
 from airflow_kaniko.utils import pod_spec
+from airflow_kaniko.utils.pod_status import terminated_state
+from airflow_kaniko.utils.push_modes import PULL_CONFIG_KEY, DirectPushMode, IsolatedPushMode, PushMode
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 __all__ = ["KanikoBuildFailed", "KanikoBuildOperator"]
-
-#: Under isolate_push_credentials: the pushers' name (the watched one; others get "-<index>"),
-#: and the Secret key and volume of the executor's read-only pull credentials.
-PUSH_CONTAINER = "push"
-PULL_CONFIG_KEY = "pull-config.json"
-PULL_VOLUME = "pull-docker-config"
 
 
 class KanikoBuildOperator(KanikoPodOperatorBase):
@@ -132,16 +125,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
             reason = "must be True or False (it is not templated)"
             raise KanikoSpecError("isolate_push_credentials", isolate_push_credentials, reason)
         if isolate_push_credentials:
-            # KubernetesPodOperator watches the last pusher; the executor runs before it, as an init container.
-            kwargs.setdefault("base_container_name", PUSH_CONTAINER)
-            # The pod stays Pending while its init containers run, i.e. for the whole build; scheduling
-            # keeps the startup timeout it would have had (KPO's own default 120 s).
-            kwargs.setdefault("schedule_timeout_seconds", kwargs.get("startup_timeout_seconds") or 120)
-            deadline = kwargs.get("active_deadline_seconds") or pod_spec.DEFAULT_ACTIVE_DEADLINE_SECONDS
-            kwargs.setdefault("startup_timeout_seconds", deadline)
-            if kwargs["base_container_name"] == pod_spec.EXECUTOR_CONTAINER:
-                reason = "names the executor's init container under isolate_push_credentials"
-                raise KanikoSpecError("base_container_name", pod_spec.EXECUTOR_CONTAINER, reason)
+            IsolatedPushMode.operator_defaults(kwargs)
         elif pull_conn_id or pull_secret:
             raise KanikoSpecError(
                 "pull_conn_id" if pull_conn_id else "pull_secret",
@@ -153,7 +137,6 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         self.pull_conn_id = pull_conn_id
         self.pull_secret = pull_secret
         self.pusher_image = pusher_image
-        self._finished_pod: k8s.V1Pod | None = None
         self.context = context
         self.destinations = destinations
         self.dockerfile = dockerfile
@@ -173,6 +156,13 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
     @property
     def _platform(self) -> Platform | None:
         return parse_platform(self.platform) if self.platform else None
+
+    @property
+    def push_mode(self) -> PushMode:
+        """How the image reaches its destinations (``utils/push_modes.py``)."""
+        if not self.isolate_push_credentials:
+            return DirectPushMode()
+        return IsolatedPushMode(self.pusher_image, self.pull_conn_id, self.pull_secret, self.image_pull_policy)
 
     def final_destinations(self) -> list[str]:
         return [self.destinations] if isinstance(self.destinations, str) else list(self.destinations)
@@ -203,9 +193,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
 
     def container_argv(self, specs: list[KanikoBuild]) -> tuple[list[str], list[str]]:
         # The image's entrypoint is the executor; there is no shell to go through.
-        if self.isolate_push_credentials:
-            return [], IsolatedPush(specs[0]).executor_args()
-        return [], specs[0].args()
+        return [], self.push_mode.executor_args(specs[0])
 
     def archive_key(self, index: int) -> str:
         return LOCAL_CONTEXT_ARCHIVE.rsplit("/", 1)[1]
@@ -218,120 +206,73 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
             self.name = self.name or f"kaniko-{self.image_name.replace('_', '-')}{slug}"
         if self._platform and self.platform_node_selector:
             self.node_selector = {**node_selector(self._platform), **(self.node_selector or {})}
-        pod = super().build_pod_request_obj(context, dry_run=dry_run)
-        if self.isolate_push_credentials:
-            self._split_push(pod, IsolatedPush(self.build_specs()[0]))
-        return pod
+        return super().build_pod_request_obj(context, dry_run=dry_run)
 
-    def read_result(self, message: str | None) -> dict[str, Any]:
-        spec = self.build_specs()[0]
-        if self.isolate_push_credentials:
-            push = IsolatedPush(spec)
-            executor = terminated_state(self._finished_pod, pod_spec.EXECUTOR_CONTAINER, init=True)
-            others = push.pusher_names(self.base_container_name)[1:]
-            pushers = [message, *(getattr(terminated_state(self._finished_pod, n, init=True), "message", None) for n in others)]
-            digest = push.pushed_digest(getattr(executor, "message", None), pushers)
-        else:
-            digest = termination.parse_digest(message)
-        result = {"digest": digest, "images": spec.images(digest)}
-        return {**result, **self._platform_keys()}
+    def shape_pod(self, pod: k8s.V1Pod) -> None:
+        cas = [ca.volume(i)[0] for i, ca in enumerate(self._registry_cas())]
+        registry = self.registry_credentials(pod)
+        self.push_mode.shape_pod(pod, self.specs()[0], watched=self.base_container_name, registry=registry, registry_cas=cas)
 
-    def _platform_keys(self) -> dict[str, Any]:
-        # Which image and platform a staging push belongs to: the merge step and the planner match on these.
+    def read_result(self, pod: k8s.V1Pod, message: str | None) -> Returned:
+        spec = self.specs()[0]
+        digest = self.push_mode.digest(spec, pod, self.base_container_name, message)
+        platform = str(self._platform) if self._platform else None
+        return BuildResult(digest, tuple(spec.images(digest)), platform, self._final_if_platform())
+
+    def _final_if_platform(self) -> tuple[str, ...]:
+        # Which image a staging push belongs to: the merge step and the planner match on these.
+        return tuple(self.final_destinations()) if self._platform else ()
+
+    def rendered_result(self, pod: k8s.V1Pod) -> Returned:
+        if self._platform:  # the image's final destinations, not the staging tags the pod would push
+            return RenderedBuild(pod.metadata.name, self._final_if_platform(), str(self._platform))
+        return super().rendered_result(pod)
+
+    def failed_result(self, failed: KanikoBuildFailed, remote_pod: k8s.V1Pod | None) -> Returned | None:
         if not self._platform:
-            return {}
-        return {"platform": str(self._platform), "destinations": self.final_destinations()}
+            return super().failed_result(failed, remote_pod)
+        return FailedBuild(failed.failure, self._final_if_platform(), str(self._platform))
 
-    def _render_pod(self, context: Context) -> dict[str, Any]:
-        return {**super()._render_pod(context), **self._platform_keys()}
-
-    def push_failure(self, context: Context, failed: KanikoBuildFailed, remote_pod: k8s.V1Pod | None) -> None:
-        if not self._platform:
-            return super().push_failure(context, failed, remote_pod)
-        failure = failed.failure.to_dict() if failed.failure else None
-        context["ti"].xcom_push(key=XCOM_RETURN_KEY, value={"failed": True, "failure": failure, **self._platform_keys()})
-
-    # --- isolate_push_credentials ---------------------------------------------------------------
+    # --- push modes: what the executor mounts, what it pulls with, which containers can fail -------
 
     def executor_credentials(self, pod: k8s.V1Pod) -> list[tuple[k8s.V1Volume, k8s.V1VolumeMount]]:
-        if not self.isolate_push_credentials:
-            return super().executor_credentials(pod)
-        if self.pull_conn_id and self.pull_secret:
-            raise KanikoSpecError("pull_secret", self.pull_secret, "cannot be combined with pull_conn_id; choose one")
-        if self.pull_conn_id:
-            return [pod_spec.docker_config_volume(self.secret_name(pod), PULL_CONFIG_KEY, name=PULL_VOLUME)]
-        if self.pull_secret:
-            pod_spec.check_object_name("pull_secret", self.pull_secret)
-            return [pod_spec.docker_config_volume(self.pull_secret, ".dockerconfigjson", name=PULL_VOLUME)]
-        return []
-
-    def _split_push(self, pod: k8s.V1Pod, push: IsolatedPush) -> None:
-        cas = [ca.volume(i)[0] for i, ca in enumerate(self._registry_cas())]
-        credentials = super().executor_credentials(pod)  # the push credentials, for the pushers only
-        pod_spec.split_push(
-            pod,
-            push,
-            watched=self.base_container_name,
-            pusher_image=self.pusher_image,
-            credentials=credentials[0][0] if credentials else None,
-            registry_cas=cas,
-            image_pull_policy=self.image_pull_policy,
-        )
+        return self.push_mode.executor_credentials(self.registry_credentials(pod), self.secret_name(pod))
 
     def _load_credentials(self) -> dict[str, bytes]:
         data = super()._load_credentials()
-        if self.isolate_push_credentials and self.pull_conn_id:
-            conn = _connection(self.pull_conn_id, "pull_conn_id", conn_type="docker", need_host=True)
+        pull_conn_id = self.push_mode.pull_conn_id  # only an isolated push pulls with its own connection
+        if pull_conn_id:
+            conn = _connection(pull_conn_id, "pull_conn_id", conn_type="docker", need_host=True)
             config = render_docker_config(conn.host, conn.login, conn.password)
             self._register_secrets(*secret_forms(conn.login, conn.password, config))
             data[PULL_CONFIG_KEY] = config
             self.log.info(
                 "Pull credentials for %s come from connection %r; the executor never sees the push credentials",
                 conn.host,
-                self.pull_conn_id,
+                pull_conn_id,
             )
         return data
 
     def cleanup(self, pod: k8s.V1Pod, remote_pod: k8s.V1Pod, xcom_result: dict | None = None, context: Any = None) -> None:
-        if self.isolate_push_credentials and remote_pod is not None:
-            if terminated_state(remote_pod, pod_spec.EXECUTOR_CONTAINER, init=True) is None:
-                remote_pod = self._reread(pod) or remote_pod
-            self._log_executor(remote_pod)
-            self._finished_pod = remote_pod  # read_result checks every container's digest
+        executor = self.push_mode.executor_init_container
+        if executor and remote_pod is not None:
+            if terminated_state(remote_pod, executor, init=True) is None:
+                # When the pushers never ran (the executor failed), KPO fails reading their log and hands
+                # over the pod as first read, before the executor had finished.
+                remote_pod = self.read_pod_quietly(pod) or remote_pod
+            self._log_init_executor(remote_pod, executor)
         super().cleanup(pod, remote_pod, xcom_result, context)
 
-    def _reread(self, pod: k8s.V1Pod) -> k8s.V1Pod | None:
-        # When the pushers never ran (the executor failed), KPO fails reading their log and hands over
-        # the pod as first read, before the executor had finished.
-        try:
-            return self.pod_manager.read_pod(pod)
-        except ApiException as err:
-            self.log.warning("Could not re-read pod %s: %s", pod.metadata.name, err.reason)
-            return None
-
-    def _log_executor(self, remote_pod: k8s.V1Pod) -> None:
+    def _log_init_executor(self, remote_pod: k8s.V1Pod, executor: str) -> None:
         # The build ran in an init container, whose log KubernetesPodOperator does not stream in every mode.
-        if terminated_state(remote_pod, pod_spec.EXECUTOR_CONTAINER, init=True) is None:
+        if terminated_state(remote_pod, executor, init=True) is None:
             return
-        self.log.info("Log of the executor (init container %s):", pod_spec.EXECUTOR_CONTAINER)
+        self.log.info("Log of the executor (init container %s):", executor)
         try:
-            self.pod_manager.fetch_container_logs(pod=remote_pod, container_name=pod_spec.EXECUTOR_CONTAINER, follow=False)
+            self.pod_manager.fetch_container_logs(pod=remote_pod, container_name=executor, follow=False)
         except ApiException as err:
             self.log.warning("Could not read the executor's log: %s", err.reason)
 
     def failure_message(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> tuple[str, BuildFailure]:
-        if self.isolate_push_credentials:
-            pushers = IsolatedPush(self.build_specs()[0]).pusher_names(self.base_container_name)
-            for name in (pod_spec.EXECUTOR_CONTAINER, *pushers[1:]):
-                state = terminated_state(remote_pod, name, init=True)
-                if state is not None and state.exit_code:
-                    where = f"{pod.metadata.namespace}/{pod.metadata.name}" if pod is not None and pod.metadata else "its pod"
-                    failure = termination.classify_failure(state.message, reason=state.reason)
-                    if name != pod_spec.EXECUTOR_CONTAINER:  # a pusher only pushes
-                        failure = BuildFailure("push", True, failure.detail)
-                    retry = "a retry can help" if failure.retryable else "not retried: the same inputs fail the same way"
-                    return (
-                        f"Kaniko build of {self.describe_builds()} failed in pod {where}, container {name} "
-                        f"(exit code {state.exit_code}, {state.reason}; {failure.kind} failure, {retry}):\n{failure.detail}"
-                    ), failure
-        return super().failure_message(pod, remote_pod)
+        mode_failure = self.push_mode.failure(self.describe_builds(), pod, remote_pod, self.specs()[0], self.base_container_name)
+        return mode_failure or super().failure_message(pod, remote_pod)

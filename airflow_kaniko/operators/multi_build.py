@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kubernetes.client import models as k8s
 
 from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
-from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY
 from airflow_kaniko.errors import KanikoError, KanikoSpecError
 from airflow_kaniko.kaniko import multi_build_script
 from airflow_kaniko.kaniko.spec import KanikoBuild
-from airflow_kaniko.kaniko.termination import BuildFailure
-from airflow_kaniko.operators.base import KanikoBuildFailed, KanikoPodOperatorBase, as_bool
+from airflow_kaniko.operators.base import KanikoBuildFailed, KanikoPodOperatorBase, Returned, as_bool
+from airflow_kaniko.results import BuildFailure
 from airflow_kaniko.utils import pod_spec
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context
+from airflow_kaniko.utils.pod_status import pod_location
 
 _BUILD_KEYS = frozenset(
     {
@@ -110,8 +107,8 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
         volume = k8s.V1Volume(name="results", empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="1Mi"))
         return [(volume, k8s.V1VolumeMount(name="results", mount_path=multi_build_script.RESULTS_DIR))]
 
-    def read_result(self, message: str | None) -> list[dict[str, Any]]:
-        outcomes = multi_build_script.parse_results(message, self.build_specs())
+    def read_result(self, pod: k8s.V1Pod, message: str | None) -> Returned:
+        outcomes = multi_build_script.parse_results(message, self.specs())
         for outcome in outcomes:
             self.log.info("%s: %s %s", outcome.name, outcome.status, outcome.digest or "")
         not_built = [o.name for o in outcomes if o.status != multi_build_script.SUCCEEDED]
@@ -122,21 +119,20 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
     def _outcomes(self, remote_pod: k8s.V1Pod | None) -> list[multi_build_script.BuildOutcome] | None:
         message = get_container_termination_message(remote_pod, self.base_container_name) if remote_pod else None
         try:
-            return multi_build_script.parse_results(message, self.build_specs()) if message else None
+            return multi_build_script.parse_results(message, self.specs()) if message else None
         except KanikoError:
             return None  # the container died before writing results: the message is its log tail
 
-    def push_failure(self, context: Context, failed: KanikoBuildFailed, remote_pod: k8s.V1Pod | None) -> None:
+    def failed_result(self, failed: KanikoBuildFailed, remote_pod: k8s.V1Pod | None) -> Returned | None:
         # The per-build outcomes say exactly which builds succeeded.
         outcomes = self._outcomes(remote_pod)
-        if outcomes:
-            context["ti"].xcom_push(key=XCOM_RETURN_KEY, value=[o.to_dict() for o in outcomes])
+        return [o.to_dict() for o in outcomes] if outcomes else None
 
     def failure_message(self, pod: k8s.V1Pod | None, remote_pod: k8s.V1Pod | None) -> tuple[str, BuildFailure]:
         outcomes = self._outcomes(remote_pod)
         if not outcomes:
             return super().failure_message(pod, remote_pod)
-        where = f"{pod.metadata.namespace}/{pod.metadata.name}" if pod is not None and pod.metadata else "its pod"
+        where = pod_location(pod)
         lines = [
             f"Multi-build in pod {where}: {sum(o.status == multi_build_script.FAILED for o in outcomes)} of {len(outcomes)} "
             f"builds failed"

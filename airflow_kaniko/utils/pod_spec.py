@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from kubernetes.client import models as k8s
 
 from airflow_kaniko.errors import KanikoSpecError
-from airflow_kaniko.kaniko.isolated_push import OUTPUT_DIR, PUSHER_DOCKER_CONFIG_DIR, IsolatedPush, pusher_ca_dir
 from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_DIR, RegistryCertificate
 
 DEFAULT_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3"
@@ -209,79 +208,9 @@ def owner_reference(pod_name: str, pod_uid: str) -> k8s.V1OwnerReference:
     return k8s.V1OwnerReference(api_version="v1", kind="Pod", name=pod_name, uid=pod_uid)
 
 
-# --- isolate_push_credentials: an executor that cannot push, and crane pushers ------------------
+# --- isolate_push_credentials: names the pod and its pushers share (utils/push_modes.py builds them) ---
 
 DEFAULT_PUSHER_IMAGE = "gcr.io/go-containerregistry/crane:v0.22.1"
 #: The executor's name once it runs as an init container; the pushers are named after the watched container.
 EXECUTOR_CONTAINER = "kaniko"
 OUTPUT_VOLUME = "image-output"
-
-
-def pusher_security_context() -> k8s.V1SecurityContext:
-    """crane only reads a directory and talks to registries: no capability at all, read-only root filesystem.
-
-    It runs as uid 0 only because the layout Kaniko writes is root's, mode 0600 (go-containerregistry
-    creates blobs with os.CreateTemp); without capabilities, root reads those as their owner and nothing else.
-    """
-    return k8s.V1SecurityContext(
-        privileged=False,
-        run_as_user=0,
-        run_as_non_root=False,
-        allow_privilege_escalation=False,
-        read_only_root_filesystem=True,
-        capabilities=k8s.V1Capabilities(drop=["ALL"]),
-        seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
-    )
-
-
-def pusher_resources() -> k8s.V1ResourceRequirements:
-    return k8s.V1ResourceRequirements(requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "512Mi"})
-
-
-def output_volume() -> k8s.V1Volume:
-    """Holds the built image between the executor and the pushers; gone with the pod."""
-    return k8s.V1Volume(name=OUTPUT_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource())
-
-
-def split_push(
-    pod: k8s.V1Pod,
-    push: IsolatedPush,
-    *,
-    watched: str,
-    pusher_image: str,
-    credentials: k8s.V1Volume | None,
-    registry_cas: Sequence[k8s.V1Volume],
-    image_pull_policy: str | None = None,
-) -> None:
-    """Turn the executor container ``watched`` into an init container, followed by one pusher per destination.
-
-    The first destination's pusher takes the name ``watched`` and is the pod's container, so it runs last and is
-    the one KubernetesPodOperator watches. Only the pushers mount ``credentials``.
-    """
-    executor = next(c for c in pod.spec.containers if c.name == watched)
-    executor.name = EXECUTOR_CONTAINER
-    executor.volume_mounts = [*(executor.volume_mounts or []), k8s.V1VolumeMount(name=OUTPUT_VOLUME, mount_path=OUTPUT_DIR)]
-    mounts = [k8s.V1VolumeMount(name=OUTPUT_VOLUME, mount_path=OUTPUT_DIR, read_only=True)]
-    if credentials is not None:
-        mounts.append(k8s.V1VolumeMount(name=credentials.name, mount_path=PUSHER_DOCKER_CONFIG_DIR, read_only=True))
-    mounts += [k8s.V1VolumeMount(name=v.name, mount_path=pusher_ca_dir(i), read_only=True) for i, v in enumerate(registry_cas)]
-
-    def pusher(name: str, destination: str) -> k8s.V1Container:
-        return k8s.V1Container(
-            name=name,
-            image=pusher_image,
-            args=push.pusher_args(destination),  # crane is the image's entrypoint: no shell
-            env=[k8s.V1EnvVar(name=k, value=v) for k, v in push.pusher_env().items()],
-            volume_mounts=mounts,
-            security_context=pusher_security_context(),
-            resources=pusher_resources(),
-            termination_message_policy="FallbackToLogsOnError",
-            image_pull_policy=image_pull_policy,
-        )
-
-    names = push.pusher_names(watched)
-    destinations = push.build.destinations
-    others = [pusher(n, d) for n, d in zip(names[1:], destinations[1:], strict=True)]
-    pod.spec.init_containers = [*(pod.spec.init_containers or []), executor, *others]
-    pod.spec.containers = [pusher(watched, destinations[0]) if c is executor else c for c in pod.spec.containers]
-    pod.spec.volumes = [*(pod.spec.volumes or []), *([credentials] if credentials is not None else []), output_volume()]

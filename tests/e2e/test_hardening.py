@@ -128,3 +128,45 @@ def test_a_missing_verb_fails_clearly_and_leaves_nothing(runner, cluster, core, 
     ), text[-3000:]
     assert_pods_deleted(core, cluster.namespace, "dag_id=e2e_rbac_denied")
     assert leftovers(core, cluster.namespace) == []
+
+
+@pytest.fixture(params=["ConfigMap", "Secret"])
+def planted(request, core, cluster):
+    """A ConfigMap or Secret created under the build's object name before the build, as someone else would."""
+    from kubernetes.client import models as k8s
+
+    kind = request.param
+    pod = {"ConfigMap": "e2e-planted-context", "Secret": "e2e-planted-credentials"}[kind]  # dags/e2e_planted.py
+    name = f"{pod}-context" if kind == "ConfigMap" else f"{pod}-credentials"
+    metadata = k8s.V1ObjectMeta(name=name, labels={"e2e": "planted"})
+    if kind == "ConfigMap":
+        created = core.create_namespaced_config_map(cluster.namespace, k8s.V1ConfigMap(metadata=metadata, data={"x": "planted"}))
+        read = core.read_namespaced_config_map
+        delete = core.delete_namespaced_config_map
+    else:
+        body = k8s.V1Secret(metadata=metadata, string_data={"config.json": '{"auths": {}}'})
+        created = core.create_namespaced_secret(cluster.namespace, body)
+        read = core.read_namespaced_secret
+        delete = core.delete_namespaced_secret
+    try:
+        yield kind, pod, name, created, read
+    finally:
+        delete(name, cluster.namespace)
+
+
+def test_a_planted_object_fails_the_build_before_its_container_runs_and_is_left_untouched(
+    runner, cluster, core, tmp_path, planted
+):
+    """The build pod stays gated (unscheduled) until its own objects are created; a 409 means someone else's."""
+    kind, pod, name, created, read = planted
+    dag_id = f"e2e_planted_{kind.lower()}"
+    result, run = scenario(runner, dag_id, tmp_path)
+    assert run["state"] == "failed"
+    text = result.text()
+    assert f"{kind} {cluster.namespace}/{name} already exists and is not this build's" in text, text[-3000:]
+    assert "[kaniko]" not in text  # the executor never ran: not a line of its output
+    kept = read(name, cluster.namespace)
+    assert kept.metadata.uid == created.metadata.uid and kept.metadata.resource_version == created.metadata.resource_version
+    assert not kept.metadata.owner_references
+    assert_pods_deleted(core, cluster.namespace, f"dag_id={dag_id}")
+    assert leftovers(core, cluster.namespace) == []  # the build's own objects: gone; the planted one carries no MANAGED label

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from kubernetes.client import models as k8s
+
 from airflow.sdk import DAG
 from airflow_kaniko.operators.kaniko import KanikoBuildOperator
 from airflow_kaniko.operators.multi_build import KanikoMultiBuildOperator
@@ -18,19 +20,28 @@ DIGEST = "sha256:" + "4d" * 32
 BASE = "docker.io/library/python:3.12-slim@sha256:" + "ba" * 32
 
 
+def finished_pod(op, message):
+    """The pod as KPO hands it over once it finished: the watched container's termination message."""
+    terminated = k8s.V1ContainerStateTerminated(exit_code=0, message=message, reason="Completed")
+    state = k8s.V1ContainerState(terminated=terminated)
+    status = k8s.V1ContainerStatus(name=op.base_container_name, state=state, image="", image_id="", ready=False, restart_count=0)
+    metadata = k8s.V1ObjectMeta(name="finished", namespace="kaniko-builds")
+    return k8s.V1Pod(metadata=metadata, status=k8s.V1PodStatus(phase="Succeeded", container_statuses=[status]))
+
+
 class FinishedBuild(KanikoBuildOperator):
-    """KubernetesPodOperator's pod run (execute_sync) is replaced by what the operator reads from a
-    finished pod: the termination message, the digest as Kaniko's --digest-file writes it."""
+    """KubernetesPodOperator's pod run (execute_sync) is replaced by the finished pod it hands over:
+    the termination message, the digest as Kaniko's --digest-file writes it."""
 
     def execute_sync(self, context):
-        self._result = self.read_result(DIGEST)
+        return self._finish(context, finished_pod(self, DIGEST))
 
 
 class FinishedMultiBuild(KanikoMultiBuildOperator):
     """The same for several builds: the message is one ``<index> ok <digest>`` line per build."""
 
     def execute_sync(self, context):
-        self._result = self.read_result("".join(f"{i} ok {DIGEST}\n" for i in range(len(self.builds))))
+        return self._finish(context, finished_pod(self, "".join(f"{i} ok {DIGEST}\n" for i in range(len(self.builds)))))
 
 
 with DAG("finished_builds", schedule=None, start_date=datetime(2026, 1, 1)) as dag:

@@ -7,8 +7,11 @@ Run as a script, it runs the DAG and prints every asset event of the run as JSON
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta
+
+from kubernetes.client import models as k8s
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
@@ -23,19 +26,28 @@ ALIAS = AssetAlias("kaniko-images")
 CONTEXT = "git://github.com/acme/app.git#refs/heads/main"
 
 
+def finished_pod(op, message):
+    """The pod as KPO hands it over once it finished: the watched container's termination message."""
+    terminated = k8s.V1ContainerStateTerminated(exit_code=0, message=message, reason="Completed")
+    state = k8s.V1ContainerState(terminated=terminated)
+    status = k8s.V1ContainerStatus(name=op.base_container_name, state=state, image="", image_id="", ready=False, restart_count=0)
+    metadata = k8s.V1ObjectMeta(name="finished", namespace="kaniko-builds")
+    return k8s.V1Pod(metadata=metadata, status=k8s.V1PodStatus(phase="Succeeded", container_statuses=[status]))
+
+
 class FinishedBuild(KanikoBuildOperator):
     """The pod run (KPO's execute_sync) replaced by what a finished pod leaves: the termination message."""
 
     def execute_sync(self, context):
         self._load_credentials()  # as get_or_create_pod does: the secrets become known to the redactor
-        self._result = self.read_result(DIGEST)
+        return self._finish(context, finished_pod(self, DIGEST))
 
 
 class StagingBuild(FinishedBuild):
     """A per-platform staging push, as the multi-arch build marks it: no event of its own."""
 
-    def read_result(self, message):
-        return {**super().read_result(message), "platform": "linux/arm64"}
+    def read_result(self, pod, message):
+        return dataclasses.replace(super().read_result(pod, message), platform="linux/arm64")
 
 
 class DeferredBuild(KanikoBuildOperator):
@@ -47,12 +59,12 @@ class DeferredBuild(KanikoBuildOperator):
 
 def _finished_pod(self, context, event):
     # KPO's reading of the finished pod after a deferral, replaced like execute_sync above.
-    self._result = self.read_result(DIGEST)
+    self.pod = finished_pod(self, DIGEST)
 
 
 class FinishedMultiBuild(KanikoMultiBuildOperator):
     def execute_sync(self, context):
-        self._result = self.read_result("".join(f"{i} ok {DIGEST}\n" for i in range(len(self.builds))))
+        return self._finish(context, finished_pod(self, "".join(f"{i} ok {DIGEST}\n" for i in range(len(self.builds)))))
 
 
 with DAG("image_events", schedule=None, start_date=datetime(2026, 1, 1)) as dag:

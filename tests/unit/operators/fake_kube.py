@@ -23,6 +23,7 @@ class FakeCoreV1:
         waiting: k8s.V1ContainerStateWaiting | None = None,
     ):
         self.calls: list[tuple[str, str]] = []
+        self.patches: list[tuple[str, object]] = []
         self.objects: dict[tuple[str, str], object] = {}
         self.fail_on = {fail_on: 403} if isinstance(fail_on, str) else dict(fail_on or {})
         self.fail_times = fail_times
@@ -90,6 +91,7 @@ class FakeCoreV1:
 
     def patch_namespaced_pod(self, name, namespace, body):
         self._record("patch_pod", name)
+        self.patches.append((name, body))
 
     def delete_namespaced_pod(self, name, namespace, **kwargs):
         self._delete("Pod", "delete_pod", name)
@@ -97,3 +99,22 @@ class FakeCoreV1:
     def list_namespaced_pod(self, namespace, **kwargs):
         self._record("list_pods", kwargs.get("label_selector", ""))
         return k8s.V1PodList(items=[])
+
+
+class FakeTI:
+    """Records what the operator pushes as XCom."""
+
+    def __init__(self):
+        self.xcoms: dict[str, object] = {}
+
+    def xcom_push(self, key, value):
+        self.xcoms[key] = value
+
+
+def finish(op, request, finished_pod):
+    """KPO's success path as the operator sees it: cleanup, then the result from the pod as it finished."""
+    ti = FakeTI()
+    op.cleanup(request, finished_pod, context={"ti": ti})
+    value = op._finish({"ti": ti}, finished_pod)
+    assert ti.xcoms == {"return_value": value}  # the XCom is the return value
+    return value

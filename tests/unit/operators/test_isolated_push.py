@@ -10,7 +10,7 @@ from kubernetes.client import models as k8s
 from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed
 from tests.unit.conftest import PASSWORD
-from tests.unit.operators.fake_kube import FakeCoreV1
+from tests.unit.operators.fake_kube import FakeCoreV1, finish
 from tests.unit.operators.test_kaniko import BASELINE_CAPABILITIES, REG, api_dict, operator, rendered, with_fake_cluster
 
 DIGEST = "sha256:" + "c" * 64
@@ -271,8 +271,10 @@ def test_success_reads_the_digest_from_the_first_destinations_pusher(registry_co
     request = rendered(op)
     op.get_or_create_pod(request, context={})
     init = [status("kaniko", 0, DIGEST), status("push-1", 0, f"{REG}/demo/hello@{DIGEST}")]
-    op.cleanup(request, finished(request, "Succeeded", init, [status("push", 0, f"{REG}/demo/hello@{DIGEST}")]))
-    assert op._result == {"digest": DIGEST, "images": [f"{REG}/demo/hello:1@{DIGEST}", f"{REG}/demo/hello:latest@{DIGEST}"]}
+    assert finish(op, request, finished(request, "Succeeded", init, [status("push", 0, f"{REG}/demo/hello@{DIGEST}")])) == {
+        "digest": DIGEST,
+        "images": [f"{REG}/demo/hello:1@{DIGEST}", f"{REG}/demo/hello:latest@{DIGEST}"],
+    }
     assert executor_logs == [("kaniko", False)]  # the build's own log reaches the task log
     assert fake.objects == {}
 
@@ -287,7 +289,7 @@ def test_a_pusher_reporting_another_digest_than_the_executor_built_fails(registr
         KanikoBuildFailed,
         match=f"result is unreadable: .* says {REG}/demo/hello:latest got {other}, but the executor built {DIGEST}",
     ):
-        op.cleanup(request, finished(request, "Succeeded", init, [status("push", 0, f"{REG}/demo/hello@{DIGEST}")]))
+        finish(op, request, finished(request, "Succeeded", init, [status("push", 0, f"{REG}/demo/hello@{DIGEST}")]))
 
 
 class FinishedPodCluster(FakeCoreV1):
@@ -355,3 +357,24 @@ def test_credentials_never_in_any_containers_args(registry_conn, monkeypatch):
     text = json.dumps(api_dict(request)) + repr({f: getattr(op, f) for f in op.template_fields})
     for secret in (PASSWORD, "R3ad-0nly-pw", base64.b64encode(f"builder:{PASSWORD}".encode()).decode()):
         assert secret not in text
+
+
+@pytest.mark.parametrize("isolate", [False, True])
+def test_the_build_specs_are_computed_once_per_run(registry_conn, executor_logs, monkeypatch, isolate):
+    """Validating the build (and resolving its context) happens once, not in every seam that needs a spec."""
+    from airflow_kaniko.operators.kaniko import KanikoBuildOperator
+
+    computed = []
+    build_specs = KanikoBuildOperator.build_specs
+    monkeypatch.setattr(KanikoBuildOperator, "build_specs", lambda self: computed.append(1) or build_specs(self))
+    op = with_fake_cluster(isolated() if isolate else operator(), FakeCoreV1())
+    request = rendered(op)
+    op.get_or_create_pod(request, context={})
+    init = [status("kaniko", 0, DIGEST), status("push-1", 0, f"{REG}/demo/hello@{DIGEST}")]
+    pod = finished(request, "Succeeded", init, [status("push", 0, f"{REG}/demo/hello@{DIGEST}")])
+    if not isolate:
+        pod.status.init_container_statuses = None
+        pod.status.container_statuses[0].name = "kaniko"
+        pod.status.container_statuses[0].state.terminated.message = DIGEST
+    assert finish(op, request, pod)["digest"] == DIGEST
+    assert computed == [1]

@@ -6,13 +6,16 @@ import kubernetes_validate
 import pytest
 from kubernetes.client import ApiClient
 from kubernetes.client import models as k8s
+from kubernetes.client.exceptions import ApiException
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed, KanikoBuildOperator
+from airflow_kaniko.results import BuildFailure
+from airflow_kaniko.utils.build_objects import GATE
 from tests.unit.conftest import PASSWORD
-from tests.unit.operators.fake_kube import POD_UID, FakeCoreV1
+from tests.unit.operators.fake_kube import POD_UID, FakeCoreV1, FakeTI, finish
 
 ROOT = Path(__file__).resolve().parents[3]
 CONTEXT = ROOT / "dags" / "images" / "hello"
@@ -231,6 +234,7 @@ def test_pod_first_then_its_objects_owned_from_birth(registry_conn):
     op = with_fake_cluster(operator(), fake)
     request = rendered(op)
     name = request.metadata.name
+    assert [g.name for g in request.spec.scheduling_gates] == [GATE]  # it cannot start before its objects are proven
     assert op.get_or_create_pod(request, context={}) is request
     # No moment exists in which a Secret is unowned: it is created with its ownerReference.
     assert fake.calls == [
@@ -238,7 +242,10 @@ def test_pod_first_then_its_objects_owned_from_birth(registry_conn):
         ("read_pod", name),
         ("create_secret", f"{name}-credentials"),
         ("create_config_map", f"{name}-context"),
+        ("patch_pod", name),
     ]
+    assert fake.patches == [(name, [{"op": "replace", "path": "/spec/schedulingGates", "value": []}])]
+    assert request.spec.scheduling_gates == []
     secret = fake.objects[("Secret", f"{name}-credentials")]
     owner = k8s.V1OwnerReference(api_version="v1", kind="Pod", name=name, uid=POD_UID)
     assert secret.metadata.owner_references == [owner]
@@ -246,6 +253,76 @@ def test_pod_first_then_its_objects_owned_from_birth(registry_conn):
     config = json.loads(base64.b64decode(secret.data["config.json"]))
     assert config == {"auths": {REG: {"auth": base64.b64encode(f"builder:{PASSWORD}".encode()).decode()}}}
     assert secret.immutable is True
+
+
+def test_a_pod_without_objects_of_its_own_is_not_gated():
+    op = operator(context="git://github.com/acme/app.git#refs/heads/main", registry_conn_id=None, registry_secret="team-pusher")
+    assert not op.build_pod_request_obj(dry_run=True).spec.scheduling_gates
+
+
+@pytest.mark.parametrize(("kind", "suffix"), [("ConfigMap", "context"), ("Secret", "credentials")])
+def test_a_planted_object_fails_the_build_before_it_runs_and_is_left_alone(registry_conn, kind, suffix):
+    """Whoever can create objects in the namespace and watch pods may take the build's object name first."""
+    fake = FakeCoreV1()
+    op = with_fake_cluster(operator(), fake)
+    request = rendered(op)
+    name = request.metadata.name
+    planted = f"planted by someone else as {name}-{suffix}"
+    fake.objects[(kind, f"{name}-{suffix}")] = planted
+    with pytest.raises(KanikoBuildFailed, match=f"{kind} kaniko-builds/{name}-{suffix} already exists and is not this build's"):
+        op.get_or_create_pod(request, context={})
+    assert ("patch_pod", name) not in fake.calls  # never let schedule: its container never ran
+    assert fake.objects == {(kind, f"{name}-{suffix}"): planted}  # the pod and our own object gone, the planted one kept
+    op.cleanup(request, None)  # KPO cleans up after the failed start: by name, but not what it refused
+    assert fake.objects == {(kind, f"{name}-{suffix}"): planted}
+
+
+def reattached(op, fake, monkeypatch, *, gated):
+    """KPO found the pod of an earlier try still running (reattach_on_restart) and hands it over."""
+    request = rendered(op)
+    running = k8s.V1Pod(
+        metadata=k8s.V1ObjectMeta(name=request.metadata.name, namespace="kaniko-builds", uid="uid-earlier"),
+        spec=k8s.V1PodSpec(containers=[], scheduling_gates=[k8s.V1PodSchedulingGate(name=GATE)] if gated else None),
+        status=k8s.V1PodStatus(phase="Pending"),
+    )
+    monkeypatch.setattr(KubernetesPodOperator, "get_or_create_pod", lambda self, req, ctx: running)
+    return request, running
+
+
+def test_a_reattached_pod_let_schedule_was_equipped_by_an_earlier_try(registry_conn, monkeypatch):
+    fake = FakeCoreV1()
+    op = with_fake_cluster(operator(), fake)
+    request, running = reattached(op, fake, monkeypatch, gated=False)
+    assert op.get_or_create_pod(request, context={}) is running
+    assert fake.calls == []  # the try that removed the gate had created, and proven, its objects
+
+
+def test_a_reattached_pod_still_gated_gets_its_objects(registry_conn, monkeypatch):
+    """A worker that died between creating the pod and its objects: the retry equips the waiting pod."""
+    fake = FakeCoreV1()
+    op = with_fake_cluster(operator(), fake)
+    request, running = reattached(op, fake, monkeypatch, gated=True)
+    name = request.metadata.name
+    assert op.get_or_create_pod(request, context={}) is running
+    assert fake.calls == [
+        ("create_secret", f"{name}-credentials"),
+        ("create_config_map", f"{name}-context"),
+        ("patch_pod", name),
+    ]
+    assert fake.objects[("Secret", f"{name}-credentials")].metadata.owner_references[0].uid == "uid-earlier"
+
+
+def test_a_reattached_gated_pod_with_an_existing_object_is_not_run(registry_conn, monkeypatch):
+    """Its earlier try may have created the object, or someone else did: unproven, so refused, and kept."""
+    fake = FakeCoreV1()
+    op = with_fake_cluster(operator(), fake)
+    request, _ = reattached(op, fake, monkeypatch, gated=True)
+    name = request.metadata.name
+    fake.objects[("ConfigMap", f"{name}-context")] = "created before this try"
+    with pytest.raises(KanikoBuildFailed, match="already exists and is not this build's"):
+        op.get_or_create_pod(request, context={})
+    assert fake.objects == {("ConfigMap", f"{name}-context"): "created before this try"}
+    assert ("delete_pod", name) in fake.calls
 
 
 def test_pod_creation_failure_creates_nothing_else(registry_conn):
@@ -289,24 +366,6 @@ def test_transient_api_errors_are_retried_with_kpos_policy(registry_conn, status
     assert ("Secret", f"{request.metadata.name}-credentials") in fake.objects
 
 
-def test_reattached_pod_gets_missing_objects_and_keeps_existing_ones(registry_conn, monkeypatch):
-    """A worker that died between creating the pod and its Secret: the retry equips the waiting pod."""
-    fake = FakeCoreV1()
-    op = with_fake_cluster(operator(), fake)
-    request = rendered(op)
-    name = request.metadata.name
-    running = k8s.V1Pod(
-        metadata=k8s.V1ObjectMeta(name=name, namespace="kaniko-builds", uid="uid-earlier"),
-        status=k8s.V1PodStatus(phase="Pending"),
-    )
-    monkeypatch.setattr(KubernetesPodOperator, "get_or_create_pod", lambda self, req, ctx: running)
-    fake.objects[("ConfigMap", f"{name}-context")] = "created by the earlier try"
-    assert op.get_or_create_pod(request, context={}) is running
-    assert fake.calls == [("create_secret", f"{name}-credentials"), ("create_config_map", f"{name}-context")]
-    assert fake.objects[("Secret", f"{name}-credentials")].metadata.owner_references[0].uid == "uid-earlier"
-    assert fake.objects[("ConfigMap", f"{name}-context")] == "created by the earlier try"
-
-
 @pytest.mark.parametrize(
     ("conn", "message"),
     [
@@ -342,9 +401,38 @@ def test_success_maps_the_digest_onto_every_destination(registry_conn):
     op = with_fake_cluster(operator(), fake)
     request = rendered(op)
     op.get_or_create_pod(request, context={})
-    op.cleanup(request, finished_pod(request, exit_code=0, message=DIGEST, phase="Succeeded"))
-    assert op._result == {"digest": DIGEST, "images": [f"{REG}/demo/hello:1@{DIGEST}", f"{REG}/demo/hello:latest@{DIGEST}"]}
+    assert finish(op, request, finished_pod(request, exit_code=0, message=DIGEST, phase="Succeeded")) == {
+        "digest": DIGEST,
+        "images": [f"{REG}/demo/hello:1@{DIGEST}", f"{REG}/demo/hello:latest@{DIGEST}"],
+    }
     assert fake.objects == {}  # Secret and ConfigMap deleted explicitly; the pod too (on_finish_action)
+
+
+def test_a_pod_gone_before_its_result_was_read_is_no_success_without_a_digest(registry_conn):
+    """After a deferral KPO returns success, skipping cleanup, when the pod was deleted before the task resumed.
+
+    Nothing can read the digest any more: the task fails (a retry builds again) instead of succeeding with no XCom.
+    """
+
+    class GoneHook:
+        def get_pod(self, name, namespace):
+            raise ApiException(status=404, reason="NotFound")
+
+    op = with_fake_cluster(operator(deferrable=True), FakeCoreV1())
+    op.__dict__["hook"] = GoneHook()
+    ti = FakeTI()
+    event = {"status": "success", "name": "kaniko-hello-x", "namespace": "kaniko-builds", "message": "Container succeeded"}
+    with pytest.raises(KanikoBuildFailed, match="the build pod was deleted before its result") as info:
+        op.trigger_reentry({"ti": ti}, event)
+    detail = "the build pod was deleted before its result (the digest) could be read"
+    assert info.value.failure == BuildFailure("unknown", True, detail)
+    assert ti.xcoms == {
+        "return_value": {
+            "failed": True,
+            "failure": {"kind": "unknown", "retryable": True, "detail": detail},
+            "destinations": [f"{REG}/demo/hello:1", f"{REG}/demo/hello:latest"],
+        }
+    }
 
 
 def test_cleanup_is_stateless_and_keeps_no_secret_with_a_kept_pod(registry_conn):
@@ -446,7 +534,7 @@ def test_success_with_an_unreadable_message_fails_clearly(registry_conn):
     op = with_fake_cluster(operator(), FakeCoreV1())
     request = rendered(op)
     with pytest.raises(KanikoBuildFailed, match="finished, but its result is unreadable"):
-        op.cleanup(request, finished_pod(request, exit_code=0, message="", phase="Succeeded"))
+        finish(op, request, finished_pod(request, exit_code=0, message="", phase="Succeeded"))
 
 
 def test_on_kill_deletes_the_pod_and_its_objects(registry_conn):
@@ -537,9 +625,10 @@ def test_a_resumed_deferred_task_redacts_before_it_logs(registry_conn, capsys, m
 
     def parent_reentry(self, context, event):
         self.pod_manager._log_message(line, "kaniko", True, None)
+        self.pod = finished_pod(rendered(self), exit_code=0, message=DIGEST, phase="Succeeded")
 
     monkeypatch.setattr(KubernetesPodOperator, "trigger_reentry", parent_reentry)
-    with_fake_cluster(operator(), FakeCoreV1()).trigger_reentry(context={}, event={"status": "success"})
+    with_fake_cluster(operator(), FakeCoreV1()).trigger_reentry(context={"ti": FakeTI()}, event={"status": "success"})
     out = capsys.readouterr().out
     assert auth not in out
     assert "[kaniko] ***" in out

@@ -9,7 +9,7 @@ from airflow_kaniko.kaniko import multi_build_script
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed
 from airflow_kaniko.operators.multi_build import KanikoMultiBuildOperator
 from tests.conftest import ROOT
-from tests.unit.operators.fake_kube import FakeCoreV1
+from tests.unit.operators.fake_kube import FakeCoreV1, finish
 
 REG = "10.244.77.1:5000"
 HOSTILE = "a'b\"c ; $(reboot) `id`\n--insecure"
@@ -132,8 +132,7 @@ def with_fake_cluster(op):
 def test_result_list_in_order():
     op = with_fake_cluster(operator())
     request = op.build_pod_request_obj(dry_run=True)
-    op.cleanup(request, finished(request, f"0 ok {D0}\n1 ok {D1}\n", 0, "Succeeded"))
-    assert op._result == [
+    assert finish(op, request, finished(request, f"0 ok {D0}\n1 ok {D1}\n", 0, "Succeeded")) == [
         {"name": "hello", "status": "succeeded", "digest": D0, "images": [f"{REG}/demo/hello:1@{D0}"]},
         {"name": "app", "status": "succeeded", "digest": D1, "images": [f"{REG}/demo/app:1@{D1}", f"{REG}/demo/app:2@{D1}"]},
     ]

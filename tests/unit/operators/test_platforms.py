@@ -13,7 +13,7 @@ from airflow_kaniko.oci.registry_protocol import ServedManifest
 from airflow_kaniko.operators.image_index import KanikoImageIndexOperator
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed
 from airflow_kaniko.results import parse_results
-from tests.unit.operators.fake_kube import FakeCoreV1
+from tests.unit.operators.fake_kube import FakeCoreV1, finish
 from tests.unit.operators.test_kaniko import DIGEST, REG, finished_pod, operator, rendered, ti_recorder, with_fake_cluster
 
 FINAL = [f"{REG}/demo/hello:1", f"{REG}/demo/hello:latest"]
@@ -55,8 +55,7 @@ def test_a_platform_result_names_its_platform_and_final_destinations(registry_co
     op = with_fake_cluster(operator(platform="linux/arm64"), FakeCoreV1())
     request = rendered(op)
     op.get_or_create_pod(request, context={})
-    op.cleanup(request, finished_pod(request, exit_code=0, message=DIGEST, phase="Succeeded"))
-    assert op._result == {
+    assert finish(op, request, finished_pod(request, exit_code=0, message=DIGEST, phase="Succeeded")) == {
         "digest": DIGEST,
         "images": [f"{REG}/demo/hello:1-linux-arm64@{DIGEST}"],
         "platform": "linux/arm64",
@@ -241,7 +240,7 @@ def test_no_container_of_a_platform_pod_names_a_final_tag(isolate):
 
 
 def test_render_only_platform_builds_merge_into_nothing():
-    result = operator(platform="linux/arm64", render_only=True)._render_pod(None)  # what execute pushes
+    result = operator(platform="linux/arm64", render_only=True)._render_pod(None).to_xcom()  # what execute pushes
     assert result["dry_run"] is True and result["platform"] == "linux/arm64" and result["destinations"] == FINAL
     registry = MemoryRegistry()
     rendered_results = [result, {**result, "platform": "linux/amd64"}]
