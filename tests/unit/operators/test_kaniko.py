@@ -11,7 +11,7 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed, KanikoBuildOperator
-from tests.unit.conftest import PASSWORD
+from tests.conftest import PASSWORD
 from tests.unit.operators.fake_kube import POD_UID, FakeCoreV1
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -1,4 +1,4 @@
-"""Asset events of pushed images, from a real dag.test() run (tests/unit/dags/image_events.py): what the
+"""Asset events of pushed images, from a real dag.test() run (tests/integration/dags/image_events.py): what the
 operators add to ``outlet_events``, as Airflow's task runner records it in the metadata DB."""
 
 import json
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.dags.image_events import DIGEST, FP
+from tests.integration.dags.image_events import DIGEST, FP
 
 DAG_FILE = Path(__file__).parent / "dags" / "image_events.py"
 CONNECTION = {"conn_type": "docker", "host": "reg.io", "login": "bot", "password": "pw-events"}

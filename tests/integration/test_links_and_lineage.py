@@ -1,4 +1,4 @@
-"""The Image link and the OpenLineage facets, from a real dag.test() run (tests/unit/dags/finished_builds.py)."""
+"""The Image link and the OpenLineage facets, from a real dag.test() run (tests/integration/dags/finished_builds.py)."""
 
 import json
 import os
@@ -10,7 +10,7 @@ import pytest
 
 from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.openlineage.naming import ImageDataset, check_base_images, image_datasets, pushed_images
-from tests.unit.dags.finished_builds import BASE, DIGEST
+from tests.integration.dags.finished_builds import BASE, DIGEST
 
 DAG_FILE = Path(__file__).parent / "dags" / "finished_builds.py"
 HARBOR_TEMPLATE = "https://harbor.example.com/harbor/projects/7/repositories/{name}/artifacts-tab/artifacts/{digest}"
