@@ -22,3 +22,11 @@ def registry_conn(monkeypatch):
     """The kaniko_registry connection, for the unit and integration tiers."""
     monkeypatch.setenv("AIRFLOW_CONN_KANIKO_REGISTRY", REGISTRY_CONN)
     return "kaniko_registry"
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    """The example DAGs folder, parsed (no metadata DB needed)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(str(ROOT / "dags"))
