@@ -74,7 +74,7 @@ test-deployment: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/lint-imports --config .importlinter --no-cache
+	$(VENV)/bin/lint-imports --no-cache .importlinter
 
 typecheck: venv
 	$(PY) -m mypy
