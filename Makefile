@@ -11,17 +11,19 @@ PY := $(VENV)/bin/python
 LOCALKUBE := dev/localkube
 PYTEST_ARGS ?=
 
-.PHONY: help venv busybox test test-unit test-e2e test-deployment demo cluster-up cluster-down airflow-up airflow-down bench clean-venv
-.PHONY: venv-lowest test-unit-lowest dist wheel-smoke lint typecheck
+.PHONY: help venv busybox test test-unit test-integration test-e2e test-deployment demo cluster-up cluster-down airflow-up airflow-down bench clean-venv
+.PHONY: venv-lowest test-unit-lowest test-integration-lowest dist wheel-smoke lint typecheck
 
 help:
 	@echo "make demo       bring up the local cluster and Airflow if needed, run the example DAG on them"
-	@echo "make test       run every test tier: unit, end to end on the local cluster, then on the local Airflow deployment"
-	@echo "make test-unit  unit tests only (no cluster)"
+	@echo "make test       run every test tier: unit, integration, end to end on the local cluster, then on the local Airflow deployment"
+	@echo "make test-unit  unit tests only (no cluster, no metadata DB)"
+	@echo "make test-integration  no cluster, but a migrated SQLite metadata DB and real dag.test() runs"
 	@echo "make test-e2e   end-to-end tests only (starts the local cluster)"
 	@echo "make test-deployment  the deployment tier only (starts the local cluster and Airflow)"
 	@echo "make test-unit-lowest   unit tests on the oldest versions pyproject.toml allows (constraints-lowest.txt)"
-	@echo "make lint       ruff check and ruff format --check"
+	@echo "make test-integration-lowest   the integration tier on those oldest versions"
+	@echo "make lint       ruff check, ruff format --check and the import contracts (lint-imports)"
 	@echo "make typecheck  mypy on airflow_kaniko/ (settings in setup.cfg)"
 	@echo "make dist       build the sdist and wheel into dist/ and twine-check them"
 	@echo "make wheel-smoke   install the wheel into a venv of its own and check it works as a provider"
@@ -42,7 +44,7 @@ venv: $(VENV)/.installed
 	@$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e . >$(VENV)/editable.log 2>&1 \
 	  || { cat $(VENV)/editable.log; exit 1; }
 
-test: lint typecheck test-unit test-hostile-registry test-unit-lowest wheel-smoke test-e2e test-deployment
+test: lint typecheck test-unit test-hostile-registry test-unit-lowest test-integration test-integration-lowest wheel-smoke test-e2e test-deployment
 
 # The multi-build script runs under busybox sh in the pod, so the unit tier runs it there too.
 busybox:
@@ -56,6 +58,10 @@ test-unit: venv busybox
 test-hostile-registry: venv
 	$(PY) -m pytest tests/hostile_registry $(PYTEST_ARGS)
 
+# No cluster, but `airflow db migrate` (SQLite in the test AIRFLOW_HOME) and whole DAGs under dag.test().
+test-integration: venv
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
 # `up` prints the path of its env file (KUBECONFIG, registry address, credentials file).
 test-e2e: venv
 	env_file=$$($(LOCALKUBE)/up) && source "$$env_file" && KANIKO_E2E=required $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
@@ -68,6 +74,7 @@ test-deployment: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache .importlinter
 
 typecheck: venv
 	$(PY) -m mypy
@@ -89,6 +96,10 @@ venv-lowest: $(VENV_LOWEST)/.installed
 
 test-unit-lowest: venv-lowest busybox
 	$(VENV_LOWEST)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
+
+# The task SDK's XCom behind the link and the OpenLineage listener run only under dag.test(): their lowest too.
+test-integration-lowest: venv-lowest
+	$(VENV_LOWEST)/bin/python -m pytest tests/integration $(PYTEST_ARGS)
 
 # --- the wheel is the product ---------------------------------------------------------------
 dist: venv

@@ -6,7 +6,6 @@ through the REST API, as a user would see it.
 """
 
 import re
-import time
 
 from registry import manifest_digest
 
@@ -73,6 +72,13 @@ def test_a_rebuild_triggers_the_consumer_and_an_unchanged_run_does_not(api, clus
     report = api.xcom(EXAMPLE, unchanged, "report")
     assert [(row["name"], row["status"]) for row in report["images"]] == [("hello", "unchanged")]
     assert api.asset_events(source_dag_id=EXAMPLE, source_run_id=unchanged) == []
-    time.sleep(15)  # several scheduler loops: a queued consumer run would exist by now
+    # A queued consumer run would exist once the scheduler loop has run a few times since: wait for three new
+    # heartbeats (the loop sends them) instead of a fixed time, which a loaded machine may not fill.
+    heartbeats = {_heartbeat(api)}
+    wait_for(lambda: heartbeats.add(_heartbeat(api)) or len(heartbeats) > 3, 180, "three scheduler loops after the run")
     assert {r["dag_run_id"] for r in api.runs(CONSUMER)} == consumed_before
     assert api.asset_events(asset_id=asset["id"], order_by="-timestamp")[0]["id"] == event["id"]  # still the newest
+
+
+def _heartbeat(api) -> str:
+    return api.get("/monitor/health")["scheduler"]["latest_scheduler_heartbeat"]

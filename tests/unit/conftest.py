@@ -1,19 +1,30 @@
-import subprocess
-import sys
+"""The unit tier never waits: every backoff the code under test would sleep is recorded instead."""
+
+import time
 
 import pytest
+import tenacity.nap
 
-REGISTRY_CONN = '{"conn_type": "docker", "host": "10.244.77.1:5000", "login": "builder", "password": "Sup3r-S3cret-pw"}'
-PASSWORD = "Sup3r-S3cret-pw"
-
-
-@pytest.fixture(scope="session")
-def airflow_db():
-    """A migrated SQLite metadata DB in the test AIRFLOW_HOME, for dag.test()."""
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+from airflow_kaniko.oci import registry_client
 
 
-@pytest.fixture
-def registry_conn(monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_KANIKO_REGISTRY", REGISTRY_CONN)
-    return "kaniko_registry"
+class _RecordedTime:
+    """The time module as one module sees it, with sleep recording the delay instead of sleeping."""
+
+    def __init__(self, naps):
+        self._naps = naps
+
+    def sleep(self, seconds):
+        self._naps.append(seconds)
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+@pytest.fixture(autouse=True)
+def naps(monkeypatch):
+    """The delays slept, in order: tenacity's (KPO's Kubernetes API retries) and the registry client's backoff."""
+    slept = []
+    monkeypatch.setattr(tenacity.nap, "time", _RecordedTime(slept))
+    monkeypatch.setattr(registry_client, "time", _RecordedTime(slept))
+    return slept

@@ -372,27 +372,6 @@ def test_registry_mirrors(tmp_path):
         load(tmp_path, "images:\n  - {name: a, context: app, repository: r/a, extra_args: ['--registry-mirror=m.io']}\n")
 
 
-def test_example_dag_refuses_a_manifest_param_outside_its_folder(airflow_db, registry_conn, tmp_path):
-    """A valid manifest copied out of the DAG folder: a triggering user may not point prepare at it."""
-    import shutil
-
-    from airflow.dag_processing.dagbag import DagBag
-
-    shutil.copytree(ROOT / "dags" / "images", tmp_path / "images")
-    outside = tmp_path / "images" / "images.yaml"
-    assert load_manifest(outside, build_date=DATE, registry=REG).names == [
-        "hello",
-        "app",
-        "web",
-        "app-shell",
-    ]  # valid, but elsewhere
-    dag = DagBag(str(ROOT / "dags")).dags["kaniko_image_maintenance"]
-    run = dag.test(run_conf={"dry_run": True, "manifest": str(outside)})
-    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
-    assert run.state == "failed" and states["prepare"] == "failed"
-    assert states.get("build") in (None, "upstream_failed")
-
-
 def test_registry_ca_secret_refused_in_prepare(tmp_path):
     """Issue 17, item 2: the manifest is a param; a Secret named here would be mounted where RUN steps read it."""
     with pytest.raises(ManifestError, match=r"images.yaml:1: registry_ca: 'prod-pull-secret' is refused: a CA bundle is not"):

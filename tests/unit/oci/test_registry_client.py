@@ -206,10 +206,11 @@ def test_wrong_password_is_unauthorised_naming_the_user_not_the_password(registr
     assert "team/app:latest" in str(err.value) and "as 'user'" in str(err.value) and "nope" not in str(err.value)
 
 
-def test_transient_errors_are_retried_a_bounded_number_of_times(registry_double):
+def test_transient_errors_are_retried_a_bounded_number_of_times(registry_double, naps):
     registry_double.fail_next = 2
     with client(registry_double, attempts=3) as registry:
         assert registry.digest("team/app", "latest") == DIGEST
+    assert naps == [0.01, 0.02]  # exponential from backoff=0.01, recorded instead of slept (tests/unit/conftest.py)
     registry_double.fail_next = 5
     with client(registry_double, attempts=2) as registry, pytest.raises(RegistryError, match="HTTP 503 after 2 attempt"):
         registry.digest("team/app", "latest")

@@ -9,7 +9,7 @@ from kubernetes.client import models as k8s
 
 from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed
-from tests.unit.conftest import PASSWORD
+from tests.conftest import PASSWORD
 from tests.unit.operators.fake_kube import FakeCoreV1, finish
 from tests.unit.operators.test_kaniko import BASELINE_CAPABILITIES, REG, api_dict, operator, rendered, with_fake_cluster
 

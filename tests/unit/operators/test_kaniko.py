@@ -14,7 +14,7 @@ from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.operators.kaniko import KanikoBuildFailed, KanikoBuildOperator
 from airflow_kaniko.results import BuildFailure
 from airflow_kaniko.utils.build_objects import GATE
-from tests.unit.conftest import PASSWORD
+from tests.conftest import PASSWORD
 from tests.unit.operators.fake_kube import POD_UID, FakeCoreV1, FakeTI, finish
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -357,12 +357,14 @@ def test_forbidden_names_the_verb_and_the_role(registry_conn):
 
 
 @pytest.mark.parametrize("status", [429, 503])
-def test_transient_api_errors_are_retried_with_kpos_policy(registry_conn, status):
+def test_transient_api_errors_are_retried_with_kpos_policy(registry_conn, status, naps):
     fake = FakeCoreV1(fail_on={"create_secret": status}, fail_times=2)
     op = with_fake_cluster(operator(), fake)
     request = rendered(op)
     op.get_or_create_pod(request, context={})
     assert [verb for verb, _ in fake.calls].count("create_secret") == 3
+    # KPO's waits, recorded (tests/unit/conftest.py): the 429's Retry-After (0), else its exponential backoff.
+    assert naps == ([0.0, 0.0] if status == 429 else [1.0, 2.0])
     assert ("Secret", f"{request.metadata.name}-credentials") in fake.objects
 
 
