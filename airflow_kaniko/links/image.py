@@ -20,7 +20,7 @@ class KanikoImageLink(BaseOperatorLink):
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         # Imported here: the link is resolved when the task finishes, never at DAG parse.
         from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY
-        from airflow_kaniko.compat import xcom_value
+        from airflow_kaniko.compat.task_sdk import xcom_value
         from airflow_kaniko.errors import KanikoSpecError
         from airflow_kaniko.links import registry_ui
         from airflow_kaniko.openlineage.naming import pushed_images

@@ -107,7 +107,7 @@ def _context_roots(path: Path, allowed_roots: Iterable[str | Path] | None) -> li
 def _check_registry_settings(path: Path, root: yaml.Node, data: Mapping[str, Any]) -> None:
     """The manifest-wide registry CA and mirrors, checked once for every image."""
     if "registry_ca" in data:
-        from airflow_kaniko.utils.pod_spec import RegistryCA  # imports the kubernetes client: not at DAG parse
+        from airflow_kaniko.kaniko.registry_ca import RegistryCA
 
         try:
             RegistryCA.parse_all({"registry": "", **data["registry_ca"]})

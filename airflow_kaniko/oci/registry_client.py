@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urljoin
 
-from airflow_kaniko import compat
+from airflow_kaniko.compat import dxf as compat
 from airflow_kaniko.oci.reference import split
 from airflow_kaniko.oci.registry_protocol import Credentials, RegistryError, ServedManifest
 from airflow_kaniko.oci.registry_transport import Limits, Refused, Transport

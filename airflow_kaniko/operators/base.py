@@ -18,11 +18,12 @@ from kubernetes.client import models as k8s
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.sdk.log import mask_secret
 from airflow_kaniko.assets.convention import check_fingerprint, check_reason
-from airflow_kaniko.compat import RedactedDeferredLogs
+from airflow_kaniko.compat.kpo import RedactedDeferredLogs
 from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.kaniko.context_archive import MAX_ARCHIVE_BYTES, ContextArchive, pack_context
 from airflow_kaniko.kaniko.docker_config import render_docker_config, secret_forms
 from airflow_kaniko.kaniko.local_paths import confine
+from airflow_kaniko.kaniko.registry_ca import RegistryCA
 from airflow_kaniko.kaniko.spec import KanikoBuild, RegistryCertificate
 from airflow_kaniko.links.image import KanikoImageLink
 from airflow_kaniko.openlineage.lineage import ImageLineageMixin
@@ -193,8 +194,8 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KanikoPodOu
     def registry_certificates(self) -> list[RegistryCertificate]:
         return [ca.certificate(i) for i, ca in enumerate(self._registry_cas())]
 
-    def _registry_cas(self) -> list[pod_spec.RegistryCA]:
-        return pod_spec.RegistryCA.parse_all(self.registry_ca)
+    def _registry_cas(self) -> list[RegistryCA]:
+        return RegistryCA.parse_all(self.registry_ca)
 
     # --- the pod ---------------------------------------------------------------------------
 
@@ -260,7 +261,7 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KanikoPodOu
         mounts = self.executor_credentials(pod)
         if self._archives:
             mounts.append(pod_spec.context_volume(self.config_map_name(pod), list(self._archives)))
-        mounts += [ca.volume(i) for i, ca in enumerate(self._registry_cas())]
+        mounts += [pod_spec.registry_ca_volume(ca, i) for i, ca in enumerate(self._registry_cas())]
         mounts += self.extra_volumes()
         pod.spec.volumes = [*(pod.spec.volumes or []), *(v for v, _ in mounts)]
         container.volume_mounts = [*(container.volume_mounts or []), *(m for _, m in mounts)]

@@ -209,7 +209,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         return super().build_pod_request_obj(context, dry_run=dry_run)
 
     def shape_pod(self, pod: k8s.V1Pod) -> None:
-        cas = [ca.volume(i)[0] for i, ca in enumerate(self._registry_cas())]
+        cas = [pod_spec.registry_ca_volume(ca, i)[0] for i, ca in enumerate(self._registry_cas())]
         registry = self.registry_credentials(pod)
         self.push_mode.shape_pod(pod, self.specs()[0], watched=self.base_container_name, registry=registry, registry_cas=cas)
 

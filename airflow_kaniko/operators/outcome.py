@@ -20,7 +20,7 @@ from airflow.providers.cncf.kubernetes.utils.container import get_container_term
 from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowException, AirflowFailException, AirflowSkipException
 from airflow.utils.helpers import prune_dict
-from airflow_kaniko.compat import redacting_pod_manager, was_killed
+from airflow_kaniko.compat.kpo import redacting_pod_manager, was_killed
 from airflow_kaniko.errors import KanikoError
 from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.kaniko.spec import KanikoBuild

@@ -22,7 +22,7 @@ from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
 from airflow.providers.common.compat.sdk import AirflowException
-from airflow_kaniko.compat import kube_api_call
+from airflow_kaniko.compat.kpo import kube_api_call
 from airflow_kaniko.utils import pod_spec
 
 #: The scheduling gate that holds the pod until its objects are proven its own.

@@ -5,25 +5,22 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from kubernetes.client import models as k8s
 
 from airflow_kaniko.errors import KanikoSpecError
-from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_DIR, RegistryCertificate
+from airflow_kaniko.kaniko.registry_ca import OBJECT_NAME_RE, RegistryCA
+from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_DIR
 
 DEFAULT_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3"
 DEFAULT_DEBUG_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3-debug"
 #: What a Dockerfile with ``COPY --chown`` and ``USER`` needs; everything else is dropped.
 KANIKO_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID")
 DOCKER_CONFIG_DIR = "/kaniko/.docker"
-REGISTRY_CA_DIR = "/kaniko/registry-ca"
 DEFAULT_ACTIVE_DEADLINE_SECONDS = 3600
 MANAGED_BY = {"app.kubernetes.io/managed-by": "airflow-kaniko"}
 
 _DNS_LABEL_RE = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
-_DNS_SUBDOMAIN_RE = re.compile(r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?")
-_KEY_RE = re.compile(r"[-._a-zA-Z0-9]+")
 
 
 def default_resources() -> k8s.V1ResourceRequirements:
@@ -55,54 +52,12 @@ def as_resources(value: object) -> k8s.V1ResourceRequirements | None:
     raise KanikoSpecError("container_resources", value, "must be V1ResourceRequirements or {'requests': {...}, 'limits': {...}}")
 
 
-@dataclass(frozen=True)
-class RegistryCA:
-    """A CA bundle for one registry, read from a ConfigMap in the build's namespace.
-
-    ConfigMaps only: a CA bundle is public, and whatever is mounted into the executor a ``RUN`` step can
-    read, so a Secret here would hand any Secret of the namespace to the Dockerfile.
-    """
-
-    registry: str
-    config_map: str
-    key: str = "ca.crt"
-
-    @classmethod
-    def parse_all(cls, value: object) -> list[RegistryCA]:
-        if value is None:
-            return []
-        items = [value] if isinstance(value, Mapping) or isinstance(value, RegistryCA) else value
-        if not isinstance(items, Sequence) or isinstance(items, str):
-            raise KanikoSpecError("registry_ca", value, "must be a mapping or a list of mappings")
-        return [item if isinstance(item, RegistryCA) else cls._parse(item) for item in items]
-
-    @classmethod
-    def _parse(cls, item: object) -> RegistryCA:
-        if isinstance(item, Mapping) and "secret" in item:
-            raise KanikoSpecError(
-                "registry_ca.secret",
-                item["secret"],
-                "is refused: a CA bundle is not a secret, and a RUN step could read a mounted Secret; use config_map",
-            )
-        if not isinstance(item, Mapping) or set(item) - {"registry", "config_map", "key"}:
-            raise KanikoSpecError("registry_ca", item, "takes the keys registry, config_map and key")
-        source = item.get("config_map")
-        if not isinstance(source, str) or not _DNS_SUBDOMAIN_RE.fullmatch(source):
-            raise KanikoSpecError("registry_ca.config_map", source, "is not a valid ConfigMap name")
-        key = item.get("key", "ca.crt")
-        # Kubernetes' own rule for keys (IsConfigMapKey); '..' would name the mount directory itself.
-        if not isinstance(key, str) or not _KEY_RE.fullmatch(key) or len(key) > 253 or key == "." or key.startswith(".."):
-            raise KanikoSpecError("registry_ca.key", key, "is not a valid ConfigMap key (a file name, not '.' or '..')")
-        return cls(registry=item.get("registry", ""), config_map=source, key=key)
-
-    def certificate(self, index: int) -> RegistryCertificate:
-        return RegistryCertificate(registry=self.registry, path=f"{REGISTRY_CA_DIR}/{index}/{self.key}")
-
-    def volume(self, index: int) -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
-        name = f"registry-ca-{index}"
-        items = [k8s.V1KeyToPath(key=self.key, path=self.key)]
-        volume = k8s.V1Volume(name=name, config_map=k8s.V1ConfigMapVolumeSource(name=self.config_map, items=items))
-        return volume, k8s.V1VolumeMount(name=name, mount_path=f"{REGISTRY_CA_DIR}/{index}", read_only=True)
+def registry_ca_volume(ca: RegistryCA, index: int) -> tuple[k8s.V1Volume, k8s.V1VolumeMount]:
+    """The ConfigMap volume of the ``index``-th registry CA, mounted read-only where its certificate points."""
+    name = f"registry-ca-{index}"
+    items = [k8s.V1KeyToPath(key=ca.key, path=ca.key)]
+    volume = k8s.V1Volume(name=name, config_map=k8s.V1ConfigMapVolumeSource(name=ca.config_map, items=items))
+    return volume, k8s.V1VolumeMount(name=name, mount_path=ca.mount_dir(index), read_only=True)
 
 
 # Variables the executor reads in place of flags the operator refuses or owns (--registry-mirror, --no-push, ...).
@@ -141,7 +96,7 @@ def check_executor_env(containers: Sequence[k8s.V1Container]) -> None:
 
 
 def check_object_name(field: str, value: object) -> str:
-    if not isinstance(value, str) or not _DNS_SUBDOMAIN_RE.fullmatch(value):
+    if not isinstance(value, str) or not OBJECT_NAME_RE.fullmatch(value):
         raise KanikoSpecError(field, value, "is not a valid Kubernetes object name")
     return value
 

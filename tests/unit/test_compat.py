@@ -12,7 +12,7 @@ from kubernetes.client.exceptions import ApiException
 import airflow_kaniko
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
-from airflow_kaniko import compat
+from airflow_kaniko.compat import kpo, task_sdk
 
 PACKAGE = Path(airflow_kaniko.__file__).parent
 # KPO's, the task SDK's and python-dxf's private names, as the code (not a comment) spells them.
@@ -30,7 +30,7 @@ def test_no_module_but_compat_names_a_private_upstream_symbol():
     offenders = [
         f"{path.relative_to(PACKAGE.parent)}:{number}: {line}"
         for path in sorted(PACKAGE.rglob("*.py"))
-        if path.name != "compat.py"
+        if path.parent.name != "compat"
         for number, line in _names(path)
     ]
     assert offenders == []
@@ -45,7 +45,7 @@ def test_the_scan_sees_a_private_name_in_code(tmp_path):
 def test_the_redacting_pod_manager_overrides_the_method_every_log_line_passes(capsys):
     """PodManager._log_message(message, container_name, prefix_enabled, log_formatter) upstream."""
     assert "_log_message" in vars(PodManager)
-    manager = compat.redacting_pod_manager(kube_client=None, redact=lambda line: line.replace("hunter2", "***"))
+    manager = kpo.redacting_pod_manager(kube_client=None, redact=lambda line: line.replace("hunter2", "***"))
     assert isinstance(manager, PodManager)
     manager._log_message("token hunter2", "kaniko", True, None)
     manager._log_message("::group::hunter2", "kaniko", True, None)  # printed, not logged, upstream
@@ -58,7 +58,7 @@ def test_the_write_logs_override_replaces_kpos_and_keeps_its_retry(monkeypatch):
     calls = []
     failures = [2]  # how many calls fail before one succeeds
 
-    class Operator(compat.RedactedDeferredLogs):
+    class Operator(kpo.RedactedDeferredLogs):
         base_container_name = "kaniko"
 
         class pod_manager:  # noqa: N801
@@ -68,7 +68,7 @@ def test_the_write_logs_override_replaces_kpos_and_keeps_its_retry(monkeypatch):
                 if len(calls) <= failures[0]:
                     raise ApiException(status=500, reason="etcd leader changed")
 
-    write_logs = compat.write_logs_with_retry.retry_with(wait=tenacity.wait_none())
+    write_logs = kpo.write_logs_with_retry.retry_with(wait=tenacity.wait_none())
     write_logs(Operator(), k8s.V1Pod(), since_time="2026-12-04T01:00:00Z")
     assert len(calls) == 3  # upstream's three attempts
     assert calls[0][0] == "kaniko" and calls[0][1]["since_time"].year == 2026  # the string is parsed, as upstream
@@ -81,10 +81,10 @@ def test_the_write_logs_override_replaces_kpos_and_keeps_its_retry(monkeypatch):
 
 def test_was_killed_reads_the_flag_kpos_on_kill_sets(monkeypatch):
     op = KubernetesPodOperator(task_id="t", image="busybox")
-    assert compat.was_killed(op) is False
+    assert kpo.was_killed(op) is False
     monkeypatch.setattr(KubernetesPodOperator, "client", None, raising=False)
     op.on_kill()  # no pod yet: only the flag
-    assert compat.was_killed(op) is True
+    assert kpo.was_killed(op) is True
 
 
 @pytest.mark.parametrize(("status", "attempts"), [(429, 3), (503, 3), (409, 1), (403, 1)])
@@ -100,10 +100,10 @@ def test_kube_api_call_uses_kpos_policy_but_takes_409_as_final(status, attempts)
         return "created"
 
     if attempts == 3:
-        assert compat.kube_api_call(create) == "created"
+        assert kpo.kube_api_call(create) == "created"
     else:
         with pytest.raises(ApiException):
-            compat.kube_api_call(create)
+            kpo.kube_api_call(create)
     assert len(calls) == attempts
 
 
@@ -117,5 +117,5 @@ def test_xcom_value_reads_through_the_configured_backend(monkeypatch):
         return {"digest": "sha256:" + "a" * 64}
 
     monkeypatch.setattr(XCom, "get_value", get_value)
-    assert compat.xcom_value("ti-key", "return_value") == {"digest": "sha256:" + "a" * 64}
+    assert task_sdk.xcom_value("ti-key", "return_value") == {"digest": "sha256:" + "a" * 64}
     assert seen == {"ti_key": "ti-key", "key": "return_value"}

@@ -27,6 +27,8 @@ ALLOWED_AT_PARSE = {
     "airflow_kaniko.errors",
     "airflow_kaniko.results",
     "airflow_kaniko.compat",
+    "airflow_kaniko.compat.kpo",
+    "airflow_kaniko.compat.task_sdk",
     "airflow_kaniko.manifest",
     "airflow_kaniko.manifest.loader",
     "airflow_kaniko.manifest.errors",

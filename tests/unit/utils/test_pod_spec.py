@@ -2,7 +2,8 @@ import pytest
 from kubernetes.client import models as k8s
 
 from airflow_kaniko.errors import KanikoSpecError
-from airflow_kaniko.utils.pod_spec import RegistryCA, check_executor_env
+from airflow_kaniko.kaniko.registry_ca import RegistryCA
+from airflow_kaniko.utils.pod_spec import check_executor_env, registry_ca_volume
 
 REG = "10.244.77.1:5000"
 
@@ -12,7 +13,7 @@ def test_registry_ca_parses_keys_kubernetes_accepts():
     assert ca.certificate(0).path == "/kaniko/registry-ca/0/bundle.pem"
     assert RegistryCA.parse_all({"registry": REG, "config_map": "ca"})[0].key == "ca.crt"
     assert RegistryCA.parse_all({"registry": REG, "config_map": "ca", "key": ".ca.crt"})[0].key == ".ca.crt"
-    volume, mount = RegistryCA.parse_all({"registry": REG, "config_map": "ca"})[0].volume(1)
+    volume, mount = registry_ca_volume(RegistryCA.parse_all({"registry": REG, "config_map": "ca"})[0], 1)
     assert (volume.name, volume.secret) == ("registry-ca-1", None)
     assert volume.config_map == k8s.V1ConfigMapVolumeSource(name="ca", items=[k8s.V1KeyToPath(key="ca.crt", path="ca.crt")])
     assert (mount.mount_path, mount.read_only) == ("/kaniko/registry-ca/1", True)

@@ -1,9 +1,7 @@
-"""Every private upstream name the provider relies on, in one place, each with the versions it was checked on.
+"""Private names of KubernetesPodOperator and its PodManager (apache-airflow-providers-cncf-kubernetes).
 
-When an upstream release renames or reshapes one of these, this is the only module to change, and
-``tests/unit/test_compat.py`` (run on both pin sets, ``constraints.txt`` and ``constraints-lowest.txt``)
-is the test that notices. The pure layers import this module for python-dxf's names, so Airflow and
-Kubernetes are imported only inside the functions that need them, never when the module loads.
+Airflow and Kubernetes are imported inside the functions that need them: this module is imported with
+the operators, and the cost of ``PodManager``'s import belongs to the first pod.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ if TYPE_CHECKING:
     from kubernetes.client import models as k8s
 
     from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
-    from airflow.sdk.types import TaskInstanceKey
 
 T = TypeVar("T")
 
@@ -116,41 +113,3 @@ def kube_api_call(call: Callable[..., T], **kwargs: Any) -> T:
         reraise=True,
     )
     return retry(call)(**kwargs)
-
-
-# --- task SDK ---
-# Checked on apache-airflow-task-sdk 1.2.0 (Airflow 3.2.0, constraints-lowest.txt) and 1.3.2 (Airflow 3.3.2,
-# constraints.txt).
-
-
-def xcom_value(ti_key: TaskInstanceKey, key: str) -> Any:
-    """The value of one XCom of a finished task instance, through the configured XCom backend.
-
-    Upstream: ``airflow.sdk.execution_time.xcom.XCom`` (the backend ``[core] xcom_backend`` resolves to)
-    and its ``BaseXCom.get_value(*, ti_key, key)`` classmethod. Imported on call: a link resolves when
-    the task has finished, never at DAG parse.
-    """
-    from airflow.sdk.execution_time.xcom import XCom
-
-    return XCom.get_value(ti_key=ti_key, key=key)
-
-
-# --- python-dxf ---
-# Checked against python-dxf 12.1.0 (constraints-lowest.txt) and 12.1.1 (constraints.txt).
-
-
-def dxf_request(client: Any, method: str, path: str, **kwargs: Any) -> Any:
-    """``dxf.DXF._request``: a request on the repository's path, with python-dxf's auth flow (401, token, retry).
-
-    The public API has no call that sends exact bytes with a chosen media type, nor a page of tags with its
-    ``Link`` header.
-    """
-    return client._request(method, path, **kwargs)
-
-
-def dxf_session(client: Any) -> Any:
-    """``dxf.DXFBase._sessions[0]``: the ``requests.Session`` an entered ``DXF`` sends every request with.
-
-    The public API takes no session or adapter; this is where the registry adapter mounts its transport.
-    """
-    return client._sessions[0]
