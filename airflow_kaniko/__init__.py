@@ -29,6 +29,7 @@ def get_provider_info() -> dict:
                 ],
             }
         ],
+        "triggers": [{"integration-name": "Kaniko", "python-modules": ["airflow_kaniko.triggers.pod"]}],
         "extra-links": ["airflow_kaniko.links.KanikoImageLink"],
         # Pushed images are Assets oci://<registry>/<repository> (airflow_kaniko.assets); the handler
         # normalizes such URIs wherever Airflow builds an Asset, and refuses a tag, a digest or credentials.

@@ -2,20 +2,24 @@
 
 Every way KubernetesPodOperator ends a run comes through here: ``execute_sync``, ``trigger_reentry``
 (after a deferral, or when KPO finds the pod already finished) and ``cleanup``. The result is read
-from the pod KPO hands over and travels in the return value; the only success without a pod to read
-(KPO's "pod already gone" after a deferral) fails instead, since nothing can say what was pushed.
+from the pod KPO hands over and travels in the return value. A deferral waits with
+``airflow_kaniko.triggers.pod.KanikoPodTrigger``, whose success event carries the containers' termination
+messages: when the pod is gone after it (KPO's "pod already gone", success with no pod), the result is
+read from those. Without them the task fails instead, since nothing can say what was pushed.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import yaml
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.cncf.kubernetes.triggers.pod import KubernetesPodTrigger
 from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
 from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowException, AirflowFailException, AirflowSkipException
@@ -25,11 +29,13 @@ from airflow_kaniko.errors import KanikoError
 from airflow_kaniko.kaniko.redaction import Redactor
 from airflow_kaniko.kaniko.spec import KanikoBuild
 from airflow_kaniko.results import BuildFailure, BuildResult, FailedBuild, RenderedBuild
+from airflow_kaniko.triggers.pod import KanikoPodTrigger, finished_pod
 from airflow_kaniko.utils import pod_status
 from airflow_kaniko.utils.build_objects import BuildObjects
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from airflow.triggers.base import BaseTrigger
 
 #: What a build task returns: one typed result, or a multi-build's per-build outcomes (already XCom JSON).
 Returned = BuildResult | FailedBuild | RenderedBuild | list[dict[str, Any]]
@@ -110,14 +116,28 @@ class KanikoPodOutcome(KubernetesPodOperator):
         except (KanikoError, AirflowException) as err:
             self.log.warning("Cannot read the connections to redact the build log: %s", err)
         super().trigger_reentry(context, event)
-        return self._finish(context, self.pod)  # None when the pod was gone before KPO could read it
+        # KPO leaves no pod when it was gone after a success event: what the trigger read of it is in the event.
+        return self._finish(context, self.pod if self.pod is not None else finished_pod(event))
+
+    def defer(
+        self,
+        *,
+        trigger: BaseTrigger,
+        method_name: str,
+        kwargs: dict[str, Any] | None = None,
+        timeout: timedelta | int | float | None = None,
+    ) -> NoReturn:
+        # KPO's invoke_defer_method builds its own trigger; ours, from the same arguments, also brings back the result.
+        if type(trigger) is KubernetesPodTrigger:
+            trigger = KanikoPodTrigger.from_trigger(trigger)
+        super().defer(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=timeout)
 
     def _finish(self, context: Context, pod: k8s.V1Pod | None) -> Any:
         """Every success path ends here: the result from the finished pod, as XCom, then the Asset events."""
         if was_killed(self):
             return None
         if pod is None:
-            # KPO reports success for a pod deleted before it was read; without it there is no digest.
+            # KPO reports success for a pod deleted before it was read, and the event had no messages: no digest.
             detail = "the build pod was deleted before its result (the digest) could be read"
             failed = KanikoBuildFailed(
                 f"The build of {self.describe_builds()} may have pushed, but {detail}; a retry builds it again",

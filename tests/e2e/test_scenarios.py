@@ -31,7 +31,7 @@ def test_deferrable_mode_completes_a_build(runner, cluster, tmp_path):
     reference, digest = value["images"][0].split("@")
     assert manifest_digest(cluster.registry, reference, cluster.credentials(), cluster.registry_ca) == digest
     text = result.text()
-    assert "Pausing task as DEFERRED" in text and "KubernetesPodTrigger" in text
+    assert "Pausing task as DEFERRED" in text and "KanikoPodTrigger" in text
     # The trigger itself saw the pod finish: no error events, no re-deferral.
     assert "Unexpected error while waiting for pod" not in text and "Re-deferring" not in text
 

@@ -16,7 +16,7 @@ from airflow_kaniko.compat import kpo, task_sdk
 
 PACKAGE = Path(airflow_kaniko.__file__).parent
 # KPO's, the task SDK's and python-dxf's private names, as the code (not a comment) spells them.
-PRIVATE = {"_log_message", "_write_logs", "_killed", "_request", "_sessions", "execution_time"}
+PRIVATE = {"_log_message", "_write_logs", "_killed", "_get_pod", "_request", "_sessions", "execution_time"}
 
 
 def _names(path):

@@ -19,8 +19,9 @@ EXAMPLE_DAG = ROOT / "dags" / "kaniko_image_maintenance.py"
 CONSUMER_DAG = ROOT / "dags" / "kaniko_image_consumer.py"  # builds an oci:// Asset at parse: our URI handler runs
 
 # Our modules that parsing the example DAGs may load: the operators and what they are made of (the pure Kaniko
-# and OCI layers, the pod spec, the extra link, the lineage and Asset glue, which import their registry and
-# OpenLineage code when called), and the manifest loader (with its error and YAML reader) for read_max_parallel.
+# and OCI layers, the pod spec, the trigger they defer with, whose upstream KPO imports anyway, the extra link,
+# the lineage and Asset glue, which import their registry and OpenLineage code when called), and the manifest
+# loader (with its error and YAML reader) for read_max_parallel.
 # Not the planner, the task bodies, the hooks or the registry client: those run inside tasks.
 ALLOWED_AT_PARSE = {
     "airflow_kaniko",
@@ -37,6 +38,7 @@ ALLOWED_AT_PARSE = {
 ALLOWED_PACKAGES_AT_PARSE = (
     "airflow_kaniko.kaniko",
     "airflow_kaniko.operators",
+    "airflow_kaniko.triggers",
     "airflow_kaniko.utils",
     "airflow_kaniko.links",
     "airflow_kaniko.openlineage",
