@@ -22,8 +22,7 @@ from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urljoin
 
 from airflow_kaniko.compat import dxf as compat
-from airflow_kaniko.oci.reference import split
-from airflow_kaniko.oci.registry_protocol import Credentials, RegistryError, ServedManifest
+from airflow_kaniko.oci.registry_protocol import Credentials, RegistryError, ServedManifest, resolve_reference
 from airflow_kaniko.oci.registry_transport import Limits, Refused, Transport
 
 T = TypeVar("T")
@@ -376,13 +375,7 @@ class Registries:
 
         Raises :class:`RegistryError` when the registry cannot answer or the image does not exist.
         """
-        host, repository, tag, digest = split(reference)
-        if digest:
-            return digest
-        found = self.for_host(host).digest(repository, tag or "latest")
-        if found is None:
-            raise RegistryError(host, f"{repository}:{tag}", "no such image (HTTP 404)", 404)
-        return found
+        return resolve_reference(self, reference)
 
     def close(self) -> None:
         for registry in self._registries.values():

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from airflow_kaniko.errors import KanikoError
+from airflow_kaniko.oci.reference import split
 
 
 class RegistryError(KanikoError):
@@ -82,3 +83,14 @@ class RegistryHosts(Protocol):
 
     def passwords(self) -> list[str]:
         """The passwords it holds, for a redactor of text that leaves the task."""
+
+
+def resolve_reference(hosts: RegistryHosts, reference: str) -> str:
+    """What ``RegistryHosts.resolve`` answers: a reference's own digest, or its tag's (one HEAD), or RegistryError."""
+    host, repository, tag, digest = split(reference)
+    if digest:
+        return digest
+    found = hosts.for_host(host).digest(repository, tag or "latest")
+    if found is None:
+        raise RegistryError(host, f"{repository}:{tag}", "no such image (HTTP 404)", 404)
+    return found

@@ -6,8 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from airflow_kaniko.oci.reference import split
-from airflow_kaniko.oci.registry_protocol import RegistryError, RegistryHost, RegistryHosts, ServedManifest
+from airflow_kaniko.oci.registry_protocol import RegistryError, RegistryHost, RegistryHosts, ServedManifest, resolve_reference
 
 IMAGE = "application/vnd.oci.image.manifest.v1+json"
 INDEX = "application/vnd.oci.image.index.v1+json"
@@ -98,13 +97,7 @@ class FakeRegistries(RegistryHosts):
         return self.hosts.setdefault(host, FakeRegistry(host, self.calls))
 
     def resolve(self, reference: str) -> str:
-        host, repository, tag, digest = split(reference)
-        if digest:
-            return digest
-        found = self.for_host(host).digest(repository, tag or "latest")
-        if found is None:
-            raise RegistryError(host, f"{repository}:{tag}", "no such image (HTTP 404)", 404)
-        return found
+        return resolve_reference(self, reference)
 
     def passwords(self) -> list[str]:
         return []
