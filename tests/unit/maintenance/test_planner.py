@@ -399,3 +399,10 @@ def test_after_the_upgrade_each_image_rebuilds_once_for_the_fingerprint_format(t
     state = plan(builds, registries)["plan"]["images"]["hello"]
     assert state["reason"] == {"kind": "settings", "detail": "fingerprint format"}
     assert Reason.from_dict(state["reason"]).text() == "rebuilt (build settings changed: fingerprint format)"
+
+
+def test_an_executor_pinned_by_digest_is_used_as_it_is_without_a_request(tmp_path, registries):
+    executor = f"{EXECUTOR}@sha256:" + "e" * 64  # not in the registry: a pinned reference is its own answer
+    result = prepare_plan([image(tmp_path, "hello")], registries=registries, executor_image=executor, now=NOW, log=lambda _: None)
+    assert result["builds"][0]["executor_image"] == executor
+    assert RESOLVED_EXECUTOR not in registries.calls and registries.calls[0] == ("digest", REG, "library/busybox", "latest")
