@@ -126,6 +126,7 @@ def rebuild_kwargs(
     reproducible: bool,
     bases: Mapping[str, str] | None = None,
     executor_image: str | None = None,
+    context_digest: str | None = None,
 ) -> dict[str, Any]:
     """The operator kwargs of a rebuild: fingerprint tags and labels, pinned args, no cache for max_age or
     a remote ADD; the fingerprint and reason for the Asset event, the resolved bases by digest for lineage.
@@ -133,11 +134,15 @@ def rebuild_kwargs(
     :param kwargs: the manifest's kwargs for the image.
     :param base: ``(reference, digest)`` of the image the target stage is built on, for the OCI labels.
     :param bases: every resolved image the build pulls, reference -> digest.
-    :param executor_image: the executor the pod runs, ``<ref>@<digest>`` (``None``: the operator's default).
+    :param executor_image: an executor the DAG pinned, ``<ref>@<digest>`` (``None``: the operator's default).
+    :param context_digest: the tar digest of the local context the fingerprint covers; the operator refuses
+        to build another (``None``: no check).
     """
     result = {**kwargs, "build_args": dict(build_args)}
     if executor_image is not None:
         result["executor_image"] = executor_image
+    if context_digest is not None:
+        result["context_digest"] = context_digest
     result["fingerprint"] = fingerprint
     result["build_reason"] = reason.to_dict()
     result["base_images"] = [by_digest(reference, digest) for reference, digest in (bases or {}).items()]

@@ -8,7 +8,7 @@ The fingerprint is the sha256 of a canonical JSON document of:
   directory (after ``.dockerignore``; it holds the Dockerfile), not of its gzip bytes,
   which another zlib or compression level would change;
 - the Dockerfile path, build args, target, labels, extra executor flags and the
-  executor image, by digest (``<ref>@sha256:…``);
+  executor image, as given (pin it by digest to catch a moved tag);
 - for a multi-arch image, its platform list (absent for a single-platform image, so
   fingerprints made before platforms existed still match).
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Bumped when the document changes shape, so old fingerprints never match new ones.
-#: 2: the context is the uncompressed tar's digest, the executor image is pinned by digest.
+#: 2: the context is the uncompressed tar's digest, no longer the gzip bytes'.
 VERSION = 2
 #: The image label that carries the fingerprint, and the one that carries its inputs' hashes.
 FINGERPRINT_LABEL = "dev.airflow-kaniko.fingerprint"
@@ -48,7 +48,7 @@ class BuildInputs:
     :param bases: manifest digest per external image reference the build pulls.
     :param context: ``sha256:<hex>`` of the packed local context's uncompressed tar
         (``ContextArchive.tar_digest``).
-    :param executor_image: the executor, ``<ref>@sha256:…`` once resolved.
+    :param executor_image: the executor's reference, as given (a tag, or ``<ref>@sha256:…``).
     """
 
     bases: Mapping[str, str]

@@ -1,10 +1,10 @@
 """Run the pure modules against the disk and a registry: the plan of a maintenance run, level by level.
 
 ``prepare_plan`` reads every image's context and Dockerfile, orders the images by the
-graph, resolves the executor's and the bases' digests, looks each fingerprint up (one
-request per image), checks that the image found carries that fingerprint (its config's
-label) and retags what is unchanged; it starts no pod. Images with a parent that is being rebuilt
-wait: ``plan_next_level`` decides them once their parents' new digests are known. A multi-arch
+graph, resolves base digests, looks each fingerprint up (one request per image), checks
+that the image found carries that fingerprint (its config's label) and retags what is
+unchanged; it starts no pod. Images with a parent that is being rebuilt wait:
+``plan_next_level`` decides them once their parents' new digests are known. A multi-arch
 image is one build per platform (staging tags), then ``push_level_indexes`` pushes its image index
 under the final and fingerprint tags. The plan is plain data (it travels as XCom between the DAG's tasks); no Airflow import here.
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 from airflow_kaniko.errors import KanikoError
 from airflow_kaniko.maintenance import graph
-from airflow_kaniko.maintenance.decisions import REPRODUCIBLE_ARGS, by_digest, decide, last_built, pinned, rebuild_kwargs
+from airflow_kaniko.maintenance.decisions import REPRODUCIBLE_ARGS, decide, last_built, pinned, rebuild_kwargs
 from airflow_kaniko.maintenance.fingerprint import FINGERPRINT_LABEL, BuildInputs, fingerprint_tag, unknowable_context
 from airflow_kaniko.maintenance.plan_state import (
     BUILD,
@@ -68,14 +68,14 @@ def prepare_plan(
     """The plan: every image's decision where it can be made now, and the kwargs of level 0's builds.
 
     :param builds: the manifest's operator kwargs, one per image.
-    :param executor_image: the executor every build uses: resolved like a base, its digest is part of the
-        fingerprint and the builds run on ``<executor_image>@<digest>``.
+    :param executor_image: the executor every build uses (part of the fingerprint, as given); one pinned by
+        digest (``…@sha256:…``) is passed on to the builds.
     :param now: this run's time (max_age, the build-time tag).
     :param force: rebuild everything.
     :param max_age: image name -> rebuild when the last build is older (``None``: never).
     :param dry_run: decide, but neither retag nor build.
     :param reproducible: add :data:`REPRODUCIBLE_ARGS` to every build.
-    :param on_registry_error: ``"fail"``: a base or executor image that cannot be resolved fails the plan;
+    :param on_registry_error: ``"fail"``: a base that cannot be resolved fails the plan;
         ``"build"``: the image is rebuilt anyway and the report says so.
     :param max_depth: the most levels of images built on each other.
     """
@@ -102,7 +102,6 @@ def prepare_plan(
         "max_age": {n: (a.total_seconds() if a else None) for n, a in (max_age or {}).items()},
         "images": images,
     }
-    _resolve_executor(plan, registries, executor_image, on_registry_error, log)
     _resolve_external_bases(plan, registries, on_registry_error, log)
     for name in (n for level in levels for n in level):
         state = images[name]
@@ -280,25 +279,6 @@ def _analyse(kwargs: Mapping[str, Any], executor_image: str, reproducible: bool)
     state["bases"] = [BaseRecord(reference=b.reference, written=b.written, line=b.line, args=list(b.args)) for b in bases.images]
     state["final_base"] = bases.final_base.reference if bases.final_base else None
     return state
-
-
-def _resolve_executor(plan: Plan, registries: RegistryHosts, executor_image: str, on_error: str, log: Log) -> None:
-    """Pin every image's executor to the digest its tag has now: one request for the whole plan."""
-    try:
-        pinned_executor = by_digest(executor_image, registries.resolve(executor_image))
-    except RegistryError as err:
-        for state in plan["images"].values():
-            message = (
-                f"image {state['name']}: executor image {executor_image!r} cannot be resolved: "
-                f"registry {err.registry}: {err.reason}"
-            )
-            if on_error == "fail":
-                raise PlanError(message) from None
-            log(f"WARNING {message}; building it anyway (on_registry_error=build)")
-            state["unverified"] = message
-        return
-    for state in plan["images"].values():
-        state["executor_image"] = pinned_executor
 
 
 def _resolve_external_bases(plan: Plan, registries: RegistryHosts, on_error: str, log: Log) -> None:
@@ -524,6 +504,8 @@ def _plan_build(state: ImageState, reason: Reason, lookup: _Lookup, bases: _Base
         reproducible=False,  # already in kwargs["extra_args"], and so in the fingerprint
         bases=bases.digests,
         executor_image=state["executor_image"] if split(state["executor_image"])[3] else None,
+        # What the fingerprint covers: the build task checks that it packs exactly this context.
+        context_digest=state["context_digest"] if lookup.fingerprint else None,
     )
     log(f"{state['name']}: {reason.text()}")
 

@@ -35,8 +35,7 @@ def prepare_task(
         ``on_registry_error``): a triggering user's, so no connection is read from them.
     :param registry_conn_id: the connection for registries the manifest's ``registry_connections``
         does not name; the DAG author's.
-    :param base_registry_connections: registry host -> connection, for private base images and a private
-        executor image (``prepare`` resolves the executor's digest too); the DAG author's.
+    :param base_registry_connections: registry host -> connection, for private base images; the DAG author's.
     :param allowed_roots: where the manifest (a param: hostile) and its contexts may be; the DAG author's.
     :param max_parallel_in_force: the build stages' concurrency, fixed when the DAG was parsed.
     """

@@ -184,7 +184,7 @@ def test_the_words_for_a_remote_source_and_a_mismatched_tag():
     assert Reason("tag_mismatch").text(identical=True) == "rebuilt, identical (fingerprint tag did not match its image)"
 
 
-def test_a_remote_source_rebuild_runs_without_cache_on_the_executor_digest():
+def test_a_remote_source_rebuild_runs_without_cache_and_a_pinned_executor_passes_through():
     kwargs = {"destinations": ["reg.io/a:1"], "cache": True, "cache_repo": "reg.io/cache", "cache_ttl": "1h"}
     executor = "reg.io/kaniko:v1@" + D1
     result = rebuild_kwargs(

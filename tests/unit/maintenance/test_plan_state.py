@@ -11,7 +11,6 @@ from tests.unit.maintenance.test_planner import BASE, EXECUTOR, NOW, REG, image
 def test_a_real_plans_json_is_exactly_what_running_dags_exchange(tmp_path):
     registries = FakeRegistries()
     base = registries.for_host(REG).push_image("library/busybox", ["latest"])
-    executor = f"{EXECUTOR}@" + registries.for_host(REG).push_image("kaniko/executor", ["v1"])
     plan = prepare_plan([image(tmp_path, "hello")], registries=registries, executor_image=EXECUTOR, now=NOW, log=print)["plan"]
     state = plan["images"]["hello"]
     fp, context = state["fingerprint"], state["context_digest"]
@@ -21,7 +20,7 @@ def test_a_real_plans_json_is_exactly_what_running_dags_exchange(tmp_path):
         "settings": {
             "build_args": {"BASE": BASE},
             "dockerfile": "Dockerfile",
-            "executor_image": executor,
+            "executor_image": EXECUTOR,
             "extra_args": ["--reproducible"],
             "labels": {},
             "target": None,
@@ -46,7 +45,7 @@ def test_a_real_plans_json_is_exactly_what_running_dags_exchange(tmp_path):
             "hello": {
                 "name": "hello",
                 "kwargs": kwargs,
-                "executor_image": executor,
+                "executor_image": EXECUTOR,
                 "unknowable": None,
                 "bases": [{"reference": BASE, "written": "${BASE}", "line": 2, "args": ["BASE"], "digest": base}],
                 "context_digest": context,
@@ -62,7 +61,7 @@ def test_a_real_plans_json_is_exactly_what_running_dags_exchange(tmp_path):
                         f"{REG}/demo/hello:fp-{fp}",
                         f"{REG}/demo/hello:fp-{fp}-20261201120000",
                     ],
-                    "executor_image": executor,
+                    "context_digest": context,
                     "fingerprint": fp,
                     "build_reason": {"kind": "first"},
                     "base_images": [f"{BASE}@{base}"],
@@ -87,7 +86,6 @@ def test_a_real_plans_json_is_exactly_what_running_dags_exchange(tmp_path):
 def test_a_rebuilt_multi_arch_image_and_a_failed_one_record_exactly_these_keys(tmp_path):
     registries = FakeRegistries()
     registries.for_host(REG).push_image("library/busybox", ["latest"])
-    registries.for_host(REG).push_image("kaniko/executor", ["v1"])
     builds = [image(tmp_path, "multi", platforms=["linux/amd64"]), image(tmp_path, "broken")]
     plan = prepare_plan(builds, registries=registries, executor_image=EXECUTOR, now=NOW, log=print)["plan"]
     index, amd = "sha256:" + "1" * 64, "sha256:" + "2" * 64

@@ -13,7 +13,7 @@ from tests.unit.maintenance.fake_registry import FakeRegistries, served
 
 REG = "reg.example.com"
 BASE = f"{REG}/library/busybox:latest"
-EXECUTOR = f"{REG}/kaniko/executor:v1"
+EXECUTOR = f"{REG}/kaniko/executor:v1"  # not in the registry: the planner never resolves it
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 DOCKERFILE = "ARG BASE\nFROM ${BASE}\nCOPY . /app\n"
 
@@ -31,7 +31,6 @@ def image(tmp_path, name, base=BASE, **extra):
 def registries():
     registries = FakeRegistries()
     registries.for_host(REG).push_image("library/busybox", ["latest"], seed="busybox 1")
-    registries.for_host(REG).push_image("kaniko/executor", ["v1"], seed="executor 1")
     registries.calls.clear()
     return registries
 
@@ -50,14 +49,11 @@ def push_build(registries, state, seed="build 1"):
     return digest
 
 
-RESOLVED_EXECUTOR = ("digest", REG, "kaniko/executor", "v1")  # once per plan, before anything else
-
-
 def looked_up(fingerprint, name="hello", found=None):
-    """The requests of a plan of one image whose base is resolved: the executor's and the base's digest, then
-    its fingerprint tag, and when that tag is there, the config whose label must carry the fingerprint."""
+    """The requests of a plan of one image whose base is resolved: the base's digest, then its fingerprint
+    tag, and when that tag is there, the config whose label must carry the fingerprint."""
     base, tag = ("digest", REG, "library/busybox", "latest"), ("manifest", REG, f"demo/{name}", f"fp-{fingerprint}")
-    return [RESOLVED_EXECUTOR, base, tag] + ([("config", REG, f"demo/{name}", found)] if found else [])
+    return [base, tag] + ([("config", REG, f"demo/{name}", found)] if found else [])
 
 
 def test_a_first_build_is_built_with_fingerprint_tags_after_looking_for_a_previous_one(tmp_path, registries):
@@ -143,7 +139,7 @@ def test_max_age_rebuilds_a_build_older_than_it_from_the_stamp_tag(tmp_path, reg
     state = result["plan"]["images"]["hello"]
     assert state["status"] == status
     assert state["reason"]["kind"] == ("max_age" if status == "build" else "unchanged")
-    assert registries.calls[:5] == [*looked_up(state["fingerprint"], found=digest), ("tags", REG, "demo/hello")]
+    assert registries.calls[:4] == [*looked_up(state["fingerprint"], found=digest), ("tags", REG, "demo/hello")]
     if status == "build":
         assert "cache" not in result["builds"][0]  # a cached layer would hide the fixes max_age is for
 
@@ -161,7 +157,7 @@ def test_an_unresolvable_base_fails_the_plan_or_with_build_is_built_unverified(t
     state = plan(builds, registries, on_registry_error="build")["plan"]["images"]["hello"]
     assert (state["status"], state["reason"], state["fingerprint"]) == ("build", {"kind": "unverified", "detail": message}, None)
     # No fingerprint without the base.
-    assert registries.calls == [RESOLVED_EXECUTOR, ("digest", REG, "library/busybox", "latest")]
+    assert registries.calls == [("digest", REG, "library/busybox", "latest")]
 
 
 def test_an_image_on_a_parent_being_rebuilt_waits_then_builds_on_the_parents_new_digest(tmp_path, registries):
@@ -334,7 +330,6 @@ def test_an_unchanged_multi_arch_image_is_retagged_once_every_platform_carries_i
     fp = state["fingerprint"]
     assert (state["status"], state["digest"]) == ("unchanged", index)
     assert registries.calls == [
-        RESOLVED_EXECUTOR,
         ("digest", REG, "library/busybox", "latest"),
         ("manifest", REG, "demo/multi", f"fp-{fp}"),
         ("manifest", REG, "demo/multi", amd),
@@ -361,32 +356,6 @@ def test_a_single_image_under_a_multi_arch_fingerprint_tag_is_rebuilt(tmp_path, 
     assert plan(builds, registries)["plan"]["images"]["multi"]["reason"] == {"kind": "tag_mismatch"}
 
 
-def test_builds_run_on_the_executor_digest_and_a_moved_executor_tag_rebuilds(tmp_path, registries):
-    builds = [image(tmp_path, "hello")]
-    executor = registries.resolve(EXECUTOR)
-    result = plan(builds, registries)
-    assert result["builds"][0]["executor_image"] == f"{EXECUTOR}@{executor}"
-    push_build(registries, result["plan"]["images"]["hello"])
-    moved = registries.for_host(REG).push_image("kaniko/executor", ["v1"], seed="executor 2")
-    registries.calls.clear()
-    again = plan(builds, registries)
-    assert again["plan"]["images"]["hello"]["reason"] == {"kind": "settings", "detail": "executor_image"}
-    assert again["builds"][0]["executor_image"] == f"{EXECUTOR}@{moved}"
-
-
-def test_an_unresolvable_executor_fails_the_plan_or_with_build_is_built_unverified_on_its_tag(tmp_path, registries):
-    registries.for_host(REG).failing.add("kaniko/executor")
-    builds = [image(tmp_path, "hello")]
-    message = f"executor image '{EXECUTOR}' cannot be resolved: registry {REG}: unreachable after 3 attempt(s)"
-    with pytest.raises(PlanError) as raised:
-        plan(builds, registries)
-    assert str(raised.value) == f"image hello: {message}"
-    result = plan(builds, registries, on_registry_error="build")
-    state = result["plan"]["images"]["hello"]
-    assert (state["status"], state["reason"], state["fingerprint"]) == ("build", {"kind": "unverified", "detail": message}, None)
-    assert "executor_image" not in result["builds"][0]  # the operator's default: the same tag
-
-
 def test_after_the_upgrade_each_image_rebuilds_once_for_the_fingerprint_format(tmp_path, registries):
     builds = [image(tmp_path, "hello")]
     state = plan(builds, registries)["plan"]["images"]["hello"]
@@ -401,8 +370,37 @@ def test_after_the_upgrade_each_image_rebuilds_once_for_the_fingerprint_format(t
     assert Reason.from_dict(state["reason"]).text() == "rebuilt (build settings changed: fingerprint format)"
 
 
-def test_an_executor_pinned_by_digest_is_used_as_it_is_without_a_request(tmp_path, registries):
-    executor = f"{EXECUTOR}@sha256:" + "e" * 64  # not in the registry: a pinned reference is its own answer
-    result = prepare_plan([image(tmp_path, "hello")], registries=registries, executor_image=executor, now=NOW, log=lambda _: None)
+LAST_BUILD = [("manifest", REG, "demo/hello", "1"), ("manifest", REG, "demo/hello", "latest")]  # a first build's
+
+
+def test_an_executor_tag_is_fingerprinted_as_given_and_left_to_the_operator(tmp_path, registries):
+    result = plan([image(tmp_path, "hello")], registries)
+    state = result["plan"]["images"]["hello"]
+    assert "executor_image" not in result["builds"][0]  # the operator's default: the same tag
+    assert json.loads(state["build"]["image_labels"]["dev.airflow-kaniko.inputs"])["settings"]["executor_image"] == EXECUTOR
+    assert registries.calls == [*looked_up(state["fingerprint"]), *LAST_BUILD]  # no request for the executor
+
+
+def test_an_executor_pinned_by_digest_is_passed_to_the_builds_and_fingerprinted_so(tmp_path, registries):
+    executor = f"{EXECUTOR}@sha256:" + "e" * 64
+    builds = [image(tmp_path, "hello")]
+    result = prepare_plan(builds, registries=registries, executor_image=executor, now=NOW, log=lambda _: None)
+    state = result["plan"]["images"]["hello"]
     assert result["builds"][0]["executor_image"] == executor
-    assert RESOLVED_EXECUTOR not in registries.calls and registries.calls[0] == ("digest", REG, "library/busybox", "latest")
+    assert json.loads(state["build"]["image_labels"]["dev.airflow-kaniko.inputs"])["settings"]["executor_image"] == executor
+    assert registries.calls == [*looked_up(state["fingerprint"]), *LAST_BUILD]  # none for the executor
+    assert state["fingerprint"] != plan(builds, registries)["plan"]["images"]["hello"]["fingerprint"]  # the tag's
+
+
+def test_a_fingerprinted_build_carries_the_context_digest_it_covers_for_the_operator_to_check(tmp_path, registries):
+    from airflow_kaniko.kaniko.context_archive import pack_context
+
+    builds = [image(tmp_path, "hello"), remote_image(tmp_path, "fetch", "ARG BASE\nFROM ${BASE}\nADD https://a.example/x /x\n")]
+    result = plan(builds, registries)
+    hello, fetch = result["builds"]
+    planned = result["plan"]["images"]["hello"]["context_digest"]
+    assert hello["context_digest"] == planned == pack_context(tmp_path / "hello").tar_digest
+    assert "context_digest" not in fetch  # no fingerprint tag is pushed for it: nothing to keep apart
+    registries.for_host(REG).failing.add("library/busybox")
+    (unverified,) = plan(builds[:1], registries, on_registry_error="build")["builds"]
+    assert unverified["fingerprint"] is None and "context_digest" not in unverified
