@@ -35,7 +35,8 @@ class BuildFailure:
 
     :param kind: ``dockerfile`` (a step of the Dockerfile failed: deterministic), ``push``, ``pull``,
         ``registry`` (a 5xx or network error), ``out-of-memory``, ``deadline``, ``evicted``,
-        ``executor-image`` (the executor never started), ``platform`` (a multi-arch merge) or ``unknown``.
+        ``executor-image`` (the executor never started), ``platform`` (a multi-arch merge), ``context`` (the
+        local context is not the one the plan fingerprinted: no pod ran) or ``unknown``.
     :param retryable: False for ``dockerfile``: the same inputs fail the same way.
     :param detail: the lines that say so, Kaniko's own or the pod's.
     """

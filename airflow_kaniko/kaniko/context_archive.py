@@ -7,6 +7,7 @@ Ignored files are dropped while packing, so they never leave the worker. The
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import os
 import tarfile
@@ -45,13 +46,40 @@ class _CappedBuffer(io.BytesIO):
         return super().write(data)
 
 
+class _HashingWriter(io.BufferedIOBase):
+    """The tar stream on its way into gzip: its sha256 taken in the same pass."""
+
+    def __init__(self, target: gzip.GzipFile) -> None:
+        super().__init__()
+        self._target = target
+        self._written = 0
+        self.sha256 = hashlib.sha256()
+
+    def write(self, data: ReadableBuffer, /) -> int:
+        self.sha256.update(data)
+        self._written += memoryview(data).nbytes
+        return self._target.write(data)
+
+    def writable(self) -> bool:
+        return True
+
+    def tell(self) -> int:  # tarfile asks where the stream starts
+        return self._written
+
+
 @dataclass(frozen=True)
 class ContextArchive:
-    """A packed context: the gzip bytes, and what went into them."""
+    """A packed context: the gzip bytes, and what went into them.
+
+    :param tar_digest: ``sha256:<hex>`` of the uncompressed tar inside ``data``: the context's identity,
+        the same whatever zlib or compression level packed it. The maintenance plan fingerprints it, so a
+        build that packs the context again can check it ships what the plan fingerprinted.
+    """
 
     data: bytes
     members: tuple[str, ...]
     ignored: int
+    tar_digest: str
 
     def describe(self) -> str:
         return f"{len(self.members)} entries, {len(self.data)} bytes gzipped, {self.ignored} ignored by .dockerignore"
@@ -83,7 +111,7 @@ def pack_context(directory: str | os.PathLike[str], dockerfile: str = "Dockerfil
         # mtime=0 in the gzip header and fixed tar metadata make the archive reproducible.
         with (
             gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz,
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+            tarfile.open(fileobj=(tar_stream := _HashingWriter(gz)), mode="w", format=tarfile.PAX_FORMAT) as tar,
         ):
             # The root comes first, with its real mode: without it Kaniko's tar:// unpacking creates the
             # context directory 0750, and `COPY . /app` passes that on. Names are "./"-prefixed, as
@@ -107,7 +135,8 @@ def pack_context(directory: str | os.PathLike[str], dockerfile: str = "Dockerfil
     except _OverLimit:
         raise KanikoSpecError("context", str(directory), f"packs to more than {limit}; {hint}") from None
     data = buffer.getvalue()
-    return ContextArchive(data=data, members=tuple(kept), ignored=every - len(kept))
+    tar_digest = "sha256:" + tar_stream.sha256.hexdigest()
+    return ContextArchive(data=data, members=tuple(kept), ignored=every - len(kept), tar_digest=tar_digest)
 
 
 def _read_dockerignore(root: Path) -> list[str]:

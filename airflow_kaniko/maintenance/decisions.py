@@ -73,20 +73,28 @@ def decide(
     max_age: timedelta | None,
     now: datetime,
     rebuilt_parents: Sequence[str] = (),
+    remote_source: str | None = None,
+    tag_mismatch: bool = False,
 ) -> Reason | None:
     """The reason for one image, or ``None``: its fingerprint is new and the caller must say why.
 
     :param unknowable: why the context cannot be known before the build (always rebuilt).
     :param force: rebuild whatever the registry says.
-    :param found: the digest the fingerprint tag points at, ``None`` when there is none.
+    :param found: the digest the fingerprint tag points at, ``None`` when there is none (or it did not match).
     :param built_at: when that fingerprint was last built, when known.
     :param max_age: rebuild a build older than this (unknown age counts as older).
     :param rebuilt_parents: parents that this run rebuilt.
+    :param remote_source: a remote ``ADD`` source of the Dockerfile, as shown (always rebuilt).
+    :param tag_mismatch: the fingerprint tag points at an image whose fingerprint label is not that fingerprint.
     """
     if unknowable:
         return Reason("unknowable", detail=unknowable)
+    if remote_source:
+        return Reason("remote_source", detail=remote_source)
     if force:
         return Reason("forced")
+    if tag_mismatch:
+        return Reason("tag_mismatch")
     if found is None:
         return Reason("parent", parents=tuple(rebuilt_parents)) if rebuilt_parents else None
     if max_age is not None and (built_at is None or now - built_at >= max_age):
@@ -117,15 +125,24 @@ def rebuild_kwargs(
     built_at: datetime,
     reproducible: bool,
     bases: Mapping[str, str] | None = None,
+    executor_image: str | None = None,
+    context_digest: str | None = None,
 ) -> dict[str, Any]:
-    """The operator kwargs of a rebuild: fingerprint tags and labels, pinned args, no cache for max_age;
-    the fingerprint and reason for the Asset event, the resolved bases by digest for lineage.
+    """The operator kwargs of a rebuild: fingerprint tags and labels, pinned args, no cache for max_age or
+    a remote ADD; the fingerprint and reason for the Asset event, the resolved bases by digest for lineage.
 
     :param kwargs: the manifest's kwargs for the image.
     :param base: ``(reference, digest)`` of the image the target stage is built on, for the OCI labels.
     :param bases: every resolved image the build pulls, reference -> digest.
+    :param executor_image: an executor the DAG pinned, ``<ref>@<digest>`` (``None``: the operator's default).
+    :param context_digest: the tar digest of the local context the fingerprint covers; the operator refuses
+        to build another (``None``: no check).
     """
     result = {**kwargs, "build_args": dict(build_args)}
+    if executor_image is not None:
+        result["executor_image"] = executor_image
+    if context_digest is not None:
+        result["context_digest"] = context_digest
     result["fingerprint"] = fingerprint
     result["build_reason"] = reason.to_dict()
     result["base_images"] = [by_digest(reference, digest) for reference, digest in (bases or {}).items()]
@@ -147,8 +164,9 @@ def rebuild_kwargs(
             *kwargs.get("extra_args", []),
             *(a for a in REPRODUCIBLE_ARGS if a not in kwargs.get("extra_args", [])),
         ]
-    if reason.kind == "max_age":
-        # A cached `RUN apt-get upgrade` would hide exactly the fixes max_age is for.
+    if reason.kind in ("max_age", "remote_source"):
+        # A cached `RUN apt-get upgrade` would hide exactly the fixes max_age is for; the executor's cache key
+        # leaves out a remote ADD's content, so a cached RUN after it would be the old file's.
         for key in ("cache", "cache_repo", "cache_ttl"):
             result.pop(key, None)
     return result

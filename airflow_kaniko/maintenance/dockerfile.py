@@ -1,4 +1,4 @@
-"""The images a Dockerfile build pulls, after ARG substitution, as the executor sees them.
+"""The images a Dockerfile build pulls and the remote files it adds, after ARG substitution, as the executor sees them.
 
 Parsing is the official Go parser's (the ``dockerfile`` package); ``$VAR``,
 ``${VAR}``, ``${VAR:-default}``, ``${VAR-default}`` and ``${VAR:+alt}`` are expanded
@@ -10,7 +10,14 @@ by ``expandvars``. What this module adds is Docker's scoping rules:
   global ARG declares;
 - ARG names are case-sensitive, stage names are not (``AS Build`` is ``build``);
 - ``FROM <stage>`` and ``COPY --from=<stage>`` refer to an earlier stage, ``scratch``
-  to nothing; everything else is an external image.
+  to nothing; everything else is an external image;
+- inside a stage, ``ADD`` sees the stage's ARGs (a bare ``ARG NAME`` takes a global ARG's
+  value) and its ENVs (inherited by ``FROM <stage>``), ENV winning over ARG.
+
+An ``ADD`` source is remote when it has a scheme and a host, as the executor's
+``IsSrcRemoteFileURL`` (Go's ``url.ParseRequestURI``) decides, or is a git address
+(``git@host:repo.git``); one that uses a variable the Dockerfile does not set (the base
+image's ENV) or cannot be expanded here counts as remote too: its content cannot be known.
 """
 
 from __future__ import annotations
@@ -29,6 +36,11 @@ _ESCAPE_DIRECTIVE_RE = re.compile(r"#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE
 _FOREIGN_FORM_RE = re.compile(r"\$\{[#!]|\$\{[A-Za-z_][A-Za-z0-9_]*:(?![-+?])")
 _NO_COLON_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)[-+]")
 _VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))")
+# Go's url.ParseRequestURI: a scheme, then "//" and a non-empty authority. Only a userinfo ("u@") is
+# counted too: erring on the side of "remote" costs a rebuild, the other side a skipped one.
+_URL_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]+)([^?#]*)(\?[^#]*)?(#.*)?", re.DOTALL)
+_SCP_GIT_RE = re.compile(r"([^/:@\s]+@)([^/:\s]+:.*)", re.DOTALL)  # git@github.com:org/repo.git
+_SHOWN_MAX = 100
 
 
 class DockerfileError(KanikoError, ValueError):
@@ -63,6 +75,38 @@ class BaseImage:
 
 
 @dataclass(frozen=True)
+class RemoteSource:
+    """An ``ADD`` source whose content only the build fetches.
+
+    :param line: where the ``ADD`` is.
+    :param written: the source as written (``${URL}``).
+    :param source: after substitution, or ``None`` when it cannot be expanded here.
+    """
+
+    line: int
+    written: str
+    source: str | None
+
+    def shown(self) -> str:
+        """The source for a report line: userinfo and query replaced by ``***``, at most 100 characters."""
+        text = self.source if self.source is not None else self.written
+        url, scp = _URL_RE.fullmatch(text), _SCP_GIT_RE.fullmatch(text)
+        if url:
+            scheme, authority, path, query, fragment = url.groups()
+            authority = "***@" + authority.rpartition("@")[2] if "@" in authority else authority
+            text = scheme + authority + path + ("?***" if query else "") + (fragment or "")
+        elif scp:
+            text = "***@" + scp[2]
+        text = "".join(c if c.isprintable() else "?" for c in text)
+        return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 1] + "…"
+
+
+def is_remote(source: str) -> bool:
+    """Whether an ``ADD`` source is fetched by the build: a URL with a host, or a git address."""
+    return bool(_URL_RE.fullmatch(source) or _SCP_GIT_RE.fullmatch(source))
+
+
+@dataclass(frozen=True)
 class Stage:
     """One ``FROM`` line: its name, and either an earlier stage or an image (or ``scratch``)."""
 
@@ -80,6 +124,7 @@ class BuildBases:
     stages: tuple[Stage, ...]
     target: int
     images: tuple[BaseImage, ...]  # every external image of stages 0..target, first use first
+    remote_sources: tuple[RemoteSource, ...] = ()  # every remote ADD source of stages 0..target, in order
 
     @property
     def final_base(self) -> BaseImage | None:
@@ -114,7 +159,12 @@ def build_bases(
         if stage.base is not None:
             images.append(stage.base)
         images += [walk.copied_image(stage, line, written) for index, line, written in walk.copies if index == stage.index]
-    return BuildBases(stages=tuple(walk.stages), target=target_index, images=tuple(i for i in images if i is not None))
+    return BuildBases(
+        stages=tuple(walk.stages),
+        target=target_index,
+        images=tuple(i for i in images if i is not None),
+        remote_sources=tuple(r for index, r in walk.remote if index <= target_index),
+    )
 
 
 def _parse(text: str, path: str) -> Any:
@@ -137,6 +187,9 @@ class _Walk:
     stages: list[Stage] = field(default_factory=list)
     stage_names: dict[str, int] = field(default_factory=dict)
     copies: list[tuple[int, int, str]] = field(default_factory=list)  # (stage, line, written)
+    remote: list[tuple[int, RemoteSource]] = field(default_factory=list)  # (stage, source)
+    stage_envs: list[dict[str, str]] = field(default_factory=list)  # each stage's ENVs, for a later FROM <stage>
+    stage_args: dict[str, str | None] = field(default_factory=dict)  # the current stage's ARGs (None: no value)
 
     def step(self, command: Any) -> None:
         cmd = command.cmd.upper()
@@ -146,11 +199,61 @@ class _Walk:
         elif cmd == "FROM":
             stage = _stage(command, len(self.stages), self.stage_names, self.global_args, self.escape, self.path)
             self.stages.append(stage)
+            inherited = self.stage_envs[stage.parent_stage] if stage.parent_stage is not None else {}
+            self.stage_envs.append(dict(inherited))
+            self.stage_args = {}
             if stage.name:
                 self.stage_names[stage.name] = stage.index
-        elif cmd in ("COPY", "ADD", "RUN") and self.stages:
+        elif cmd == "ARG":
+            for item in command.value:
+                self._stage_arg(item, command.start_line)
+        elif cmd == "ENV" and self.stages:
+            pairs = list(command.value)
+            for name, value in zip(pairs[::2], pairs[1::2], strict=False):
+                expanded = self._expand_in_stage(_unquote(value), command.start_line)
+                if expanded is None:  # unknown here, so is every word that uses it
+                    self.stage_envs[-1].pop(name, None)
+                    self.stage_args.pop(name, None)
+                else:
+                    self.stage_envs[-1][name] = expanded
+        if cmd in ("COPY", "ADD", "RUN") and self.stages:
             written_flags = (_from_flag(flag) for flag in command.flags)
             self.copies += [(len(self.stages) - 1, command.start_line, w) for w in written_flags if w is not None]
+        if cmd == "ADD" and self.stages and not command.heredocs:
+            for written in command.value[:-1]:  # the last word is the destination
+                self._add_source(written, command.start_line)
+
+    def _stage_arg(self, item: str, line: int) -> None:
+        """``ARG NAME[=default]`` inside a stage: a build arg, else the default, else a global ARG's value."""
+        name, sep, default = item.partition("=")
+        if name in self.build_args:
+            self.stage_args[name] = self.build_args[name]
+        elif sep:
+            expanded = self._expand_in_stage(_unquote(default), line)
+            if expanded is None:  # unknown here, so is every word that uses it
+                self.stage_args.pop(name, None)
+            else:
+                self.stage_args[name] = expanded
+        else:
+            self.stage_args[name] = self.global_args.get(name)
+
+    def _stage_env(self) -> dict[str, str | None]:
+        return {**self.stage_args, **self.stage_envs[-1]}
+
+    def _expand_in_stage(self, word: str, line: int) -> str | None:
+        """``word`` with the stage's ARGs and ENVs; ``None`` if it uses another variable or cannot be expanded."""
+        env = self._stage_env()
+        if any(name not in env for name in _args_of(word)):
+            return None  # the base image's ENV, which only the build sees
+        try:
+            return _expand(word, {k: v for k, v in env.items() if v is not None}, self.escape, self.path, line)
+        except DockerfileError:
+            return None
+
+    def _add_source(self, written: str, line: int) -> None:
+        source = self._expand_in_stage(written, line)
+        if source is None or is_remote(source):
+            self.remote.append((len(self.stages) - 1, RemoteSource(line, written, source)))
 
     def _global_arg(self, item: str, line: int) -> None:
         """``ARG NAME[=default]`` before the first FROM: a build arg wins over the default."""

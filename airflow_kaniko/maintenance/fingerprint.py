@@ -4,10 +4,11 @@ The fingerprint is the sha256 of a canonical JSON document of:
 
 - the manifest digest of every external image the build pulls (``FROM`` and
   ``COPY --from``, after ARG substitution), keyed by the reference;
-- the context: the sha256 of the packed archive the operator ships for a local
-  directory (after ``.dockerignore``; it holds the Dockerfile);
+- the context: the sha256 of the uncompressed tar the operator packs for a local
+  directory (after ``.dockerignore``; it holds the Dockerfile), not of its gzip bytes,
+  which another zlib or compression level would change;
 - the Dockerfile path, build args, target, labels, extra executor flags and the
-  executor image;
+  executor image, as given (pin it by digest to catch a moved tag);
 - for a multi-arch image, its platform list (absent for a single-platform image, so
   fingerprints made before platforms existed still match).
 
@@ -27,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Bumped when the document changes shape, so old fingerprints never match new ones.
-VERSION = 1
+#: 2: the context is the uncompressed tar's digest, no longer the gzip bytes'.
+VERSION = 2
 #: The image label that carries the fingerprint, and the one that carries its inputs' hashes.
 FINGERPRINT_LABEL = "dev.airflow-kaniko.fingerprint"
 INPUTS_LABEL = "dev.airflow-kaniko.inputs"
@@ -44,7 +46,9 @@ class BuildInputs:
     """Everything the fingerprint covers.
 
     :param bases: manifest digest per external image reference the build pulls.
-    :param context: ``sha256:<hex>`` of the packed local context.
+    :param context: ``sha256:<hex>`` of the packed local context's uncompressed tar
+        (``ContextArchive.tar_digest``).
+    :param executor_image: the executor's reference, as given (a tag, or ``<ref>@sha256:…``).
     """
 
     bases: Mapping[str, str]
@@ -81,17 +85,20 @@ class BuildInputs:
         return hashlib.sha256(self.document().encode()).hexdigest()
 
     def summary(self) -> dict[str, Any]:
-        """The inputs as an image label carries them, so the next run can say which one changed."""
-        return {"bases": dict(sorted(self.bases.items())), "context": _short(self.context), "settings": self.settings()}
+        """The inputs as an image label carries them, so the next run can say which one changed.
+
+        ``version`` is absent from the labels of version 1, which had no such key.
+        """
+        return {
+            "bases": dict(sorted(self.bases.items())),
+            "context": _short(self.context),
+            "settings": self.settings(),
+            "version": VERSION,
+        }
 
 
 def fingerprint_tag(fingerprint: str) -> str:
     return f"{TAG_PREFIX}{fingerprint}"
-
-
-def context_digest(archive: bytes) -> str:
-    """``sha256:<hex>`` of the packed context archive, the same bytes the operator ships."""
-    return "sha256:" + hashlib.sha256(archive).hexdigest()
 
 
 def unknowable_context(context: str) -> str | None:

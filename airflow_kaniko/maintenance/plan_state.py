@@ -48,7 +48,7 @@ class ImageState(TypedDict):
 
     name: str
     kwargs: dict[str, Any]  # the manifest's operator kwargs, with the reproducible args added
-    executor_image: str
+    executor_image: str  # as the DAG gives it: a tag, or pinned ``<ref>@sha256:…``
     unknowable: str | None  # why the context cannot be known before the build (always rebuilt)
     bases: list[BaseRecord]
     context_digest: str | None
@@ -62,6 +62,7 @@ class ImageState(TypedDict):
     level: int
     parents: list[str]
     final_base: NotRequired[str | None]  # the base the target stage is built on (local contexts only)
+    remote_source: NotRequired[str]  # a remote ``ADD`` source of the Dockerfile, as shown (always rebuilt)
     unverified: NotRequired[str]  # the registry error that left a base unresolved (on_registry_error=build)
     failure: NotRequired[FailureDict | None]  # a failed build's classified failure
     platform_digests: NotRequired[dict[str, str]]  # a multi-arch image: platform -> digest

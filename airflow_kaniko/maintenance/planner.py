@@ -1,9 +1,10 @@
 """Run the pure modules against the disk and a registry: the plan of a maintenance run, level by level.
 
 ``prepare_plan`` reads every image's context and Dockerfile, orders the images by the
-graph, resolves base digests, looks each fingerprint up (one request per image) and
-retags what is unchanged; it starts no pod. Images with a parent that is being rebuilt
-wait: ``plan_next_level`` decides them once their parents' new digests are known. A multi-arch
+graph, resolves base digests, looks each fingerprint up (one request per image), checks
+that the image found carries that fingerprint (its config's label) and retags what is
+unchanged; it starts no pod. Images with a parent that is being rebuilt wait:
+``plan_next_level`` decides them once their parents' new digests are known. A multi-arch
 image is one build per platform (staging tags), then ``push_level_indexes`` pushes its image index
 under the final and fingerprint tags. The plan is plain data (it travels as XCom between the DAG's tasks); no Airflow import here.
 """
@@ -20,7 +21,7 @@ from typing import Any
 from airflow_kaniko.errors import KanikoError
 from airflow_kaniko.maintenance import graph
 from airflow_kaniko.maintenance.decisions import REPRODUCIBLE_ARGS, decide, last_built, pinned, rebuild_kwargs
-from airflow_kaniko.maintenance.fingerprint import BuildInputs, context_digest, fingerprint_tag, unknowable_context
+from airflow_kaniko.maintenance.fingerprint import FINGERPRINT_LABEL, BuildInputs, fingerprint_tag, unknowable_context
 from airflow_kaniko.maintenance.plan_state import (
     BUILD,
     FAILED,
@@ -38,10 +39,11 @@ from airflow_kaniko.maintenance.plan_state import (
 )
 from airflow_kaniko.maintenance.reasons import Reason, explain_change
 from airflow_kaniko.oci.reference import normalize, split
-from airflow_kaniko.oci.registry_protocol import RegistryError, RegistryHost, RegistryHosts
+from airflow_kaniko.oci.registry_protocol import RegistryError, RegistryHost, RegistryHosts, ServedManifest
 from airflow_kaniko.results import PUSHED, FailedBuild, IndexResult, Result, match_results, parse_results
 
 _WHOLE_ARG_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 Log = Callable[[str], None]
 
 
@@ -66,7 +68,8 @@ def prepare_plan(
     """The plan: every image's decision where it can be made now, and the kwargs of level 0's builds.
 
     :param builds: the manifest's operator kwargs, one per image.
-    :param executor_image: the executor every build uses (part of the fingerprint).
+    :param executor_image: the executor every build uses (part of the fingerprint, as given); one pinned by
+        digest (``…@sha256:…``) is passed on to the builds.
     :param now: this run's time (max_age, the build-time tag).
     :param force: rebuild everything.
     :param max_age: image name -> rebuild when the last build is older (``None``: never).
@@ -269,7 +272,10 @@ def _analyse(kwargs: Mapping[str, Any], executor_image: str, reproducible: bool)
         bases = build_bases(text, kwargs.get("build_args", {}), target=kwargs.get("target"), path=dockerfile)
     except (KanikoSpecError, DockerfileError, OSError, UnicodeDecodeError) as err:
         raise PlanError(f"image {name}: {err}") from None
-    state["context_digest"] = context_digest(archive.data)
+    state["context_digest"] = archive.tar_digest
+    if bases.remote_sources:
+        first, more = bases.remote_sources[0].shown(), len(bases.remote_sources) - 1
+        state["remote_source"] = first + (f" and {more} more" if more else "")
     state["bases"] = [BaseRecord(reference=b.reference, written=b.written, line=b.line, args=list(b.args)) for b in bases.images]
     state["final_base"] = bases.final_base.reference if bases.final_base else None
     return state
@@ -326,8 +332,9 @@ class _Lookup:
 
     inputs: BuildInputs | None  # None: the inputs cannot be known (unknowable context, unverified base)
     fingerprint: str | None
-    found: str | None  # the digest under the fingerprint tag
+    found: str | None  # the digest under the fingerprint tag, once its image is seen to carry that fingerprint
     built_at: datetime | None  # when that fingerprint was last built, read only for max_age
+    mismatched: str | None = None  # the digest under the fingerprint tag, when its image does not carry it
 
 
 def _decide(
@@ -349,6 +356,8 @@ def _decide(
 
     bases = _pin_bases(plan, state, parent_digests)
     lookup = _look_up(registry, repository, state, bases, check_age=max_age is not None and not plan["force"])
+    if lookup.mismatched:
+        log(f"{name}: fp-{lookup.fingerprint} points at {lookup.mismatched}, which does not carry that fingerprint")
     reason = decide(
         unknowable=state["unknowable"],
         force=plan["force"],
@@ -358,6 +367,8 @@ def _decide(
         max_age=max_age,
         now=now,
         rebuilt_parents=rebuilt_parents,
+        remote_source=state.get("remote_source"),
+        tag_mismatch=lookup.mismatched is not None,
     )
     if state.get("unverified"):
         reason = Reason("unverified", detail=state["unverified"].split(": ", 1)[1])
@@ -400,7 +411,7 @@ def _pin_bases(plan: Plan, state: ImageState, parent_digests: Mapping[str, str])
 
 def _look_up(registry: RegistryHost, repository: str, state: ImageState, bases: _Bases, *, check_age: bool) -> _Lookup:
     """The fingerprint of the build and the registry's digest under its tag; the last build time when max_age needs it."""
-    if state["unknowable"] or state.get("unverified"):
+    if state["unknowable"] or state.get("remote_source") or state.get("unverified"):
         return _Lookup(None, None, None, None)
     kwargs = state["kwargs"]
     assert state["context_digest"] is not None, "a context without ://, packed by _analyse"
@@ -416,22 +427,65 @@ def _look_up(registry: RegistryHost, repository: str, state: ImageState, bases: 
         platforms=tuple(kwargs.get("platforms", ())),
     )
     fingerprint = inputs.fingerprint()
-    found = registry.digest(repository, fingerprint_tag(fingerprint))
-    built_at = last_built(fingerprint, registry.tags(repository)) if found and check_age else None
-    return _Lookup(inputs, fingerprint, found, built_at)
+    manifest = registry.manifest(repository, fingerprint_tag(fingerprint))
+    if manifest is None:
+        return _Lookup(inputs, fingerprint, None, None)
+    if not _carries(registry, repository, manifest, fingerprint, len(inputs.platforms)):
+        return _Lookup(inputs, fingerprint, None, None, mismatched=manifest.digest)
+    built_at = last_built(fingerprint, registry.tags(repository)) if check_age else None
+    return _Lookup(inputs, fingerprint, manifest.digest, built_at)
+
+
+def _carries(registry: RegistryHost, repository: str, manifest: ServedManifest, fingerprint: str, platforms: int) -> bool:
+    """Whether the image under a fingerprint tag has that fingerprint label (a pushed tag is not proof).
+
+    A single-platform build must be an image; a multi-arch one an index of exactly one image per
+    platform, each of which carries the label (each platform's build set it). A config or platform
+    manifest the registry does not have, or a document of the wrong shape, is a mismatch; a registry
+    that cannot answer raises :class:`RegistryError`, as the fingerprint lookup itself does.
+    """
+    try:
+        document = manifest.json()
+        if not platforms:
+            return "manifests" not in document and _labelled(registry, repository, manifest, fingerprint)
+        entries = document.get("manifests")
+        if not isinstance(entries, list) or len(entries) != platforms:
+            return False
+        digests = [entry.get("digest") for entry in entries]
+        if not all(isinstance(d, str) and _DIGEST_RE.fullmatch(d) for d in digests):
+            return False
+        for digest in digests:  # one platform at a time: the first that does not carry it ends the reading
+            image = registry.manifest(repository, digest)
+            if image is None or "manifests" in image.json() or not _labelled(registry, repository, image, fingerprint):
+                return False
+        return True
+    except RegistryError as err:
+        if err.status == 404:  # a manifest names a blob the registry does not have
+            return False
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError):  # not the JSON an image or index is
+        return False
+
+
+def _labelled(registry: RegistryHost, repository: str, image: ServedManifest, fingerprint: str) -> bool:
+    descriptor = image.json().get("config")
+    if not isinstance(descriptor, dict) or not _DIGEST_RE.fullmatch(str(descriptor.get("digest"))):
+        return False  # not an image manifest: the adapter would refuse it as a registry error
+    labels = (registry.config(repository, image).get("config") or {}).get("Labels") or {}
+    return bool(labels.get(FINGERPRINT_LABEL) == fingerprint)
 
 
 def _retag(
     plan: Plan, state: ImageState, registry: RegistryHost, repository: str, lookup: _Lookup, reason: Reason, log: Log
 ) -> None:
     """An unchanged image: its destination tags moved to the digest its fingerprint tag names, registry side."""
-    assert lookup.fingerprint is not None, "unchanged is only decided from a fingerprint tag found in the registry"
+    assert lookup.found is not None, "unchanged is only decided from a fingerprint tag found in the registry"
     destinations = state["kwargs"]["destinations"]
     tags = [tag for _, _, tag, _ in map(split, destinations) if tag]
     if plan["dry_run"]:
         log(f"{state['name']}: {reason.text()}; would retag {', '.join(tags)}")
     else:
-        registry.retag(repository, fingerprint_tag(lookup.fingerprint), tags)
+        registry.retag(repository, lookup.found, tags)  # by digest: exactly the image whose label was read
         log(f"{state['name']}: {reason.text()}; retagged {', '.join(tags)} in the registry")
     state["status"], state["digest"] = UNCHANGED, lookup.found
     state["images"] = [f"{d}@{lookup.found}" for d in destinations]
@@ -449,6 +503,9 @@ def _plan_build(state: ImageState, reason: Reason, lookup: _Lookup, bases: _Base
         built_at=now,
         reproducible=False,  # already in kwargs["extra_args"], and so in the fingerprint
         bases=bases.digests,
+        executor_image=state["executor_image"] if split(state["executor_image"])[3] else None,
+        # What the fingerprint covers: the build task checks that it packs exactly this context.
+        context_digest=state["context_digest"] if lookup.fingerprint else None,
     )
     log(f"{state['name']}: {reason.text()}")
 

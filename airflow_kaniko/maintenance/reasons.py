@@ -7,7 +7,19 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # Kinds, and whether each means a pod is started.
-REBUILD_KINDS = ("forced", "unknowable", "max_age", "parent", "base", "context", "settings", "first", "unverified")
+REBUILD_KINDS = (
+    "forced",
+    "unknowable",
+    "remote_source",
+    "max_age",
+    "tag_mismatch",
+    "parent",
+    "base",
+    "context",
+    "settings",
+    "first",
+    "unverified",
+)
 SKIP_KINDS = ("unchanged",)
 OUTCOME_KINDS = ("failed", "parent_failed")
 
@@ -28,7 +40,8 @@ class Reason:
     :param parents: for ``parent`` and ``parent_failed``: the parent images.
     :param fingerprint: for ``unchanged``: the fingerprint found in the registry.
     :param digest: for ``unchanged``: the digest that fingerprint's tag points at.
-    :param detail: for ``unknowable`` (``s3:// context``), ``settings`` (changed fields), ``unverified`` (the error).
+    :param detail: for ``unknowable`` (``s3:// context``), ``remote_source`` (the remote ``ADD`` source, redacted),
+        ``settings`` (changed fields), ``unverified`` (the error).
     """
 
     kind: str
@@ -51,6 +64,7 @@ class Reason:
         body = {
             "forced": "forced",
             "max_age": "older than max_age",
+            "tag_mismatch": "fingerprint tag did not match its image",
             "parent": f"parent {', '.join(self.parents)} rebuilt",
             "base": "; ".join(f"base {c.reference} {short(c.old) if c.old else 'none'} → {short(c.new)}" for c in self.bases),
             "context": "context changed",
@@ -60,6 +74,8 @@ class Reason:
         }
         if self.kind == "unknowable":
             return f"always rebuilt ({self.detail})"
+        if self.kind == "remote_source":
+            return f"always rebuilt (ADD {self.detail})"
         if self.kind == "unchanged":
             return f"unchanged (fingerprint {(self.fingerprint or '')[:12]}…, digest {short(self.digest)})"
         if self.kind == "failed":
@@ -109,6 +125,8 @@ def explain_change(previous: Mapping[str, Any] | None, current: Mapping[str, Any
     )
     if moved:
         return Reason("base", bases=moved)
+    if previous.get("version", 1) != current.get("version", 1):  # every input hashed anew: none to single out
+        return Reason("settings", detail="fingerprint format")
     if previous.get("context") != current["context"]:
         return Reason("context")
     old_settings, new_settings = previous.get("settings") or {}, current["settings"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
 from airflow_kaniko.errors import KanikoSpecError
+from airflow_kaniko.kaniko.context_archive import ContextArchive
 from airflow_kaniko.kaniko.docker_config import render_docker_config, secret_forms
 from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_ARCHIVE, KanikoBuild
 from airflow_kaniko.oci.platforms import Platform, node_selector, parse_platform, staging_destinations
@@ -22,7 +24,24 @@ from airflow_kaniko.utils.push_modes import PULL_CONFIG_KEY, DirectPushMode, Iso
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-__all__ = ["KanikoBuildFailed", "KanikoBuildOperator"]
+__all__ = ["KanikoBuildFailed", "KanikoBuildOperator", "KanikoContextChanged"]
+
+_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+class KanikoContextChanged(KanikoBuildFailed):
+    """The local context packs to another digest than the one the plan fingerprinted: nothing was built.
+
+    Retryable: a retry packs it again (on a worker with the planned revision of the DAG folder it passes).
+    """
+
+    def __init__(self, name: str, context: str, planned: str, packed: str) -> None:
+        detail = f"{context} packs to {packed} but the plan fingerprinted {planned}"
+        super().__init__(
+            f"The context of {name} changed since it was planned: {detail}; not built, no pod created "
+            "(a retry packs it again; the next run plans the context as it is now)",
+            BuildFailure("context", True, detail),
+        )
 
 
 class KanikoBuildOperator(KanikoPodOperatorBase):
@@ -68,6 +87,10 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         the Asset event's extra (see ``airflow_kaniko.assets.events``). Not templated.
     :param build_reason: why this build runs, the planner's ``Reason.to_dict()`` (e.g. ``{"kind": "forced"}``),
         carried in the Asset event's extra. Not templated: it can hold a registry's error text.
+    :param context_digest: ``sha256:<64 hex>``, the tar digest (``ContextArchive.tar_digest``) of the local
+        context the maintenance plan fingerprinted: the context packed here must have it, or the build fails
+        before any pod with :class:`KanikoContextChanged` (retryable), its result a ``context`` failure.
+        Needs a local context. Not templated: the planner sets it; ``None`` checks nothing.
     :param platform: build for this platform, ``os/arch[/variant]`` such as ``linux/arm64``
         (``--custom-platform``), as one part of a multi-arch image (see above). (templated)
     :param platform_node_selector: with ``platform``, schedule the pod on nodes of its architecture
@@ -114,6 +137,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         pusher_image: str = pod_spec.DEFAULT_PUSHER_IMAGE,
         fingerprint: str | None = None,
         build_reason: Mapping[str, Any] | None = None,
+        context_digest: str | None = None,
         platform: str | None = None,
         platform_node_selector: bool = True,
         **kwargs: Any,
@@ -124,6 +148,9 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         if not isinstance(isolate_push_credentials, bool):
             reason = "must be True or False (it is not templated)"
             raise KanikoSpecError("isolate_push_credentials", isolate_push_credentials, reason)
+        if context_digest is not None and not (isinstance(context_digest, str) and _DIGEST_RE.fullmatch(context_digest)):
+            reason = "must be a context's tar digest, sha256: and 64 lowercase hex digits (it is not templated)"
+            raise KanikoSpecError("context_digest", context_digest, reason)
         if isolate_push_credentials:
             IsolatedPushMode.operator_defaults(kwargs)
         elif pull_conn_id or pull_secret:
@@ -150,6 +177,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         self.image_name = image_name
         self.fingerprint = fingerprint
         self.build_reason = build_reason
+        self.context_digest = context_digest
         self.platform = platform
         self.platform_node_selector = platform_node_selector
 
@@ -171,25 +199,43 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         platform = self._platform
         # A platform's build is not the image: it goes under staging tags, the index under the final ones.
         destinations = staging_destinations(self.final_destinations(), platform) if platform else self.destinations
-        return [
-            KanikoBuild(
-                context=self.resolve_context(self.context),
-                destinations=destinations,
-                dockerfile=self.dockerfile,
-                build_args=self.build_args,
-                target=self.target or None,
-                labels=self.image_labels,
-                cache=as_bool("cache", self.cache),
-                cache_repo=self.cache_repo or None,
-                cache_ttl=self.cache_ttl or None,
-                insecure_registries=self.insecure_registries,
-                registry_certificates=self.registry_certificates(),
-                registry_mirrors=self.registry_mirrors,
-                extra_args=self.extra_args,
-                name=self.image_name or None,
-                platform=platform,
+        spec = KanikoBuild(
+            context=self.resolve_context(self.context),
+            destinations=destinations,
+            dockerfile=self.dockerfile,
+            build_args=self.build_args,
+            target=self.target or None,
+            labels=self.image_labels,
+            cache=as_bool("cache", self.cache),
+            cache_repo=self.cache_repo or None,
+            cache_ttl=self.cache_ttl or None,
+            insecure_registries=self.insecure_registries,
+            registry_certificates=self.registry_certificates(),
+            registry_mirrors=self.registry_mirrors,
+            extra_args=self.extra_args,
+            name=self.image_name or None,
+            platform=platform,
+        )
+        if self.context_digest is not None and not spec.is_local_context:
+            # The context URL is not named: a git URL may carry a token.
+            raise KanikoSpecError(
+                "context_digest", self.context_digest, "needs a local context; a URL context is not packed here"
             )
-        ]
+        return [spec]
+
+    def _pack(self, spec: KanikoBuild) -> ContextArchive:
+        archive = super()._pack(spec)
+        if self.context_digest is not None and archive.tar_digest != self.context_digest:
+            # Built, it would go under the fingerprint tag of another context, and be skipped as that one.
+            raise KanikoContextChanged(self.describe_builds(), str(spec.context), self.context_digest, archive.tar_digest)
+        return archive
+
+    def execute(self, context: Context) -> Any:
+        try:
+            return super().execute(context)
+        except KanikoContextChanged as failed:
+            self._push(context, self.failed_result(failed, None))  # the report names both digests
+            raise
 
     def container_argv(self, specs: list[KanikoBuild]) -> tuple[list[str], list[str]]:
         # The image's entrypoint is the executor; there is no shell to go through.

@@ -1,4 +1,6 @@
+import functools
 import gzip
+import hashlib
 import io
 import os
 import re
@@ -185,3 +187,16 @@ def test_reproducible_whatever_the_root_mtime(ctx):
     first = pack_context(ctx).data
     os.utime(ctx, (12345, 12345))
     assert pack_context(ctx).data == first
+
+
+# Issue 18, item 3: the context's digest is the uncompressed tar's, so another zlib or compression level on a
+# worker does not re-fingerprint every image.
+def test_the_tar_digest_is_the_uncompressed_tars_whatever_the_compression_level(ctx, monkeypatch):
+    default = pack_context(ctx)
+    assert default.tar_digest == "sha256:" + hashlib.sha256(gzip.decompress(default.data)).hexdigest()
+    monkeypatch.setattr(context_archive.gzip, "GzipFile", functools.partial(gzip.GzipFile, compresslevel=1))
+    fast = pack_context(ctx)
+    assert fast.data != default.data  # other gzip bytes ...
+    assert fast.tar_digest == default.tar_digest  # ... the same context
+    (ctx / "app.py").write_text("print('changed')\n")
+    assert pack_context(ctx).tar_digest != default.tar_digest

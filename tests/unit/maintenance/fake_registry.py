@@ -68,7 +68,10 @@ class FakeRegistry(RegistryHost):
 
     def config(self, repository: str, manifest: ServedManifest) -> dict[str, Any]:
         self.calls.append(("config", self.host, repository, manifest.digest))
-        return self.configs[manifest.json()["config"]["digest"]]
+        digest = manifest.json()["config"]["digest"]
+        if digest not in self.configs:  # as the adapter says it: the manifest names a blob that is not there
+            raise RegistryError(self.host, f"{repository}@{digest}", "HTTP 404 after 1 attempt(s)", 404)
+        return self.configs[digest]
 
     def tags(self, repository: str) -> list[str]:
         self.calls.append(("tags", self.host, repository))

@@ -166,3 +166,44 @@ def test_rebuild_kwargs_add_fingerprint_tags_labels_and_pins():
 
     op = KanikoBuildOperator(task_id="t", context="git://github.com/acme/app.git", **out)
     assert (op.fingerprint, op.build_reason, op.lineage_base_images()) == (FP, {"kind": "max_age"}, out["base_images"])
+
+
+# Issue 18: a remote ADD source and a fingerprint tag that did not match its image.
+def test_a_remote_source_comes_after_an_unknowable_context_and_before_force_and_a_mismatch_after_force():
+    assert call(unknowable="s3:// context", remote_source="https://a.example/x").kind == "unknowable"
+    assert call(remote_source="https://a.example/x", force=True, found=D1) == Reason(
+        "remote_source", detail="https://a.example/x"
+    )
+    assert call(force=True, tag_mismatch=True).kind == "forced"
+    assert call(tag_mismatch=True, rebuilt_parents=["etl-base"]) == Reason("tag_mismatch")
+
+
+def test_the_words_for_a_remote_source_and_a_mismatched_tag():
+    assert Reason("remote_source", detail="https://a.example/x").text() == "always rebuilt (ADD https://a.example/x)"
+    assert Reason("tag_mismatch").text() == "rebuilt (fingerprint tag did not match its image)"
+    assert Reason("tag_mismatch").text(identical=True) == "rebuilt, identical (fingerprint tag did not match its image)"
+
+
+def test_a_remote_source_rebuild_runs_without_cache_and_a_pinned_executor_passes_through():
+    kwargs = {"destinations": ["reg.io/a:1"], "cache": True, "cache_repo": "reg.io/cache", "cache_ttl": "1h"}
+    executor = "reg.io/kaniko:v1@" + D1
+    result = rebuild_kwargs(
+        kwargs,
+        reason=Reason("remote_source", detail="https://a.example/x"),
+        fingerprint=None,
+        summary=None,
+        base=None,
+        build_args={},
+        built_at=NOW,
+        reproducible=False,
+        executor_image=executor,
+    )
+    assert not {"cache", "cache_repo", "cache_ttl"} & set(result) and result["executor_image"] == executor
+
+
+def test_a_version_1_label_explains_the_upgrade_as_the_fingerprint_format():
+    current = {"bases": {}, "context": D2, "settings": {}, "version": 2}
+    assert explain_change({"bases": {}, "context": D1, "settings": {}}, current, last_digest=D1) == Reason(
+        "settings", detail="fingerprint format"
+    )
+    assert explain_change({**current, "context": D1}, current, last_digest=D1) == Reason("context")

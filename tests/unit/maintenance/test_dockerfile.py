@@ -129,3 +129,82 @@ def test_invalid_results_and_files():
         build_bases("RUN true\n")
     with pytest.raises(DockerfileError, match="expands to 'Not A Ref', which is not an image reference"):
         build_bases('ARG B="Not A Ref"\nFROM ${B}\n')
+
+
+# Issue 18, item 1: a remote ADD source, as the executor sees it after ARG and ENV substitution.
+def remote(text, args=None, target=None):
+    return [(r.line, r.source) for r in build_bases(text, args, target=target).remote_sources]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "https://files.example.com/tool.tgz",
+        "http://10.0.0.1:8080/x",
+        "https://github.com/org/repo.git#v1.2",
+        "git://host/repo.git",
+        "ssh://git@host/repo.git",
+        "git@github.com:org/repo.git",
+    ],
+)
+def test_an_add_of_a_url_or_a_git_repository_is_remote(source):
+    assert remote(f"FROM busybox\nADD {source} /opt/\n") == [(2, source)]
+
+
+@pytest.mark.parametrize("source", ["tool.tgz", "./dir/", "https:/no-host", "/abs/path", "C:/x", "1http://x/y"])
+def test_a_local_source_is_not(source):
+    assert remote(f"FROM busybox\nADD {source} /opt/\n") == []
+
+
+def test_a_heredoc_is_not():
+    assert remote("FROM busybox\nADD <<EOF /opt/x\nhttps://a.example/x\nEOF\n") == []
+
+
+def test_copy_is_never_remote_and_checksum_earns_no_exception():
+    text = "FROM busybox\nCOPY https://a.example/x /x\nADD --checksum=sha256:" + "0" * 64 + " https://a.example/y /y\n"
+    assert remote(text) == [(3, "https://a.example/y")]
+
+
+def test_every_source_of_a_json_add_counts_but_not_its_destination():
+    assert remote('FROM busybox\nADD ["a.txt", "https://a.example/b", "https://a.example/c/"]\n') == [(2, "https://a.example/b")]
+
+
+def test_a_source_through_an_arg_default_a_build_arg_or_an_env_counts():
+    text = "ARG HOST=a.example\nFROM busybox\nARG HOST\nARG URL=https://${HOST}/x\nENV FILE=https://env.example/f\n"
+    text += "ADD ${URL} /x\nADD $FILE /f\nARG LOCAL=file.txt\nADD ${LOCAL} /l\n"
+    assert remote(text) == [(6, "https://a.example/x"), (7, "https://env.example/f")]
+    assert remote(text, {"URL": "https://override.example/u", "LOCAL": "https://b.example/l"}) == [
+        (6, "https://override.example/u"),
+        (7, "https://env.example/f"),
+        (9, "https://b.example/l"),
+    ]
+
+
+def test_a_global_arg_reaches_add_only_when_the_stage_declares_it_and_env_passes_to_a_child_stage():
+    text = "ARG URL=https://a.example/x\nFROM busybox AS one\nENV E=https://e.example/f\nADD ${URL} /x\n"
+    text += "FROM one\nARG URL\nADD ${URL} /y\nADD ${E} /z\n"
+    # Line 4: URL is not declared in the stage, so it may come from the base image's ENV: unknowable, remote.
+    assert remote(text) == [(4, None), (7, "https://a.example/x"), (8, "https://e.example/f")]
+
+
+def test_a_source_that_cannot_be_expanded_here_counts_as_remote():
+    text = "FROM busybox\nADD ${FROM_BASE_ENV}/x /x\nADD $$ /y\nARG L=local\nADD ${L} /l\n"
+    assert remote(text) == [(2, None), (3, None)]
+
+
+def test_only_the_stages_up_to_the_target_count():
+    text = "FROM busybox AS one\nADD a /a\nFROM busybox AS two\nADD https://a.example/x /x\n"
+    assert remote(text, target="one") == [] and remote(text) == [(4, "https://a.example/x")]
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("https://user:s3cret@a.example/x?X-Amz-Signature=s3cret#ref", "https://***@a.example/x?***#ref"),
+        ("git@github.com:org/repo.git", "***@github.com:org/repo.git"),
+        ("https://a.example/" + "x" * 200, "https://a.example/" + "x" * 81 + "…"),
+    ],
+)
+def test_a_remote_source_is_shown_without_userinfo_or_query_and_shortened(source, shown):
+    (found,) = build_bases(f"FROM busybox\nADD {source} /x\n").remote_sources
+    assert found.shown() == shown and len(shown) <= 100

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from airflow_kaniko.kaniko.context_archive import pack_context
-from airflow_kaniko.maintenance.fingerprint import BuildInputs, context_digest, fingerprint_tag, unknowable_context
+from airflow_kaniko.maintenance.fingerprint import BuildInputs, fingerprint_tag, unknowable_context
 
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
 BASE = BuildInputs(
@@ -50,7 +50,7 @@ def test_order_of_maps_does_not_change_it():
 
 def test_it_is_the_sha256_of_the_canonical_document():
     doc = json.loads(BASE.document())
-    assert doc["version"] == 1 and doc["bases"] == dict(BASE.bases) and doc["context"] == D2
+    assert doc["version"] == 2 and doc["bases"] == dict(BASE.bases) and doc["context"] == D2
     assert BASE.fingerprint() == hashlib.sha256(BASE.document().encode()).hexdigest()
     assert fingerprint_tag(BASE.fingerprint()) == "fp-" + BASE.fingerprint()
     assert len(fingerprint_tag(BASE.fingerprint())) <= 128  # a valid tag
@@ -62,20 +62,20 @@ def test_context_digest_covers_the_dockerfile_and_files_but_not_ignored_or_mtime
     (ctx / "Dockerfile").write_text("FROM busybox\nCOPY a /a\n")
     (ctx / "a").write_text("one")
     (ctx / ".dockerignore").write_text("*.local\n")
-    first = context_digest(pack_context(ctx).data)
+    first = pack_context(ctx).tar_digest
 
     (ctx / "notes.local").write_text("ignored")
     import os
 
     os.utime(ctx / "a", (1, 1))  # only the mtime
-    assert context_digest(pack_context(ctx).data) == first
+    assert pack_context(ctx).tar_digest == first
 
     (ctx / "a").write_text("two")
-    second = context_digest(pack_context(ctx).data)
+    second = pack_context(ctx).tar_digest
     assert second != first
     (ctx / "a").write_text("one")
     (ctx / "Dockerfile").write_text("FROM busybox\nCOPY a /b\n")
-    assert context_digest(pack_context(ctx).data) not in (first, second)
+    assert pack_context(ctx).tar_digest not in (first, second)
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_platforms_are_covered_only_when_set():
     assert BASE.document() == (
         '{"bases":{"reg.io/library/busybox:latest":"' + D1 + '"},"build_args":{"A":"1"},"context":"' + D2 + '",'
         '"dockerfile":"Dockerfile","executor_image":"ghcr.io/osscontainertools/kaniko:v1.28.3",'
-        '"extra_args":["--reproducible"],"labels":{"org.opencontainers.image.title":"x"},"target":"runtime","version":1}'
+        '"extra_args":["--reproducible"],"labels":{"org.opencontainers.image.title":"x"},"target":"runtime","version":2}'
     )
     two = dataclasses.replace(BASE, platforms=("linux/amd64", "linux/arm64"))
     assert json.loads(two.document())["platforms"] == ["linux/amd64", "linux/arm64"]

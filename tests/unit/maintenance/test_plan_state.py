@@ -5,13 +5,13 @@ import json
 from airflow_kaniko.maintenance.plan_state import ImageState, Plan
 from airflow_kaniko.maintenance.planner import absorb, prepare_plan
 from tests.unit.maintenance.fake_registry import FakeRegistries
-from tests.unit.maintenance.test_planner import BASE, NOW, REG, image
+from tests.unit.maintenance.test_planner import BASE, EXECUTOR, NOW, REG, image
 
 
 def test_a_real_plans_json_is_exactly_what_running_dags_exchange(tmp_path):
     registries = FakeRegistries()
     base = registries.for_host(REG).push_image("library/busybox", ["latest"])
-    plan = prepare_plan([image(tmp_path, "hello")], registries=registries, executor_image="kaniko:1", now=NOW, log=print)["plan"]
+    plan = prepare_plan([image(tmp_path, "hello")], registries=registries, executor_image=EXECUTOR, now=NOW, log=print)["plan"]
     state = plan["images"]["hello"]
     fp, context = state["fingerprint"], state["context_digest"]
     inputs = {
@@ -20,11 +20,12 @@ def test_a_real_plans_json_is_exactly_what_running_dags_exchange(tmp_path):
         "settings": {
             "build_args": {"BASE": BASE},
             "dockerfile": "Dockerfile",
-            "executor_image": "kaniko:1",
+            "executor_image": EXECUTOR,
             "extra_args": ["--reproducible"],
             "labels": {},
             "target": None,
         },
+        "version": 2,
     }
     kwargs = {
         "image_name": "hello",
@@ -44,7 +45,7 @@ def test_a_real_plans_json_is_exactly_what_running_dags_exchange(tmp_path):
             "hello": {
                 "name": "hello",
                 "kwargs": kwargs,
-                "executor_image": "kaniko:1",
+                "executor_image": EXECUTOR,
                 "unknowable": None,
                 "bases": [{"reference": BASE, "written": "${BASE}", "line": 2, "args": ["BASE"], "digest": base}],
                 "context_digest": context,
@@ -60,6 +61,7 @@ def test_a_real_plans_json_is_exactly_what_running_dags_exchange(tmp_path):
                         f"{REG}/demo/hello:fp-{fp}",
                         f"{REG}/demo/hello:fp-{fp}-20261201120000",
                     ],
+                    "context_digest": context,
                     "fingerprint": fp,
                     "build_reason": {"kind": "first"},
                     "base_images": [f"{BASE}@{base}"],
@@ -85,7 +87,7 @@ def test_a_rebuilt_multi_arch_image_and_a_failed_one_record_exactly_these_keys(t
     registries = FakeRegistries()
     registries.for_host(REG).push_image("library/busybox", ["latest"])
     builds = [image(tmp_path, "multi", platforms=["linux/amd64"]), image(tmp_path, "broken")]
-    plan = prepare_plan(builds, registries=registries, executor_image="kaniko:1", now=NOW, log=print)["plan"]
+    plan = prepare_plan(builds, registries=registries, executor_image=EXECUTOR, now=NOW, log=print)["plan"]
     index, amd = "sha256:" + "1" * 64, "sha256:" + "2" * 64
     multi = plan["images"]["multi"]["build"]["destinations"]
     failure = {"kind": "dockerfile", "retryable": False, "detail": "exit 3"}

@@ -1,15 +1,19 @@
 """The planner against an in-memory registry: each decision, its reason, and exactly the requests it makes."""
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from airflow_kaniko.maintenance.planner import PlanError, level_builds, plan_next_level, prepare_plan
+from airflow_kaniko.maintenance.reasons import Reason
 from airflow_kaniko.oci.reference import split
-from tests.unit.maintenance.fake_registry import FakeRegistries
+from airflow_kaniko.oci.registry_protocol import RegistryError
+from tests.unit.maintenance.fake_registry import FakeRegistries, served
 
 REG = "reg.example.com"
 BASE = f"{REG}/library/busybox:latest"
+EXECUTOR = f"{REG}/kaniko/executor:v1"  # not in the registry: the planner never resolves it
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 DOCKERFILE = "ARG BASE\nFROM ${BASE}\nCOPY . /app\n"
 
@@ -33,7 +37,7 @@ def registries():
 
 def plan(builds, registries, **options):
     options.setdefault("now", NOW)
-    return prepare_plan(builds, registries=registries, executor_image="kaniko:1", log=lambda _: None, **options)
+    return prepare_plan(builds, registries=registries, executor_image=EXECUTOR, log=lambda _: None, **options)
 
 
 def push_build(registries, state, seed="build 1"):
@@ -45,9 +49,11 @@ def push_build(registries, state, seed="build 1"):
     return digest
 
 
-def looked_up(fingerprint, name="hello"):
-    """The requests of an image whose base is resolved: the base's digest, then its fingerprint tag."""
-    return [("digest", REG, "library/busybox", "latest"), ("digest", REG, f"demo/{name}", f"fp-{fingerprint}")]
+def looked_up(fingerprint, name="hello", found=None):
+    """The requests of a plan of one image whose base is resolved: the base's digest, then its fingerprint
+    tag, and when that tag is there, the config whose label must carry the fingerprint."""
+    base, tag = ("digest", REG, "library/busybox", "latest"), ("manifest", REG, f"demo/{name}", f"fp-{fingerprint}")
+    return [base, tag] + ([("config", REG, f"demo/{name}", found)] if found else [])
 
 
 def test_a_first_build_is_built_with_fingerprint_tags_after_looking_for_a_previous_one(tmp_path, registries):
@@ -80,15 +86,15 @@ def test_an_unchanged_image_is_retagged_in_the_registry_and_not_built(tmp_path, 
     assert state["status"] == "unchanged" and result["builds"] == []
     assert state["reason"] == {"kind": "unchanged", "fingerprint": fp, "digest": digest}
     assert state["images"] == [f"{REG}/demo/hello:1@{digest}", f"{REG}/demo/hello:latest@{digest}"]
-    assert registries.calls == [*looked_up(fp), ("retag", REG, "demo/hello", f"fp-{fp}", ("1", "latest"))]
+    assert registries.calls == [*looked_up(fp, found=digest), ("retag", REG, "demo/hello", digest, ("1", "latest"))]
 
 
 def test_a_dry_run_retags_nothing(tmp_path, registries):
     builds = [image(tmp_path, "hello")]
-    push_build(registries, plan(builds, registries)["plan"]["images"]["hello"])
+    digest = push_build(registries, plan(builds, registries)["plan"]["images"]["hello"])
     state = plan(builds, registries, dry_run=True)["plan"]["images"]["hello"]
     assert state["status"] == "unchanged"
-    assert registries.calls == looked_up(state["fingerprint"])
+    assert registries.calls == looked_up(state["fingerprint"], found=digest)
 
 
 def test_a_changed_context_is_rebuilt_and_says_so_from_the_last_builds_label(tmp_path, registries):
@@ -122,18 +128,18 @@ def test_forced_rebuilds_an_unchanged_image_without_reading_its_last_build(tmp_p
     digest = push_build(registries, plan(builds, registries)["plan"]["images"]["hello"])
     state = plan(builds, registries, force=True)["plan"]["images"]["hello"]
     assert (state["status"], state["reason"], state["previous_digest"]) == ("build", {"kind": "forced"}, digest)
-    assert registries.calls == looked_up(state["fingerprint"])
+    assert registries.calls == looked_up(state["fingerprint"], found=digest)
 
 
 @pytest.mark.parametrize(("age", "status"), [(timedelta(days=8), "build"), (timedelta(days=6), "unchanged")])
 def test_max_age_rebuilds_a_build_older_than_it_from_the_stamp_tag(tmp_path, registries, age, status):
     builds = [image(tmp_path, "hello", cache=True)]
-    push_build(registries, plan(builds, registries)["plan"]["images"]["hello"])
+    digest = push_build(registries, plan(builds, registries)["plan"]["images"]["hello"])
     result = plan(builds, registries, now=NOW + age, max_age={"hello": timedelta(days=7)})
     state = result["plan"]["images"]["hello"]
     assert state["status"] == status
     assert state["reason"]["kind"] == ("max_age" if status == "build" else "unchanged")
-    assert registries.calls[:3] == [*looked_up(state["fingerprint"]), ("tags", REG, "demo/hello")]
+    assert registries.calls[:4] == [*looked_up(state["fingerprint"], found=digest), ("tags", REG, "demo/hello")]
     if status == "build":
         assert "cache" not in result["builds"][0]  # a cached layer would hide the fixes max_age is for
 
@@ -150,7 +156,8 @@ def test_an_unresolvable_base_fails_the_plan_or_with_build_is_built_unverified(t
     registries.calls.clear()
     state = plan(builds, registries, on_registry_error="build")["plan"]["images"]["hello"]
     assert (state["status"], state["reason"], state["fingerprint"]) == ("build", {"kind": "unverified", "detail": message}, None)
-    assert registries.calls == [("digest", REG, "library/busybox", "latest")]  # no fingerprint without the base
+    # No fingerprint without the base.
+    assert registries.calls == [("digest", REG, "library/busybox", "latest")]
 
 
 def test_an_image_on_a_parent_being_rebuilt_waits_then_builds_on_the_parents_new_digest(tmp_path, registries):
@@ -174,7 +181,7 @@ def test_an_image_on_a_parent_being_rebuilt_waits_then_builds_on_the_parents_new
     (build,) = level["builds"]
     assert build["build_args"]["BASE"] == f"{REG}/demo/app@{digest}"  # exactly what this run pushed
     assert registries.calls == [
-        ("digest", REG, "demo/shell", f"fp-{shell['fingerprint']}"),  # its base is app's digest: nothing to resolve
+        ("manifest", REG, "demo/shell", f"fp-{shell['fingerprint']}"),  # its base is app's digest: nothing to resolve
         ("manifest", REG, "demo/shell", "1"),
         ("manifest", REG, "demo/shell", "latest"),
     ]
@@ -202,3 +209,198 @@ def test_a_multi_arch_image_is_one_build_per_platform_and_its_last_index_explain
     single = image(tmp_path / "single", "multi")
     (tmp_path / "single" / "multi" / "file.txt").write_text("changed")
     assert state["fingerprint"] != plan([single], registries)["plan"]["images"]["multi"]["fingerprint"]  # platforms count
+
+
+# -- issue 18 ------------------------------------------------------------------------------------
+
+
+def remote_image(tmp_path, name, dockerfile, **extra):
+    build = image(tmp_path, name, **extra)
+    (tmp_path / name / "Dockerfile").write_text(dockerfile)
+    return build
+
+
+def test_an_add_of_a_url_is_rebuilt_every_run_without_cache_while_the_rest_is_skipped(tmp_path, registries):
+    url = "https://user:s3cret@files.example.com/tool.tgz?sig=s3cret"
+    dockerfile = f"ARG BASE\nFROM ${{BASE}}\nARG URL={url}\nADD ${{URL}} /opt/\n"
+    builds = [remote_image(tmp_path, "fetch", dockerfile, cache=True), image(tmp_path, "hello")]
+    first = plan(builds, registries)["plan"]
+    push_build(registries, first["images"]["fetch"])
+    push_build(registries, first["images"]["hello"])
+    result = plan(builds, registries)
+    fetch, hello = result["plan"]["images"]["fetch"], result["plan"]["images"]["hello"]
+    assert (hello["status"], fetch["status"]) == ("unchanged", "build")
+    reason = Reason.from_dict(fetch["reason"])
+    assert fetch["reason"] == {"kind": "remote_source", "detail": "https://***@files.example.com/tool.tgz?***"}
+    assert reason.text() == "always rebuilt (ADD https://***@files.example.com/tool.tgz?***)"
+    assert fetch["fingerprint"] is None and "cache" not in result["builds"][0]  # the cache key leaves the file out
+    assert not any(call[2] == "demo/fetch" and call[3].startswith("fp-") for call in registries.calls)  # no lookup
+    assert "s3cret" not in json.dumps(result)
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "build_args", "shown"),
+    [
+        ("ARG BASE\nFROM ${BASE}\nARG SRC=app.tgz\nADD ${SRC} /app/\n", {"SRC": "https://a.example/x"}, "https://a.example/x"),
+        ("ARG BASE\nFROM ${BASE}\nADD git@github.com:org/repo.git /src\n", {}, "***@github.com:org/repo.git"),
+        (
+            "ARG BASE\nFROM ${BASE}\nADD https://github.com/org/repo.git#v1 https://a.example/y /src/\n",
+            {},
+            "https://github.com/org/repo.git#v1 and 1 more",
+        ),
+    ],
+)
+def test_a_remote_add_through_a_build_arg_or_of_a_git_repository_is_always_rebuilt(
+    tmp_path, registries, dockerfile, build_args, shown
+):
+    build = remote_image(tmp_path, "fetch", dockerfile)
+    build["build_args"] = {**build["build_args"], **build_args}
+    state = plan([build], registries, force=True)["plan"]["images"]["fetch"]
+    assert state["reason"] == {"kind": "remote_source", "detail": shown}  # before forced: the stronger reason
+
+
+def forge(registries, fp, labels, tag_prefix="fp-"):
+    digest = registries.for_host(REG).push_image("demo/hello", [f"{tag_prefix}{fp}"], labels, seed="forged")
+    registries.calls.clear()
+    return digest
+
+
+@pytest.mark.parametrize(
+    "labels", [{"dev.airflow-kaniko.fingerprint": "0" * 64}, {}], ids=["another fingerprint", "no fingerprint label"]
+)
+def test_a_fingerprint_tag_on_an_image_without_that_fingerprint_is_rebuilt_not_retagged(tmp_path, registries, labels):
+    builds = [image(tmp_path, "hello")]
+    first = plan(builds, registries)["plan"]["images"]["hello"]
+    built = push_build(registries, first)
+    forged = forge(registries, first["fingerprint"], labels)
+    state = plan(builds, registries)["plan"]["images"]["hello"]
+    assert (state["status"], state["reason"], state["previous_digest"]) == ("build", {"kind": "tag_mismatch"}, built)
+    assert Reason.from_dict(state["reason"]).text() == "rebuilt (fingerprint tag did not match its image)"
+    assert registries.calls == [
+        *looked_up(state["fingerprint"], found=forged),
+        ("manifest", REG, "demo/hello", "1"),  # the last build, for the previous digest
+        ("config", REG, "demo/hello", built),
+    ]
+
+
+def test_a_fingerprint_tag_on_an_image_whose_config_is_missing_is_rebuilt(tmp_path, registries):
+    builds = [image(tmp_path, "hello")]
+    first = plan(builds, registries)["plan"]["images"]["hello"]
+    push_build(registries, first)
+    registries.for_host(REG).configs.clear()  # every config blob gone: the registry answers 404
+    assert plan(builds, registries)["plan"]["images"]["hello"]["reason"] == {"kind": "tag_mismatch"}
+
+
+def test_a_fingerprint_tag_on_a_manifest_without_a_config_is_rebuilt(tmp_path, registries):
+    builds = [image(tmp_path, "hello")]
+    fp = plan(builds, registries)["plan"]["images"]["hello"]["fingerprint"]
+    host = registries.for_host(REG)
+    host._store("demo/hello", [f"fp-{fp}"], served({"schemaVersion": 2, "layers": []}))
+    registries.calls.clear()
+    assert plan(builds, registries)["plan"]["images"]["hello"]["reason"] == {"kind": "tag_mismatch"}
+
+
+def test_a_registry_that_cannot_answer_the_label_read_fails_the_plan(tmp_path, registries):
+    builds = [image(tmp_path, "hello")]
+    push_build(registries, plan(builds, registries)["plan"]["images"]["hello"])
+    host = registries.for_host(REG)
+
+    def unreachable(repository, manifest):
+        raise RegistryError(REG, repository, "unreachable after 3 attempt(s)")
+
+    host.config = unreachable
+    with pytest.raises(RegistryError, match="unreachable"):
+        plan(builds, registries)
+
+
+def multi_arch_built(tmp_path, registries, platform_labels):
+    """A multi-arch image built once: its index under every tag, each platform image with the labels given."""
+    builds = [image(tmp_path, "multi", platforms=["linux/amd64", "linux/arm64"])]
+    build = plan(builds, registries)["plan"]["images"]["multi"]["build"]
+    host = registries.for_host(REG)
+    digests = [host.push_image("demo/multi", [], build["image_labels"] | extra, seed) for seed, extra in platform_labels]
+    index = host.push_index("demo/multi", [split(d)[2] for d in build["destinations"]], digests)
+    registries.calls.clear()
+    return builds, index, digests
+
+
+def test_an_unchanged_multi_arch_image_is_retagged_once_every_platform_carries_its_fingerprint(tmp_path, registries):
+    builds, index, (amd, arm) = multi_arch_built(tmp_path, registries, [("amd64", {}), ("arm64", {})])
+    state = plan(builds, registries)["plan"]["images"]["multi"]
+    fp = state["fingerprint"]
+    assert (state["status"], state["digest"]) == ("unchanged", index)
+    assert registries.calls == [
+        ("digest", REG, "library/busybox", "latest"),
+        ("manifest", REG, "demo/multi", f"fp-{fp}"),
+        ("manifest", REG, "demo/multi", amd),
+        ("config", REG, "demo/multi", amd),
+        ("manifest", REG, "demo/multi", arm),
+        ("config", REG, "demo/multi", arm),
+        ("retag", REG, "demo/multi", index, ("1", "latest")),
+    ]
+
+
+def test_a_multi_arch_index_with_a_platform_image_without_the_fingerprint_is_rebuilt(tmp_path, registries):
+    forged = {"dev.airflow-kaniko.fingerprint": "0" * 64}
+    builds, index, (amd, arm) = multi_arch_built(tmp_path, registries, [("amd64", {}), ("arm64", forged)])
+    state = plan(builds, registries)["plan"]["images"]["multi"]
+    assert (state["status"], state["reason"], state["previous_digest"]) == ("build", {"kind": "tag_mismatch"}, index)
+
+
+def test_a_single_image_under_a_multi_arch_fingerprint_tag_is_rebuilt(tmp_path, registries):
+    builds = [image(tmp_path, "multi", platforms=["linux/amd64", "linux/arm64"])]
+    build = plan(builds, registries)["plan"]["images"]["multi"]["build"]
+    tags = [split(d)[2] for d in build["destinations"]]
+    registries.for_host(REG).push_image("demo/multi", tags, build["image_labels"], "one image, labelled")
+    registries.calls.clear()
+    assert plan(builds, registries)["plan"]["images"]["multi"]["reason"] == {"kind": "tag_mismatch"}
+
+
+def test_after_the_upgrade_each_image_rebuilds_once_for_the_fingerprint_format(tmp_path, registries):
+    builds = [image(tmp_path, "hello")]
+    state = plan(builds, registries)["plan"]["images"]["hello"]
+    labels = dict(state["build"]["image_labels"])
+    summary = json.loads(labels["dev.airflow-kaniko.inputs"])
+    del summary["version"]  # as version 1 wrote it
+    labels["dev.airflow-kaniko.inputs"] = json.dumps(summary)
+    registries.for_host(REG).push_image("demo/hello", ["1", "latest"], labels, seed="0.0.x")
+    registries.calls.clear()
+    state = plan(builds, registries)["plan"]["images"]["hello"]
+    assert state["reason"] == {"kind": "settings", "detail": "fingerprint format"}
+    assert Reason.from_dict(state["reason"]).text() == "rebuilt (build settings changed: fingerprint format)"
+
+
+LAST_BUILD = [("manifest", REG, "demo/hello", "1"), ("manifest", REG, "demo/hello", "latest")]  # a first build's
+
+
+def test_an_executor_tag_is_fingerprinted_as_given_and_left_to_the_operator(tmp_path, registries):
+    result = plan([image(tmp_path, "hello")], registries)
+    state = result["plan"]["images"]["hello"]
+    assert "executor_image" not in result["builds"][0]  # the operator's default: the same tag
+    assert json.loads(state["build"]["image_labels"]["dev.airflow-kaniko.inputs"])["settings"]["executor_image"] == EXECUTOR
+    assert registries.calls == [*looked_up(state["fingerprint"]), *LAST_BUILD]  # no request for the executor
+
+
+def test_an_executor_pinned_by_digest_is_passed_to_the_builds_and_fingerprinted_so(tmp_path, registries):
+    executor = f"{EXECUTOR}@sha256:" + "e" * 64
+    builds = [image(tmp_path, "hello")]
+    result = prepare_plan(builds, registries=registries, executor_image=executor, now=NOW, log=lambda _: None)
+    state = result["plan"]["images"]["hello"]
+    assert result["builds"][0]["executor_image"] == executor
+    assert json.loads(state["build"]["image_labels"]["dev.airflow-kaniko.inputs"])["settings"]["executor_image"] == executor
+    assert registries.calls == [*looked_up(state["fingerprint"]), *LAST_BUILD]  # none for the executor
+    assert state["fingerprint"] != plan(builds, registries)["plan"]["images"]["hello"]["fingerprint"]  # the tag's
+
+
+def test_a_fingerprinted_build_carries_the_context_digest_it_covers_for_the_operator_to_check(tmp_path, registries):
+    from airflow_kaniko.kaniko.context_archive import pack_context
+
+    builds = [image(tmp_path, "hello"), remote_image(tmp_path, "fetch", "ARG BASE\nFROM ${BASE}\nADD https://a.example/x /x\n")]
+    result = plan(builds, registries)
+    hello, fetch = result["builds"]
+    planned = result["plan"]["images"]["hello"]["context_digest"]
+    assert hello["context_digest"] == planned == pack_context(tmp_path / "hello").tar_digest
+    assert "context_digest" not in fetch  # no fingerprint tag is pushed for it: nothing to keep apart
+    registries.for_host(REG).failing.add("library/busybox")
+    (unverified,) = plan(builds[:1], registries, on_registry_error="build")["builds"]
+    assert unverified["fingerprint"] is None and "context_digest" not in unverified
