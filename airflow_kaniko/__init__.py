@@ -14,6 +14,8 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 def get_provider_info() -> dict:
     """What ``airflow providers list`` and the provider manager read about this package."""
+    from airflow_kaniko import config  # the [kaniko] section; imports nothing but the standard library
+
     return {
         "package-name": DISTRIBUTION,
         "name": "Kaniko",
@@ -31,6 +33,7 @@ def get_provider_info() -> dict:
         ],
         "hooks": [{"integration-name": "Kaniko", "python-modules": ["airflow_kaniko.hooks.registry"]}],
         "connection-types": [_REGISTRY_CONNECTION_TYPE],
+        "config": config.SECTION,
         "triggers": [{"integration-name": "Kaniko", "python-modules": ["airflow_kaniko.triggers.pod"]}],
         "extra-links": ["airflow_kaniko.links.KanikoImageLink"],
         # Pushed images are Assets oci://<registry>/<repository> (airflow_kaniko.assets); the handler
