@@ -1,9 +1,10 @@
 """A container registry's Airflow Connection, read in one place: its host, login, CA bundle and UI link template.
 
-Conn type ``docker`` (host, port, login, password; extra ``ca_file`` and ``image_url_template``), as the
-Docker provider defines it. The host is checked as go-containerregistry's ``name.NewRegistry`` checks a
-registry: an RFC 3986 authority, ``host[:port]``, nothing else. So ``https://robot:pw@registry…`` is
-refused without being echoed (Airflow masks a connection's ``password`` and ``extra``, never its host).
+Conn type ``oci_registry``, this package's (its form: ``get_provider_info``), or ``docker``, as the Docker
+provider defines it: host, port, login, password; extra ``ca_file`` and ``image_url_template``. The host is
+checked as go-containerregistry's ``name.NewRegistry`` checks a registry: an RFC 3986 authority,
+``host[:port]``, nothing else. So ``https://robot:pw@registry…`` is refused without being echoed (Airflow
+masks a connection's ``password`` and ``extra``, never its host).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow.providers.common.compat.sdk import BaseHook
-from airflow_kaniko.errors import KanikoSpecError
+from airflow_kaniko.errors import KanikoError, KanikoSpecError
 from airflow_kaniko.oci.reference import DOCKER_HUB, DOCKER_HUB_ALIASES, is_registry
 
 if TYPE_CHECKING:
@@ -89,17 +90,17 @@ def registry_host(field: str, conn_id: str, host: str | None, port: int | None =
 
 
 class RegistryHook(BaseHook):
-    """A container registry's connection (conn type ``docker``).
+    """A container registry's connection (conn type ``oci_registry``, or ``docker``).
 
     :param registry_conn_id: the connection; its ``host`` (with ``port``) names the registry its login is for.
     """
 
     conn_name_attr = "registry_conn_id"
     default_conn_name = "kaniko_registry"
-    conn_type = "docker"
-    hook_name = "Container registry (Kaniko)"
-    #: The conn types a build accepts; our own type joins ``docker`` here.
-    conn_types: tuple[str, ...] = ("docker",)
+    conn_type = "oci_registry"
+    hook_name = "OCI registry (Kaniko)"
+    #: The conn types a build accepts: ours, and the Docker provider's that connections had before it.
+    conn_types: tuple[str, ...] = ("oci_registry", "docker")
 
     def __init__(self, registry_conn_id: str = default_conn_name, field: str = conn_name_attr, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -133,6 +134,27 @@ class RegistryHook(BaseHook):
         if missing:
             raise KanikoSpecError(self.field, conn.conn_id, f"has no {' or '.join(missing)}")
         return RegistryLogin(conn.host, conn.login, conn.password)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """``GET /v2/`` with the connection's credentials (and CA bundle): what ``airflow connections test`` and
+        the UI's Test button report. The message names the host and the login, never the password."""
+        from airflow_kaniko.kaniko.redaction import Redactor
+        from airflow_kaniko.oci.registry_client import Credentials, Registry
+
+        redactor = Redactor()
+        try:
+            conn = self.connection
+            redactor.add(conn.password)
+            if not conn.host:
+                return False, f"Connection {conn.conn_id!r} has no host"
+            credentials = Credentials(conn.login, conn.password) if conn.login else None
+            # One attempt within 30 s: a test reports what it met, and answers while the UI waits.
+            with Registry(conn.host, credentials=credentials, ca_file=conn.ca_file, attempts=1, deadline=30) as registry:
+                registry.ping()
+        except KanikoError as err:
+            return False, redactor.redact(str(err))
+        who = f"as {conn.login!r}" if conn.login else "anonymously"
+        return True, f"Connection successful: {conn.host} answered GET /v2/ {who}"
 
 
 def registries(registry_conn_id: str | None, base_registry_connections: Mapping[str, str] | None = None) -> Registries:

@@ -150,6 +150,11 @@ class Registry:
         )
         return tags if response and tags else []
 
+    def ping(self) -> None:
+        """``GET /v2/``, the distribution API's version check, with the credentials: returns when the registry
+        answers 200; raises :class:`RegistryError` otherwise (status 401 for credentials it refuses)."""
+        self._call("", "/v2/", lambda c: (None, c.api_version_check()[1]), missing_ok=False, cap=self._limits.discard)
+
     # -- writes ------------------------------------------------------------------------------
 
     def put_manifest(self, repository: str, tag: str, manifest: ServedManifest) -> None:
@@ -319,6 +324,8 @@ class Registry:
 
 
 def _reference(repository: str, what: str) -> str:
+    if not repository:  # a call on the registry itself (``ping``)
+        return what
     return f"{repository}@{what}" if what.startswith("sha256:") else f"{repository}:{what}"
 
 

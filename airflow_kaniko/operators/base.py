@@ -17,6 +17,7 @@ from kubernetes.client import models as k8s
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.sdk.log import mask_secret
+from airflow_kaniko import config
 from airflow_kaniko.assets.convention import check_fingerprint, check_reason
 from airflow_kaniko.compat.kpo import RedactedDeferredLogs
 from airflow_kaniko.errors import KanikoSpecError
@@ -51,7 +52,8 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KanikoPodOu
     :param registry_secret: an existing ``kubernetes.io/dockerconfigjson`` Secret to mount instead. (templated)
     :param git_conn_id: Airflow Connection with login and password for a private ``git://`` context. (templated)
     :param git_secret: an existing Secret with ``username`` and ``password`` keys, instead of ``git_conn_id``. (templated)
-    :param executor_image: the Kaniko executor image; pin it by digest with ``<image>@sha256:…``. (templated)
+    :param executor_image: the Kaniko executor image; pin it by digest with ``<image>@sha256:…``. Default:
+        ``[kaniko] executor_image``. (templated)
     :param insecure_registries: registries to reach over plain HTTP. Not templated: only the DAG author may turn TLS off.
     :param registry_ca: CA bundle(s) for registries with a private CA:
         ``{"registry": "host:port", "config_map": "name"}``, optional ``"key"`` (default ``ca.crt``), or a
@@ -62,7 +64,8 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KanikoPodOu
     :param context_roots: directories a local context must resolve into (symlinks and ``..`` resolved);
         default: the folder of the DAG file. Not templated: only the DAG author sets it.
     :param registry_mirrors: pull-through mirrors for Docker Hub base images, registry hosts
-        (``--registry-mirror``). Not templated: where pulls go is the DAG author's choice.
+        (``--registry-mirror``); default: ``[kaniko] registry_mirrors``. Not templated: where pulls go is the DAG
+        author's (or the platform's) choice.
     :param container_security_context: default: uid 0, not privileged, no privilege escalation,
         all capabilities dropped but CHOWN, DAC_OVERRIDE, FOWNER, SETUID, SETGID, RuntimeDefault seccomp.
     :param security_context: pod security context; default: RuntimeDefault seccomp.
@@ -101,7 +104,7 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KanikoPodOu
         registry_secret: str | None = None,
         git_conn_id: str | None = None,
         git_secret: str | None = None,
-        executor_image: str = pod_spec.DEFAULT_EXECUTOR_IMAGE,
+        executor_image: str | None = None,
         insecure_registries: Sequence[str] | None = None,
         registry_ca: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
         render_only: bool | str = False,
@@ -130,8 +133,10 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KanikoPodOu
                 raise ValueError(
                     f"{type(self).__name__} sets {owned!r} itself; {hint.get(owned, 'it is derived from the build spec')}"
                 )
+        if kwargs.get("namespace") is None:  # [kaniko] namespace, if set; else KubernetesPodOperator resolves it
+            kwargs["namespace"] = config.namespace()
         super().__init__(
-            image=executor_image,
+            image=executor_image if executor_image is not None else config.executor_image(),
             do_xcom_push=False,  # the parent's switch for its XCom sidecar; the result is pushed by _push
             container_security_context=container_security_context or pod_spec.container_security_context(),
             security_context=security_context or pod_spec.pod_security_context(),
@@ -153,7 +158,7 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KanikoPodOu
         self.render_only = render_only
         self.base_images = base_images or []
         self.context_roots = [context_roots] if isinstance(context_roots, (str, os.PathLike)) else context_roots
-        self.registry_mirrors = registry_mirrors or []
+        self.registry_mirrors = registry_mirrors if registry_mirrors is not None else config.registry_mirrors()
         self._archives: dict[str, ContextArchive] = {}
         self._specs: list[KanikoBuild] | None = None
         self._result: Any = None

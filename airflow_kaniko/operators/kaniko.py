@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
+from airflow_kaniko import config
 from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.kaniko.context_archive import ContextArchive
 from airflow_kaniko.kaniko.docker_config import render_docker_config, secret_forms
@@ -82,7 +83,8 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         uses to pull base images. (templated)
     :param pull_secret: with ``isolate_push_credentials``: an existing ``kubernetes.io/dockerconfigjson``
         Secret, instead of ``pull_conn_id``. (templated)
-    :param pusher_image: the crane image of the pushers. Pin it by digest for reproducible builds.
+    :param pusher_image: the crane image of the pushers; default: ``[kaniko] pusher_image``. Pin it by digest
+        for reproducible builds.
     :param fingerprint: the build inputs' fingerprint, as the maintenance planner computed it, carried in
         the Asset event's extra (see ``airflow_kaniko.assets.events``). Not templated.
     :param build_reason: why this build runs, the planner's ``Reason.to_dict()`` (e.g. ``{"kind": "forced"}``),
@@ -134,7 +136,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         isolate_push_credentials: bool = False,
         pull_conn_id: str | None = None,
         pull_secret: str | None = None,
-        pusher_image: str = pod_spec.DEFAULT_PUSHER_IMAGE,
+        pusher_image: str | None = None,
         fingerprint: str | None = None,
         build_reason: Mapping[str, Any] | None = None,
         context_digest: str | None = None,
@@ -163,7 +165,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         self.isolate_push_credentials = isolate_push_credentials
         self.pull_conn_id = pull_conn_id
         self.pull_secret = pull_secret
-        self.pusher_image = pusher_image
+        self.pusher_image = pusher_image if pusher_image is not None else config.pusher_image()
         self.context = context
         self.destinations = destinations
         self.dockerfile = dockerfile

@@ -8,12 +8,12 @@ from typing import Any
 from kubernetes.client import models as k8s
 
 from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
+from airflow_kaniko import config
 from airflow_kaniko.errors import KanikoError, KanikoSpecError
 from airflow_kaniko.kaniko import multi_build_script
 from airflow_kaniko.kaniko.spec import KanikoBuild
 from airflow_kaniko.operators.base import KanikoBuildFailed, KanikoPodOperatorBase, Returned, as_bool
 from airflow_kaniko.results import BuildFailure
-from airflow_kaniko.utils import pod_spec
 from airflow_kaniko.utils.pod_status import pod_location
 
 _BUILD_KEYS = frozenset(
@@ -50,7 +50,8 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
         ``destinations``, ``dockerfile``, ``build_args``, ``target``, ``labels``, ``cache``,
         ``cache_repo``, ``cache_ttl`` and ``extra_args``, as for a single build. (templated)
     :param keep_going: run the remaining builds after one fails, instead of stopping. (templated)
-    :param executor_image: defaults to the ``-debug`` image, the only one with a shell. (templated)
+    :param executor_image: defaults to ``[kaniko] debug_executor_image``, the ``-debug`` image, the only one
+        with a shell. (templated)
     """
 
     template_fields: Sequence[str] = (*KanikoPodOperatorBase.template_fields, "builds", "keep_going")
@@ -61,10 +62,10 @@ class KanikoMultiBuildOperator(KanikoPodOperatorBase):
         *,
         builds: Sequence[Mapping[str, Any]],
         keep_going: bool | str = False,
-        executor_image: str = pod_spec.DEFAULT_DEBUG_EXECUTOR_IMAGE,
+        executor_image: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(executor_image=executor_image, **kwargs)
+        super().__init__(executor_image=executor_image if executor_image is not None else config.debug_executor_image(), **kwargs)
         self.builds = builds
         self.keep_going = keep_going
 

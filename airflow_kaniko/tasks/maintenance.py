@@ -42,9 +42,9 @@ def prepare_task(
     import logging
 
     from airflow.sdk import conf
+    from airflow_kaniko import config
     from airflow_kaniko.maintenance.decisions import parse_max_age
     from airflow_kaniko.manifest.loader import load_manifest, throttle_warning
-    from airflow_kaniko.utils import pod_spec
 
     manifest = load_manifest(
         params["manifest"],
@@ -66,7 +66,7 @@ def prepare_task(
         result = planner.prepare_plan(
             manifest.builds,
             registries=clients,
-            executor_image=pod_spec.DEFAULT_EXECUTOR_IMAGE,
+            executor_image=config.executor_image(),  # what the builds' operators default to
             now=datetime.now(timezone.utc).replace(microsecond=0),
             force=bool(params.get("force")),
             max_age=max_age,

@@ -8,12 +8,15 @@ from collections.abc import Mapping, Sequence
 
 from kubernetes.client import models as k8s
 
+from airflow_kaniko import config
 from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.kaniko.registry_ca import OBJECT_NAME_RE, RegistryCA
 from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_DIR
 
-DEFAULT_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3"
-DEFAULT_DEBUG_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.3-debug"
+# The [kaniko] section's defaults, what a rendered pod runs when neither an argument nor airflow.cfg names one.
+DEFAULT_EXECUTOR_IMAGE = config.DEFAULT_EXECUTOR_IMAGE
+DEFAULT_DEBUG_EXECUTOR_IMAGE = config.DEFAULT_DEBUG_EXECUTOR_IMAGE
+DEFAULT_PUSHER_IMAGE = config.DEFAULT_PUSHER_IMAGE
 #: What a Dockerfile with ``COPY --chown`` and ``USER`` needs; everything else is dropped.
 KANIKO_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID")
 DOCKER_CONFIG_DIR = "/kaniko/.docker"
@@ -165,7 +168,6 @@ def owner_reference(pod_name: str, pod_uid: str) -> k8s.V1OwnerReference:
 
 # --- isolate_push_credentials: names the pod and its pushers share (utils/push_modes.py builds them) ---
 
-DEFAULT_PUSHER_IMAGE = "gcr.io/go-containerregistry/crane:v0.22.1"
 #: The executor's name once it runs as an init container; the pushers are named after the watched container.
 EXECUTOR_CONTAINER = "kaniko"
 OUTPUT_VOLUME = "image-output"

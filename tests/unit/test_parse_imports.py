@@ -21,12 +21,13 @@ CONSUMER_DAG = ROOT / "dags" / "kaniko_image_consumer.py"  # builds an oci:// As
 # Our modules that parsing the example DAGs may load: the operators and what they are made of (the pure Kaniko
 # and OCI layers, the pod spec, the trigger they defer with, whose upstream KPO imports anyway, the extra link,
 # the lineage and Asset glue, which import their registry and OpenLineage code when called), and the manifest
-# loader (with its error and YAML reader) for read_max_parallel.
+# loader (with its error and YAML reader) for read_max_parallel, and the [kaniko] section's reader.
 # Not the planner, the task bodies, the hooks or the registry client: those run inside tasks.
 ALLOWED_AT_PARSE = {
     "airflow_kaniko",
     "airflow_kaniko.errors",
     "airflow_kaniko.results",
+    "airflow_kaniko.config",  # the operators read the [kaniko] section's defaults when constructed
     "airflow_kaniko.compat",
     "airflow_kaniko.compat.kpo",
     "airflow_kaniko.compat.task_sdk",

@@ -47,7 +47,7 @@ def test_the_connection_typed(monkeypatch):
     assert (RegistryHook.conn_name_attr, RegistryHook.default_conn_name, RegistryHook.conn_type) == (
         "registry_conn_id",
         "kaniko_registry",
-        "docker",
+        "oci_registry",
     )
 
 
@@ -117,15 +117,16 @@ def test_userinfo_refused_for_the_planner_too(monkeypatch):
     assert "robot" not in str(info.value) and "S3cret" not in str(info.value)
 
 
-def test_login_for_a_build(monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_REG", conn("https://reg.example.com", port=5000))
+@pytest.mark.parametrize("conn_type", ["oci_registry", "docker"])  # ours, and the connections made before it
+def test_login_for_a_build(monkeypatch, conn_type):
+    monkeypatch.setenv("AIRFLOW_CONN_REG", conn("https://reg.example.com", port=5000, conn_type=conn_type))
     assert RegistryHook("reg").login() == RegistryLogin("reg.example.com:5000", "builder", "pw-builder")
 
 
 @pytest.mark.parametrize(
     ("fields", "reason"),
     [
-        ({"conn_type": "http"}, "has conn type 'http'; it must be 'docker'"),
+        ({"conn_type": "http"}, "has conn type 'http'; it must be 'oci_registry' or 'docker'"),
         ({"host": ""}, "has no host"),
         ({"login": None, "password": None}, "has no login or password"),
     ],

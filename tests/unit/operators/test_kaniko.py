@@ -372,7 +372,10 @@ def test_transient_api_errors_are_retried_with_kpos_policy(registry_conn, status
     ("conn", "message"),
     [
         (None, "isn't defined"),
-        ('{"conn_type": "http", "host": "r", "login": "u", "password": "p"}', "conn type 'http'; it must be 'docker'"),
+        (
+            '{"conn_type": "http", "host": "r", "login": "u", "password": "p"}',
+            "conn type 'http'; it must be 'oci_registry' or 'docker'",
+        ),
         ('{"conn_type": "docker", "host": "r", "login": "u"}', "has no password"),
     ],
 )
