@@ -30,7 +30,7 @@ MAX_PARALLEL = read_max_parallel(MANIFEST)
 # The DAG author's choices, not params: whoever may trigger a run must not pick a Connection or a namespace.
 REGISTRY_CONN_ID = "kaniko_registry"  # for registries the manifest's registry_connections does not name
 BASE_REGISTRY_CONNECTIONS: dict[str, str] = {}  # registry host -> Connection id, for private base images elsewhere
-NAMESPACE = None  # the build pods' namespace; None: the kubernetes_default connection's, as KubernetesPodOperator
+NAMESPACE = None  # the build pods' namespace; None: [kaniko] namespace, else the kubernetes_default connection's
 
 with DAG(
     dag_id="kaniko_image_maintenance",
