@@ -30,13 +30,15 @@ help:
 	@echo "make cluster-up / cluster-down   start or stop the local cluster"
 	@echo "make airflow-up / airflow-down   start or stop the local Airflow deployment (and the cluster, on up)"
 
+# The tools come from pyproject's [dependency-groups] (`--group` needs pip >= 25.1), the OpenLineage
+# provider from the package's own `openlineage` extra, which the lineage tests exercise.
 # No file prerequisites: the directory name already carries the pins' hash, and a fresh clone's new
 # mtimes would otherwise reinstall a complete venv on every CI run.
 $(VENV)/.installed:
 	@echo "==> creating $(VENV) (first run: a few minutes)"
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip "setuptools>=77"
-	$(VENV)/bin/pip install --quiet --constraint constraints.txt '.[test,dev,deploy]'
+	$(VENV)/bin/pip install --quiet --upgrade "pip>=25.1" "setuptools>=77"
+	$(VENV)/bin/pip install --quiet --constraint constraints.txt '.[openlineage]' --group test --group dev --group deploy
 	touch $@
 
 # Re-pointed at this checkout on every run, since the venv is shared between clones.
@@ -86,8 +88,8 @@ VENV_LOWEST := $(CACHE)/venv-lowest-$(LOWEST_KEY)
 $(VENV_LOWEST)/.installed:
 	@echo "==> creating $(VENV_LOWEST) (first run: a few minutes)"
 	$(PYTHON) -m venv $(VENV_LOWEST)
-	$(VENV_LOWEST)/bin/pip install --quiet --upgrade pip "setuptools>=77"
-	$(VENV_LOWEST)/bin/pip install --quiet --constraint constraints-lowest.txt '.[test]'
+	$(VENV_LOWEST)/bin/pip install --quiet --upgrade "pip>=25.1" "setuptools>=77"
+	$(VENV_LOWEST)/bin/pip install --quiet --constraint constraints-lowest.txt '.[openlineage]' --group test
 	touch $@
 
 venv-lowest: $(VENV_LOWEST)/.installed

@@ -2,7 +2,7 @@
 
 Run by the Python of a venv that holds the wheel and its runtime dependencies only (see the Makefile), from a
 directory outside the checkout, so nothing can be imported from the source tree by accident.
-Usage: wheel_smoke.py <wheel> <example DAG file>
+Usage: wheel_smoke.py <wheel> <example DAG file>   (the sdist is looked for beside the wheel)
 """
 
 from __future__ import annotations
@@ -12,14 +12,19 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import tempfile
+import zipfile
 from importlib.metadata import distribution
 from pathlib import Path
 
 from packaging.requirements import Requirement
 
 DIST = "airflow-provider-kaniko"
-# The `test` and `dev` extras of pyproject.toml, by import name.
+LICENSE = Path(__file__).resolve().parents[1] / "LICENSE"
+# The only published extra; the contributors' tools are dependency groups, which a wheel does not carry.
+EXTRAS = ["openlineage"]
+# The `test` and `dev` dependency groups of pyproject.toml, by import name.
 TEST_AND_DEV_MODULES = {"pytest", "_pytest", "kubernetes_validate", "build", "twine", "ruff", "mypy"}
 
 
@@ -33,9 +38,28 @@ def run(*args: str) -> str:
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True).stdout
 
 
+def check_license(wheel: Path, version: str) -> None:
+    """The Apache License ships in both archives, byte for byte the checkout's, and the metadata names it."""
+    text = LICENSE.read_bytes()
+    dist_info = f"airflow_provider_kaniko-{version}.dist-info"
+    with zipfile.ZipFile(wheel) as whl:
+        names = whl.namelist()
+        in_wheel = f"{dist_info}/licenses/LICENSE"
+        check(in_wheel in names and whl.read(in_wheel) == text, f"the wheel ships LICENSE ({in_wheel})")
+        metadata = whl.read(f"{dist_info}/METADATA").decode()
+    headers = [line for line in metadata.splitlines() if line.startswith(("License-Expression:", "License-File:"))]
+    expected = ["License-Expression: Apache-2.0", "License-File: LICENSE"]
+    check(headers == expected, "the wheel's METADATA names the license", headers)
+    sdist = wheel.with_name(f"airflow_provider_kaniko-{version}.tar.gz")
+    with tarfile.open(sdist) as tar:
+        member = tar.extractfile(f"airflow_provider_kaniko-{version}/LICENSE")
+        check(member is not None and member.read() == text, f"the sdist ships LICENSE ({sdist.name})")
+
+
 def main(wheel: Path, dag_file: Path) -> None:
     version = wheel.name.split("-")[1]
     site = Path(sysconfig.get_paths()["purelib"]).resolve()
+    check_license(wheel, version)
 
     probe = (
         "import sys, json, airflow_kaniko; print(json.dumps({'file': airflow_kaniko.__file__, 'version': "
@@ -53,6 +77,8 @@ def main(wheel: Path, dag_file: Path) -> None:
     runtime = [r.name for r in runtime if r.marker is None or "extra" not in str(r.marker)]
     leaked = sorted(set(runtime) & {"pytest", "kubernetes-validate", "build", "twine", "ruff", "mypy"})
     check(leaked == [], "no test or dev package among the wheel's runtime requirements", leaked or "")
+    extras = distribution(DIST).metadata.get_all("Provides-Extra") or []
+    check(extras == EXTRAS, f"the wheel publishes only the extras {EXTRAS}", extras)
 
     providers = json.loads(run("-m", "airflow", "providers", "list", "-o", "json"))
     ours = [p for p in providers if p.get("package_name") == DIST]
