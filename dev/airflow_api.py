@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -66,7 +66,7 @@ class AirflowAPI:
         self.request("PATCH", f"/dags/{dag_id}", params={"update_mask": "is_paused"}, json={"is_paused": False})
 
     def trigger(self, dag_id: str, conf: dict | None = None, note: str | None = None) -> dict:
-        body = {"logical_date": datetime.now(timezone.utc).isoformat(), "conf": conf or {}}
+        body = {"logical_date": datetime.now(UTC).isoformat(), "conf": conf or {}}
         if note:
             body["note"] = note
         return self.request("POST", f"/dags/{dag_id}/dagRuns", json=body).json()

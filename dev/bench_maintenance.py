@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -128,7 +128,7 @@ def many_images(cluster: Cluster, root: Path, prefix: str) -> None:
                 builds,
                 registries=registries,
                 executor_image=DEFAULT_EXECUTOR_IMAGE,
-                now=datetime.now(timezone.utc),
+                now=datetime.now(UTC),
                 log=lambda _: None,
             )
             return time.monotonic() - started, result["plan"]

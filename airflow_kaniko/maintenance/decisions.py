@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from airflow_kaniko.errors import KanikoSpecError
@@ -173,6 +173,5 @@ def rebuild_kwargs(
 
 
 def _utc() -> tzinfo:
-    from datetime import timezone
 
-    return timezone.utc
+    return UTC

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict
 from airflow_kaniko.results import FailureDict
 
 if TYPE_CHECKING:  # Python 3.11's typing.NotRequired; the annotations below are never evaluated
-    from typing_extensions import NotRequired
+    from typing import NotRequired
 
 Status = Literal["new", "pending", "build", "unchanged", "rebuilt", "failed", "parent_failed"]
 #: Not decided yet (only while ``prepare_plan`` runs).

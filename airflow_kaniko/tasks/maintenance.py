@@ -6,7 +6,7 @@ Kept out of the DAG file so it stays short, and imported only inside tasks (pars
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow_kaniko.hooks.registry import RegistryHook, registries
@@ -67,7 +67,7 @@ def prepare_task(
             manifest.builds,
             registries=clients,
             executor_image=config.executor_image(),  # what the builds' operators default to
-            now=datetime.now(timezone.utc).replace(microsecond=0),
+            now=datetime.now(UTC).replace(microsecond=0),
             force=bool(params.get("force")),
             max_age=max_age,
             dry_run=bool(params.get("dry_run")),

@@ -1,6 +1,6 @@
 """The scheduler queues mapped builds and honours max_parallel; the weekly schedule is what the cron says."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from croniter import croniter
 from registry import manifest_digest
@@ -36,7 +36,7 @@ def test_the_schedule_fires_and_the_next_run_is_the_crons_next_time(api):
     # An hour that begins while this runs moves the scheduler on to the next time: then check that hour's instead.
     for _ in range(2):
         latest, run, dag = _latest_run_and_next(api)
-        if croniter(CRON, datetime.now(timezone.utc)).get_prev(datetime) == latest:
+        if croniter(CRON, datetime.now(UTC)).get_prev(datetime) == latest:
             break
     following = croniter(CRON, latest).get_next(datetime)
     assert datetime.fromisoformat(run["logical_date"]) == latest
@@ -46,7 +46,7 @@ def test_the_schedule_fires_and_the_next_run_is_the_crons_next_time(api):
 
 def _latest_run_and_next(api):
     """The cron's latest time, the scheduled run the scheduler made for it, and the DAG once it awaits the next time."""
-    latest = croniter(CRON, datetime.now(timezone.utc)).get_prev(datetime)
+    latest = croniter(CRON, datetime.now(UTC)).get_prev(datetime)
 
     def scheduled():
         runs = api.get(f"/dags/{EXAMPLE}/dagRuns", run_type=["scheduled"], order_by="-run_after", limit=100)["dag_runs"]

@@ -13,7 +13,7 @@ import shutil
 import tarfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import yaml
@@ -133,7 +133,7 @@ def test_2_nothing_changed_starts_no_pod_and_retags(world, runner, core, cluster
         assert by_name[name]["reason"] == f"unchanged (fingerprint {fingerprint[:12]}…, digest {first[name]['digest'][:19]}…)"
         assert by_name[name]["digest"] == first[name]["digest"]
     # This run's date tag resolves to the same digest as before (retagged registry side).
-    date = datetime.now(timezone.utc).strftime("%Y%m%d")
+    date = datetime.now(UTC).strftime("%Y%m%d")
     for name in ALL:
         reference = f"{cluster.registry}/{world['prefix']}/{name}:{date}"
         assert manifest_digest(cluster.registry, reference, cluster.credentials(), cluster.registry_ca) == first[name]["digest"]
@@ -197,7 +197,7 @@ def test_5_max_age_rebuilds_without_cache_and_reproducibly(world, runner, core, 
     # ran) is older than that; this run's prepare comes later still.
     registry = world["registry"]
     stamps = [last_built(before[n]["detail"]["fingerprint"], registry.tags(f"{world['prefix']}/{n}")) for n in ("hello", "app")]
-    time.sleep(max(0.0, 61 - (datetime.now(timezone.utc) - max(stamps)).total_seconds()))
+    time.sleep(max(0.0, 61 - (datetime.now(UTC) - max(stamps)).total_seconds()))
     report, pods, dag_run, result = run(world, "max_age", runner, core, cluster, {"max_age": "1m", "images": ["hello", "app"]})
     assert dag_run["state"] == "success", result.text()[-4000:]
     assert sorted(pods) == ["app", "hello"]

@@ -1,6 +1,6 @@
 """The example DAG under a migrated metadata DB: `airflow dags list` and real dag.test() runs."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from airflow.dag_processing.dagbag import DagBag
 from airflow_kaniko.manifest.loader import load_manifest
@@ -8,7 +8,7 @@ from tests.conftest import ROOT
 
 DAG_ID = "kaniko_image_maintenance"
 REG = "10.244.77.1:5000"
-DATE = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
+DATE = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 
 
 def test_airflow_dags_list_shows_the_dag_without_import_errors(airflow_db):

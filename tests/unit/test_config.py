@@ -3,7 +3,7 @@
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -142,7 +142,7 @@ def test_the_maintenance_planner_fingerprints_the_executor_the_builds_default_to
     with pytest.raises(_Planned) as info:
         maintenance.prepare_task(
             {"manifest": str(ROOT / "dags" / "images" / "images.yaml"), "images": []},
-            datetime(2026, 12, 4, tzinfo=timezone.utc),
+            datetime(2026, 12, 4, tzinfo=UTC),
             registry_conn_id="kaniko_registry",
             max_depth=4,
             ti=None,

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import AssetAlias
@@ -60,13 +60,13 @@ def test_structure_and_schedule(dagbag):
 
 
 def test_rendered_pod_of_one_mapped_instance(registry_conn):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from airflow_kaniko.manifest.loader import load_manifest
 
     kwargs = load_manifest(
         ROOT / "dags/images/images.yaml",
-        build_date=datetime(2026, 11, 30, tzinfo=timezone.utc),
+        build_date=datetime(2026, 11, 30, tzinfo=UTC),
         registry=REG,
         registry_conn_id="kaniko_registry",
     ).builds[2]

@@ -1,6 +1,6 @@
 """The decision per image and the report's words for it."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -8,7 +8,7 @@ from airflow_kaniko.errors import KanikoSpecError
 from airflow_kaniko.maintenance.decisions import decide, last_built, parse_max_age, pinned, rebuild_kwargs, stamp_tag
 from airflow_kaniko.maintenance.reasons import BaseChange, Outcome, Reason, explain_change
 
-NOW = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 FP = "f" * 64
 D1, D2 = "sha256:ab12" + "0" * 60, "sha256:cd34" + "0" * 60
 

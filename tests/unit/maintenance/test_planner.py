@@ -1,7 +1,7 @@
 """The planner against an in-memory registry: each decision, its reason, and exactly the requests it makes."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from tests.unit.maintenance.fake_registry import FakeRegistries, served
 REG = "reg.example.com"
 BASE = f"{REG}/library/busybox:latest"
 EXECUTOR = f"{REG}/kaniko/executor:v1"  # not in the registry: the planner never resolves it
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 DOCKERFILE = "ARG BASE\nFROM ${BASE}\nCOPY . /app\n"
 
 

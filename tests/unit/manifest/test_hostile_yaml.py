@@ -3,14 +3,14 @@
 import contextlib
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from airflow_kaniko.manifest.loader import ManifestError, load_manifest, read_max_parallel
 from airflow_kaniko.manifest.yaml_reader import MAX_MANIFEST_BYTES, MAX_MANIFEST_NODES
 
-DATE = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
+DATE = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 IMAGE = "{name: a, context: app, repository: team/a}"
 
 

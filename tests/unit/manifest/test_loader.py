@@ -1,5 +1,5 @@
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -8,7 +8,7 @@ from airflow_kaniko.manifest.loader import ManifestError, load_manifest, read_ma
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "dags" / "images" / "images.yaml"
-DATE = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
+DATE = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 REG = "10.244.77.1:5000"
 
 
