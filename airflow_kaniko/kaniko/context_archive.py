@@ -11,6 +11,7 @@ import hashlib
 import io
 import os
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,6 +84,37 @@ class ContextArchive:
 
     def describe(self) -> str:
         return f"{len(self.members)} entries, {len(self.data)} bytes gzipped, {self.ignored} ignored by .dockerignore"
+
+    def replace(self, member: str, transform: Callable[[bytes], bytes]) -> ContextArchive:
+        """This archive with the content of ``member`` (a path relative to the context) transformed, all else as packed.
+
+        The content transformed is the one packed here, so it is exactly what was checked (``tar_digest``);
+        the new archive's ``tar_digest`` is its own. Raise :class:`KanikoSpecError` if the archive has no
+        such file or the result outgrows the limit.
+        """
+        wanted = "./" + os.path.normpath(member)
+        buffer = _CappedBuffer(MAX_ARCHIVE_BYTES)
+        replaced = False
+        try:
+            with (
+                tarfile.open(fileobj=io.BytesIO(self.data), mode="r:gz") as source,
+                gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz,
+                tarfile.open(fileobj=(tar_stream := _HashingWriter(gz)), mode="w", format=tarfile.PAX_FORMAT) as tar,
+            ):
+                for info in source:
+                    content = source.extractfile(info) if info.isfile() else None
+                    if info.name == wanted and content is not None:
+                        data = transform(content.read())
+                        info.size, content, replaced = len(data), io.BytesIO(data), True
+                    tar.addfile(info, content)
+        except _OverLimit:
+            raise KanikoSpecError(
+                "context", member, f"packs to more than the {MAX_ARCHIVE_BYTES} bytes a ConfigMap can carry"
+            ) from None
+        if not replaced:
+            raise KanikoSpecError("dockerfile", member, "is not a file of the packed context")
+        digest = "sha256:" + tar_stream.sha256.hexdigest()
+        return ContextArchive(data=buffer.getvalue(), members=self.members, ignored=self.ignored, tar_digest=digest)
 
 
 def pack_context(directory: str | os.PathLike[str], dockerfile: str = "Dockerfile") -> ContextArchive:

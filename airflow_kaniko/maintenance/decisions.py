@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from airflow_kaniko.errors import KanikoSpecError
+from airflow_kaniko.kaniko.base_pins import BasePin
 from airflow_kaniko.maintenance.fingerprint import (
     BASE_DIGEST_LABEL,
     BASE_NAME_LABEL,
@@ -127,6 +128,7 @@ def rebuild_kwargs(
     bases: Mapping[str, str] | None = None,
     executor_image: str | None = None,
     context_digest: str | None = None,
+    base_pins: Sequence[BasePin] = (),
 ) -> dict[str, Any]:
     """The operator kwargs of a rebuild: fingerprint tags and labels, pinned args, no cache for max_age or
     a remote ADD; the fingerprint and reason for the Asset event, the resolved bases by digest for lineage.
@@ -137,12 +139,16 @@ def rebuild_kwargs(
     :param executor_image: an executor the DAG pinned, ``<ref>@<digest>`` (``None``: the operator's default).
     :param context_digest: the tar digest of the local context the fingerprint covers; the operator refuses
         to build another (``None``: no check).
+    :param base_pins: the bases to pull by digest, where the Dockerfile names them; the operator pins them
+        in the Dockerfile it packs (none: the Dockerfile as written).
     """
     result = {**kwargs, "build_args": dict(build_args)}
     if executor_image is not None:
         result["executor_image"] = executor_image
     if context_digest is not None:
         result["context_digest"] = context_digest
+    if base_pins:
+        result["base_pins"] = [BasePin(line=p["line"], written=p["written"], pinned=p["pinned"]) for p in base_pins]
     result["fingerprint"] = fingerprint
     result["build_reason"] = reason.to_dict()
     result["base_images"] = [by_digest(reference, digest) for reference, digest in (bases or {}).items()]

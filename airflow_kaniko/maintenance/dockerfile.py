@@ -23,12 +23,13 @@ image's ENV) or cannot be expanded here counts as remote too: its content cannot
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_kaniko.errors import KanikoError
-from airflow_kaniko.oci.reference import is_reference
+from airflow_kaniko.kaniko.base_pins import BasePin
+from airflow_kaniko.oci.reference import is_reference, split
 
 _ESCAPE_DIRECTIVE_RE = re.compile(r"#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
 # Forms expandvars reads differently from Docker: ${#V}, ${!V}, ${V:1} (Docker refuses them), and
@@ -99,6 +100,55 @@ class RemoteSource:
             text = "***@" + scp[2]
         text = "".join(c if c.isprintable() else "?" for c in text)
         return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 1] + "…"
+
+
+def pin_images(
+    text: str,
+    pins: Sequence[BasePin],
+    build_args: Mapping[str, str] | None = None,
+    *,
+    target: str | None = None,
+    path: str = "Dockerfile",
+) -> str:
+    """``text`` with each pinned image's reference replaced by its ``registry/repo:tag@digest``, all else as written.
+
+    Only the image word of a ``FROM``, a ``--from=`` flag or a ``--mount=…,from=`` flag on the
+    instruction that starts at ``pin["line"]`` is replaced. The result is parsed again: every pinned
+    image must now be its pin, and every other image must be as before, or :class:`DockerfileError`.
+    """
+    lines = text.splitlines(keepends=True)
+    spans = {c.start_line: (c.cmd.upper(), c.end_line) for c in _parse(text, path)}
+    for pin in pins:
+        line, written, pinned = pin["line"], pin["written"], pin["pinned"]
+        if not split(pinned)[3]:
+            raise DockerfileError(path, line, f"pin {pinned!r} for {written!r} is not pinned by digest")
+        cmd, end = spans.get(line, ("", line))
+        pattern = _PIN_PATTERNS.get(cmd)
+        if pattern is None:
+            raise DockerfileError(path, line, f"cannot pin {written!r}: no FROM, COPY, ADD or RUN starts on this line")
+        segment = "".join(lines[line - 1 : end])
+        found = re.compile(pattern.format(re.escape(written)), re.IGNORECASE | re.MULTILINE)
+        segment, count = found.subn(lambda m, pinned=pinned: m[1] + pinned, segment, count=1 if cmd == "FROM" else 0)
+        if not count:
+            raise DockerfileError(path, line, f"cannot pin {written!r}: not found where the parser saw it")
+        lines[line - 1 : end] = segment.splitlines(keepends=True)
+    result = "".join(lines)
+    before = build_bases(text, build_args, target=target, path=path).images
+    after = build_bases(result, build_args, target=target, path=path).images
+    wanted = {(p["line"], p["written"]): p["pinned"] for p in pins}
+    expected = [(b.line, wanted.get((b.line, b.written), b.reference)) for b in before]
+    if [(a.line, a.reference) for a in after] != expected:
+        raise DockerfileError(path, None, f"pinning the base images changed more than their references: {pins!r}")
+    return result
+
+
+# The image word of each instruction that can name one; {} is the written reference, escaped.
+_PIN_PATTERNS = {
+    "FROM": r"^(\s*FROM(?:\s+--\S+)*\s+){}(?=\s|$)",
+    "COPY": r"(--from=){}(?=\s|$)",
+    "ADD": r"(--from=){}(?=\s|$)",
+    "RUN": r"(--mount=(?:[^\s,]*,)*from=){}(?=[,\s]|$)",
+}
 
 
 def is_remote(source: str) -> bool:

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from airflow_kaniko.errors import KanikoError
+from airflow_kaniko.kaniko.base_pins import BasePin
 from airflow_kaniko.maintenance import graph
-from airflow_kaniko.maintenance.decisions import REPRODUCIBLE_ARGS, decide, last_built, pinned, rebuild_kwargs
+from airflow_kaniko.maintenance.decisions import REPRODUCIBLE_ARGS, by_digest, decide, last_built, pinned, rebuild_kwargs
 from airflow_kaniko.maintenance.fingerprint import FINGERPRINT_LABEL, BuildInputs, fingerprint_tag, unknowable_context
 from airflow_kaniko.maintenance.plan_state import (
     BUILD,
@@ -324,6 +325,7 @@ class _Bases:
     build_args: dict[str, str]  # the manifest's, with ``FROM ${ARG}`` of a parent set to its new digest
     digests: dict[str, str]  # reference -> digest, of every base whose digest is known
     final: tuple[str, str] | None  # (reference, digest) of the target stage's base, for the OCI labels
+    pins: tuple[BasePin, ...] = ()  # every base by its digest, where the Dockerfile names it, for the packed Dockerfile
 
 
 @dataclass(frozen=True)
@@ -389,6 +391,7 @@ def _pin_bases(plan: Plan, state: ImageState, parent_digests: Mapping[str, str])
     """Each base's digest: a parent's as this run decided it, or the registry's; ``FROM ${ARG}`` pinned to a parent's."""
     build_args = dict(state["kwargs"].get("build_args", {}))
     digests: dict[str, str] = {}
+    pins: list[BasePin] = []
     final = None
     for base in state["bases"]:
         parent = _producer(plan, base["reference"])
@@ -404,9 +407,11 @@ def _pin_bases(plan: Plan, state: ImageState, parent_digests: Mapping[str, str])
             digest, reference = base.get("digest"), base["reference"]
         if digest:
             digests[reference] = digest
+            if not split(base["reference"])[3]:  # a reference written with its digest is exact already
+                pins.append(BasePin(line=base["line"], written=base["written"], pinned=by_digest(base["reference"], digest)))
         if base["reference"] == state.get("final_base"):
             final = (reference, digest) if digest else None
-    return _Bases(build_args, digests, final)
+    return _Bases(build_args, digests, final, tuple(pins))
 
 
 def _look_up(registry: RegistryHost, repository: str, state: ImageState, bases: _Bases, *, check_age: bool) -> _Lookup:
@@ -506,6 +511,8 @@ def _plan_build(state: ImageState, reason: Reason, lookup: _Lookup, bases: _Base
         executor_image=state["executor_image"] if split(state["executor_image"])[3] else None,
         # What the fingerprint covers: the build task checks that it packs exactly this context.
         context_digest=state["context_digest"] if lookup.fingerprint else None,
+        # The bases the fingerprint covers are the ones the build pulls: pinned in the Dockerfile it packs.
+        base_pins=bases.pins,
     )
     log(f"{state['name']}: {reason.text()}")
 

@@ -12,6 +12,7 @@ from kubernetes.client.exceptions import ApiException
 
 from airflow_kaniko import config
 from airflow_kaniko.errors import KanikoSpecError
+from airflow_kaniko.kaniko.base_pins import BasePin, check_pins
 from airflow_kaniko.kaniko.context_archive import ContextArchive
 from airflow_kaniko.kaniko.docker_config import render_docker_config, secret_forms
 from airflow_kaniko.kaniko.spec import LOCAL_CONTEXT_ARCHIVE, KanikoBuild
@@ -93,6 +94,11 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         context the maintenance plan fingerprinted: the context packed here must have it, or the build fails
         before any pod with :class:`KanikoContextChanged` (retryable), its result a ``context`` failure.
         Needs a local context. Not templated: the planner sets it; ``None`` checks nothing.
+    :param base_pins: base images to pull by digest, each ``{"line": <int>, "written": <reference as
+        written>, "pinned": "<registry/repo:tag@sha256:…>"}`` (``maintenance.dockerfile.BasePin``): the
+        Dockerfile packed for the build names each by its digest where it stood, the file on disk untouched,
+        so the image is built on exactly those bases. Needs a local context. Not templated: the planner
+        sets it from the digests it fingerprinted.
     :param platform: build for this platform, ``os/arch[/variant]`` such as ``linux/arm64``
         (``--custom-platform``), as one part of a multi-arch image (see above). (templated)
     :param platform_node_selector: with ``platform``, schedule the pod on nodes of its architecture
@@ -140,6 +146,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         fingerprint: str | None = None,
         build_reason: Mapping[str, Any] | None = None,
         context_digest: str | None = None,
+        base_pins: Sequence[BasePin] | None = None,
         platform: str | None = None,
         platform_node_selector: bool = True,
         **kwargs: Any,
@@ -153,6 +160,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         if context_digest is not None and not (isinstance(context_digest, str) and _DIGEST_RE.fullmatch(context_digest)):
             reason = "must be a context's tar digest, sha256: and 64 lowercase hex digits (it is not templated)"
             raise KanikoSpecError("context_digest", context_digest, reason)
+        pins = check_pins(base_pins)
         if isolate_push_credentials:
             IsolatedPushMode.operator_defaults(kwargs)
         elif pull_conn_id or pull_secret:
@@ -180,6 +188,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         self.fingerprint = fingerprint
         self.build_reason = build_reason
         self.context_digest = context_digest
+        self.base_pins = pins
         self.platform = platform
         self.platform_node_selector = platform_node_selector
 
@@ -223,6 +232,8 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
             raise KanikoSpecError(
                 "context_digest", self.context_digest, "needs a local context; a URL context is not packed here"
             )
+        if self.base_pins and not spec.is_local_context:
+            raise KanikoSpecError("base_pins", self.base_pins, "needs a local context; a URL context is not packed here")
         return [spec]
 
     def _pack(self, spec: KanikoBuild) -> ContextArchive:
@@ -230,7 +241,20 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         if self.context_digest is not None and archive.tar_digest != self.context_digest:
             # Built, it would go under the fingerprint tag of another context, and be skipped as that one.
             raise KanikoContextChanged(self.describe_builds(), str(spec.context), self.context_digest, archive.tar_digest)
+        if self.base_pins:
+            archive = archive.replace(spec.dockerfile, lambda text: self._pinned(text, spec))
+            shown = ", ".join(p["pinned"] for p in self.base_pins)
+            self.log.info("Base images pinned by digest in the packed %s: %s", spec.dockerfile, shown)
         return archive
+
+    def _pinned(self, text: bytes, spec: KanikoBuild) -> bytes:
+        from airflow_kaniko.maintenance.dockerfile import DockerfileError, pin_images
+
+        try:
+            pinned = pin_images(text.decode(), self.base_pins, spec.build_args, target=spec.target, path=spec.dockerfile)
+        except (DockerfileError, UnicodeDecodeError) as err:
+            raise KanikoSpecError("base_pins", self.base_pins, f"cannot be applied to the packed Dockerfile: {err}") from None
+        return pinned.encode()
 
     def execute(self, context: Context) -> Any:
         try:

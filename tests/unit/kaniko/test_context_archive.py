@@ -200,3 +200,28 @@ def test_the_tar_digest_is_the_uncompressed_tars_whatever_the_compression_level(
     assert fast.tar_digest == default.tar_digest  # ... the same context
     (ctx / "app.py").write_text("print('changed')\n")
     assert pack_context(ctx).tar_digest != default.tar_digest
+
+
+def _member(archive, name):
+    with tarfile.open(fileobj=io.BytesIO(archive.data), mode="r:gz") as tar:
+        return tar.extractfile(name).read(), tar.getnames()
+
+
+def test_replace_rewrites_one_member_and_leaves_the_rest_as_packed(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM reg.io/a:1\n")
+    (tmp_path / "app.txt").write_text("app\n")
+    archive = pack_context(tmp_path)
+    assert archive.replace("Dockerfile", lambda data: data).tar_digest == archive.tar_digest  # same bytes, same tar
+    pinned = archive.replace("./Dockerfile", lambda data: data.replace(b"a:1", b"a:1@sha256:" + b"1" * 64))
+    content, names = _member(pinned, "./Dockerfile")
+    assert content == b"FROM reg.io/a:1@sha256:" + b"1" * 64 + b"\n"
+    assert names == _member(archive, "./Dockerfile")[1] == [".", "./Dockerfile", "./app.txt"]
+    assert _member(pinned, "./app.txt")[0] == b"app\n"
+    assert pinned.tar_digest != archive.tar_digest and pinned.members == archive.members
+    assert pack_context(tmp_path).tar_digest == archive.tar_digest  # the file on disk is untouched
+
+
+def test_replace_of_a_file_the_archive_lacks_is_refused(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM reg.io/a:1\n")
+    with pytest.raises(KanikoSpecError, match=r"dockerfile='sub/Dockerfile': is not a file of the packed context"):
+        pack_context(tmp_path).replace("sub/Dockerfile", lambda data: data)

@@ -62,6 +62,7 @@ def test_a_real_plans_json_is_exactly_what_running_dags_exchange(tmp_path):
                         f"{REG}/demo/hello:fp-{fp}-20261201120000",
                     ],
                     "context_digest": context,
+                    "base_pins": [{"line": 2, "written": "${BASE}", "pinned": f"{BASE}@{base}"}],
                     "fingerprint": fp,
                     "build_reason": {"kind": "first"},
                     "base_images": [f"{BASE}@{base}"],

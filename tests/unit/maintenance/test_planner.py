@@ -2,6 +2,7 @@
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -404,3 +405,30 @@ def test_a_fingerprinted_build_carries_the_context_digest_it_covers_for_the_oper
     registries.for_host(REG).failing.add("library/busybox")
     (unverified,) = plan(builds[:1], registries, on_registry_error="build")["builds"]
     assert unverified["fingerprint"] is None and "context_digest" not in unverified
+
+
+def test_every_resolved_base_is_pinned_by_digest_where_the_dockerfile_names_it(tmp_path, registries):
+    host = registries.for_host(REG)
+    tools = host.push_image("library/tools", ["2"], seed="tools 2")
+    busybox = host.digest("library/busybox", "latest")
+    context = tmp_path / "hello"
+    context.mkdir()
+    text = f"ARG BASE\nFROM ${{BASE}}\nCOPY --from={REG}/library/tools:2 /t /t\nCOPY --from={REG}/library/tools@{tools} /u /u\n"
+    (context / "Dockerfile").write_text(text)
+    destinations = [f"{REG}/demo/hello:1"]
+    build = {"image_name": "hello", "context": str(context), "destinations": destinations, "build_args": {"BASE": BASE}}
+    (built,) = plan([build], registries)["builds"]
+    assert built["base_pins"] == [  # the reference written with its digest is exact already
+        {"line": 2, "written": "${BASE}", "pinned": f"{BASE}@{busybox}"},
+        {"line": 3, "written": f"{REG}/library/tools:2", "pinned": f"{REG}/library/tools:2@{tools}"},
+    ]
+
+
+def test_a_parent_named_literally_is_pinned_to_the_digest_this_run_pushed(tmp_path, registries):
+    shell = image(tmp_path, "shell")
+    (Path(shell["context"]) / "Dockerfile").write_text(f"FROM {REG}/demo/app:latest\nCOPY . /app\n")
+    result = plan([image(tmp_path, "app"), shell], registries)
+    digest = "sha256:" + "a" * 64
+    app_result = {"digest": digest, "images": [f"{REG}/demo/app:1@{digest}", f"{REG}/demo/app:latest@{digest}"]}
+    (build,) = plan_next_level(result["plan"], 1, [app_result], registries=registries, log=lambda _: None)["builds"]
+    assert build["base_pins"] == [{"line": 1, "written": f"{REG}/demo/app:latest", "pinned": f"{REG}/demo/app:latest@{digest}"}]

@@ -103,3 +103,35 @@ def test_a_context_digest_needs_a_local_context(context):
 
 def test_context_digest_is_not_templated():
     assert "context_digest" not in KanikoBuildOperator.template_fields
+
+
+def _packed_dockerfile(op):
+    import io
+    import tarfile
+
+    (archive,) = op._archives.values()
+    with tarfile.open(fileobj=io.BytesIO(archive.data), mode="r:gz") as tar:
+        return tar.extractfile("./Dockerfile").read().decode()
+
+
+def test_the_planned_bases_are_pinned_in_the_packed_dockerfile_and_the_file_on_disk_is_untouched(context):
+    text = (context / "Dockerfile").read_text()
+    planned = pack_context(context).tar_digest
+    digest = "sha256:" + "b" * 64
+    base = f"{REG}/library/busybox:latest"
+    pins = [{"line": 2, "written": "${BASE}", "pinned": f"{base}@{digest}"}]
+    op = operator(context, context_digest=planned, base_pins=pins, build_args={"BASE": base})
+    op.build_pod_request_obj(dry_run=True)
+    assert text.splitlines()[1] == "FROM ${BASE}"
+    assert _packed_dockerfile(op) == text.replace("FROM ${BASE}", f"FROM {base}@{digest}")
+    assert (context / "Dockerfile").read_text() == text
+
+
+def test_pins_that_do_not_fit_the_dockerfile_fail_before_any_pod_naming_the_field(context):
+    pins = [{"line": 2, "written": "reg.io/other:1", "pinned": "reg.io/other:1@sha256:" + "b" * 64}]
+    op = operator(context, base_pins=pins, build_args={"BASE": f"{REG}/library/busybox:latest"})
+    expected = r"^base_pins=.*cannot be applied to the packed Dockerfile: Dockerfile:2: cannot pin"
+    with pytest.raises(KanikoSpecError, match=expected):
+        op.build_pod_request_obj(dry_run=True)
+    with pytest.raises(KanikoSpecError, match=r"^base_pins='x': must be a list"):
+        operator(context, base_pins="x")
