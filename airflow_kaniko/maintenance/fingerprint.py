@@ -8,7 +8,8 @@ The fingerprint is the sha256 of a canonical JSON document of:
   directory (after ``.dockerignore``; it holds the Dockerfile), not of its gzip bytes,
   which another zlib or compression level would change;
 - the Dockerfile path, build args, target, labels, extra executor flags and the
-  executor image, as given (pin it by digest to catch a moved tag);
+  executor image by digest (``<ref>:<tag>@<digest>``: the planner resolves a tag, so a
+  re-pushed executor tag is a changed input);
 - for a multi-arch image, its platform list (absent for a single-platform image, so
   fingerprints made before platforms existed still match).
 
@@ -48,7 +49,7 @@ class BuildInputs:
     :param bases: manifest digest per external image reference the build pulls.
     :param context: ``sha256:<hex>`` of the packed local context's uncompressed tar
         (``ContextArchive.tar_digest``).
-    :param executor_image: the executor's reference, as given (a tag, or ``<ref>@sha256:…``).
+    :param executor_image: the executor's reference, by digest as the planner resolved it (``<ref>@sha256:…``).
     """
 
     bases: Mapping[str, str]

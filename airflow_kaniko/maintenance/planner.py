@@ -69,8 +69,9 @@ def prepare_plan(
     """The plan: every image's decision where it can be made now, and the kwargs of level 0's builds.
 
     :param builds: the manifest's operator kwargs, one per image.
-    :param executor_image: the executor every build uses (part of the fingerprint, as given); one pinned by
-        digest (``…@sha256:…``) is passed on to the builds.
+    :param executor_image: the executor every build uses. A tag is resolved here, like a base; the
+        fingerprint covers ``<ref>:<tag>@<digest>`` and every build runs on that digest, so a re-pushed
+        executor tag is a changed input. One given with its digest is used as it is.
     :param now: this run's time (max_age, the build-time tag).
     :param force: rebuild everything.
     :param max_age: image name -> rebuild when the last build is older (``None``: never).
@@ -82,7 +83,11 @@ def prepare_plan(
     """
     if on_registry_error not in ("fail", "build"):
         raise PlanError(f"on_registry_error={on_registry_error!r}: must be 'fail' or 'build'")
-    images = {b["image_name"]: _analyse(b, executor_image, reproducible) for b in builds}
+    executor, executor_error = _resolve_executor(executor_image, registries, on_registry_error, log)
+    images = {b["image_name"]: _analyse(b, executor, reproducible) for b in builds}
+    for state in images.values():
+        if executor_error:
+            state["unverified"] = f"image {state['name']}: {executor_error}"
     parents = graph.find_parents(
         {n: [b["reference"] for b in s["bases"]] for n, s in images.items()},
         {n: s["kwargs"]["destinations"] for n, s in images.items()},
@@ -308,6 +313,21 @@ def _resolve_external_bases(plan: Plan, registries: RegistryHosts, on_error: str
                 state["unverified"] = message
             else:
                 base["digest"] = outcome
+
+
+def _resolve_executor(reference: str, registries: RegistryHosts, on_error: str, log: Log) -> tuple[str, str | None]:
+    """The executor by digest, ``<ref>:<tag>@<digest>``; one HEAD for a tag. With ``on_error="build"`` an
+    executor that cannot be resolved stays a tag, and the message makes every image unverified."""
+    if split(reference)[3]:
+        return reference, None
+    try:
+        return by_digest(reference, registries.resolve(reference)), None
+    except RegistryError as err:
+        message = f"executor image {reference} cannot be resolved: registry {err.registry}: {err.reason}"
+        if on_error == "fail":
+            raise PlanError(message) from None
+        log(f"WARNING {message}; building every image anyway (on_registry_error=build)")
+        return reference, message
 
 
 def _producer(plan: Plan, reference: str) -> str | None:

@@ -194,3 +194,42 @@ def test_4_a_context_edited_after_prepare_fails_its_build_and_the_next_run_rebui
     assert rows(report)["hello"]["reason"] == "rebuilt (context changed)"
     (build,) = dag_run["xcom"][("prepare", -1)]
     assert build["context_digest"] == packed
+
+
+def test_5_a_base_tag_moved_after_prepare_still_builds_on_the_planned_digest(world, runner, core, cluster, monkeypatch):
+    registry, seeder, prefix = world["registry"], world["seeder"], world["prefix"]
+    planned = seeder.copy("library/busybox", "latest", f"{prefix}/base", ["1"])
+    # What the tag moves to: hello's image, busybox plus hello's layers.
+    moved = seeder.copy(f"{prefix}/hello", "latest", f"{prefix}/base", ["moved"])
+    assert planned != moved
+    base = f"{cluster.registry}/{prefix}/base:1"
+    path = world["manifest"]
+    original = path.read_text()
+    manifest = yaml.safe_load(original)
+    for entry in manifest["images"]:
+        if entry["name"] == "hello":
+            entry["build_args"] = {"BASE": base}
+    path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+    monkeypatch.setenv("E2E_EXACT_ROOT", str(world["dags"]))
+    move = {"host": cluster.registry, "repository": f"{prefix}/base", "tag": "1", "digest": moved}
+    try:
+        report, pods, dag_run, result = run(
+            world, "moved", runner, core, cluster, dag_id=EXACT, dags=SCENARIOS, conf={"images": ["hello"], "move_base": move}
+        )
+    finally:
+        path.write_text(original)
+    assert dag_run["state"] == "success", result.text()[-4000:]
+    assert registry.digest(f"{prefix}/base", "1") == moved  # the tag had moved before the build ran
+    (build,) = dag_run["xcom"][("prepare", -1)]
+    assert build["base_pins"] == [{"line": 2, "written": "${BASE}", "pinned": f"{base}@{planned}"}]
+    assert f"Base images pinned by digest in the packed Dockerfile: {base}@{planned}" in result.text()
+    assert sorted(pods) == ["hello"]
+    row = rows(report)["hello"]
+    image = registry.manifest(f"{prefix}/hello", row["digest"])
+    config = registry.config(f"{prefix}/hello", image)
+    assert config["config"]["Labels"]["org.opencontainers.image.base.digest"] == planned
+    # Built on the planned image: its layers come first, and none of the moved tag's extra layers.
+    busybox = registry.config(f"{prefix}/base", registry.manifest(f"{prefix}/base", planned))["rootfs"]["diff_ids"]
+    moved_layers = registry.config(f"{prefix}/base", registry.manifest(f"{prefix}/base", moved))["rootfs"]["diff_ids"]
+    layers = config["rootfs"]["diff_ids"]
+    assert layers[: len(busybox)] == busybox and layers[len(busybox)] not in moved_layers

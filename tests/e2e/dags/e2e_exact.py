@@ -1,9 +1,10 @@
 """The maintenance pipeline of one level, with a task between the plan and the build that edits a context.
 
 tests/e2e/test_exact_rebuilds.py runs it to show that a build packs exactly the context ``prepare``
-fingerprinted: the edit (param ``edit``, a file relative to the manifest's folder) lands after
-``prepare`` finished and before the build task starts, by the tasks' order, not by timing. The
-manifest and its contexts must be under ``$E2E_EXACT_ROOT`` (the test's copy of dags/).
+fingerprinted and pulls exactly the bases it resolved: the edit (param ``edit``, a file relative to the
+manifest's folder) or the moved base tag (param ``move_base``) lands after ``prepare`` finished and
+before the build task starts, by the tasks' order, not by timing. The manifest and its contexts must be
+under ``$E2E_EXACT_ROOT`` (the test's copy of dags/).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ with DAG(
         "manifest": Param("", type="string"),
         "images": Param([], type="array", items={"type": "string"}),
         "edit": Param("", type="string", description="a file of a context, relative to the manifest's folder"),
+        "move_base": Param(
+            {}, type="object", description="{host, repository, tag, digest}: the tag moved there, in the build registry"
+        ),
     },
 ):
 
@@ -54,6 +58,11 @@ with DAG(
                 raise ValueError(f"edit={params['edit']!r}: not a file under {folder}")
             with target.open("a") as file:
                 file.write("# edited after prepare\n")
+        move = params["move_base"]
+        if move:  # what a base image's publisher does between the plan and the build
+            from airflow_kaniko.hooks.registry import registries
+
+            registries("kaniko_registry").for_host(move["host"]).retag(move["repository"], move["digest"], [move["tag"]])
         return builds
 
     @task(trigger_rule=TriggerRule.ALL_DONE)

@@ -61,6 +61,7 @@ def test_a_real_plans_json_is_exactly_what_running_dags_exchange(tmp_path):
                         f"{REG}/demo/hello:fp-{fp}",
                         f"{REG}/demo/hello:fp-{fp}-20261201120000",
                     ],
+                    "executor_image": EXECUTOR,
                     "context_digest": context,
                     "base_pins": [{"line": 2, "written": "${BASE}", "pinned": f"{BASE}@{base}"}],
                     "fingerprint": fp,

@@ -14,7 +14,8 @@ from tests.unit.maintenance.fake_registry import FakeRegistries, served
 
 REG = "reg.example.com"
 BASE = f"{REG}/library/busybox:latest"
-EXECUTOR = f"{REG}/kaniko/executor:v1"  # not in the registry: the planner never resolves it
+# Pinned, so the request lists below are the images' alone; a tag is resolved (the executor tests at the end).
+EXECUTOR = f"{REG}/kaniko/executor:v1@sha256:" + "e" * 64
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 DOCKERFILE = "ARG BASE\nFROM ${BASE}\nCOPY . /app\n"
 
@@ -374,37 +375,48 @@ def test_after_the_upgrade_each_image_rebuilds_once_for_the_fingerprint_format(t
 LAST_BUILD = [("manifest", REG, "demo/hello", "1"), ("manifest", REG, "demo/hello", "latest")]  # a first build's
 
 
-def test_an_executor_tag_is_fingerprinted_as_given_and_left_to_the_operator(tmp_path, registries):
+def test_an_executor_tag_is_resolved_fingerprinted_by_digest_and_every_build_runs_on_it(tmp_path, registries):
+    tag = f"{REG}/kaniko/executor:v1"
+    digest = registries.for_host(REG).push_image("kaniko/executor", ["v1"], seed="executor 1")
+    registries.calls.clear()
+    builds = [image(tmp_path, "hello")]
+    result = prepare_plan(builds, registries=registries, executor_image=tag, now=NOW, log=lambda _: None)
+    state = result["plan"]["images"]["hello"]
+    assert result["builds"][0]["executor_image"] == f"{tag}@{digest}"
+    inputs = json.loads(state["build"]["image_labels"]["dev.airflow-kaniko.inputs"])
+    assert inputs["settings"]["executor_image"] == f"{tag}@{digest}"
+    assert registries.calls == [("digest", REG, "kaniko/executor", "v1"), *looked_up(state["fingerprint"]), *LAST_BUILD]
+
+    # The tag re-pushed: a changed input, named as such.
+    push_build(registries, state)
+    moved = registries.for_host(REG).push_image("kaniko/executor", ["v1"], seed="executor 2")
+    result = prepare_plan(builds, registries=registries, executor_image=tag, now=NOW, log=lambda _: None)
+    state = result["plan"]["images"]["hello"]
+    assert result["builds"][0]["executor_image"] == f"{tag}@{moved}"
+    assert Reason.from_dict(state["reason"]).text() == "rebuilt (build settings changed: executor_image)"
+
+
+def test_an_executor_that_cannot_be_resolved_fails_the_plan_or_with_build_makes_every_image_unverified(tmp_path, registries):
+    tag = f"{REG}/kaniko/executor:v9"  # not in the registry
+    builds = [image(tmp_path, "hello"), image(tmp_path, "app")]
+    with pytest.raises(PlanError, match=rf"^executor image {tag} cannot be resolved: registry {REG}: "):
+        prepare_plan(builds, registries=registries, executor_image=tag, now=NOW, log=lambda _: None)
+    lines = []
+    result = prepare_plan(builds, registries=registries, executor_image=tag, now=NOW, on_registry_error="build", log=lines.append)
+    assert [b["image_name"] for b in result["builds"]] == ["hello", "app"]
+    assert all("executor_image" not in b for b in result["builds"])  # the operator's tag, as configured
+    for name in ("hello", "app"):
+        reason = Reason.from_dict(result["plan"]["images"][name]["reason"])
+        assert reason.kind == "unverified" and reason.detail.startswith(f"executor image {tag} cannot be resolved")
+    assert lines[0].startswith(f"WARNING executor image {tag} cannot be resolved") and "on_registry_error=build" in lines[0]
+
+
+def test_an_executor_pinned_by_digest_is_passed_to_the_builds_without_a_request(tmp_path, registries):
     result = plan([image(tmp_path, "hello")], registries)
     state = result["plan"]["images"]["hello"]
-    assert "executor_image" not in result["builds"][0]  # the operator's default: the same tag
+    assert result["builds"][0]["executor_image"] == EXECUTOR
     assert json.loads(state["build"]["image_labels"]["dev.airflow-kaniko.inputs"])["settings"]["executor_image"] == EXECUTOR
-    assert registries.calls == [*looked_up(state["fingerprint"]), *LAST_BUILD]  # no request for the executor
-
-
-def test_an_executor_pinned_by_digest_is_passed_to_the_builds_and_fingerprinted_so(tmp_path, registries):
-    executor = f"{EXECUTOR}@sha256:" + "e" * 64
-    builds = [image(tmp_path, "hello")]
-    result = prepare_plan(builds, registries=registries, executor_image=executor, now=NOW, log=lambda _: None)
-    state = result["plan"]["images"]["hello"]
-    assert result["builds"][0]["executor_image"] == executor
-    assert json.loads(state["build"]["image_labels"]["dev.airflow-kaniko.inputs"])["settings"]["executor_image"] == executor
     assert registries.calls == [*looked_up(state["fingerprint"]), *LAST_BUILD]  # none for the executor
-    assert state["fingerprint"] != plan(builds, registries)["plan"]["images"]["hello"]["fingerprint"]  # the tag's
-
-
-def test_a_fingerprinted_build_carries_the_context_digest_it_covers_for_the_operator_to_check(tmp_path, registries):
-    from airflow_kaniko.kaniko.context_archive import pack_context
-
-    builds = [image(tmp_path, "hello"), remote_image(tmp_path, "fetch", "ARG BASE\nFROM ${BASE}\nADD https://a.example/x /x\n")]
-    result = plan(builds, registries)
-    hello, fetch = result["builds"]
-    planned = result["plan"]["images"]["hello"]["context_digest"]
-    assert hello["context_digest"] == planned == pack_context(tmp_path / "hello").tar_digest
-    assert "context_digest" not in fetch  # no fingerprint tag is pushed for it: nothing to keep apart
-    registries.for_host(REG).failing.add("library/busybox")
-    (unverified,) = plan(builds[:1], registries, on_registry_error="build")["builds"]
-    assert unverified["fingerprint"] is None and "context_digest" not in unverified
 
 
 def test_every_resolved_base_is_pinned_by_digest_where_the_dockerfile_names_it(tmp_path, registries):
