@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Assemble the OCI images localkube needs from plain directories (no registry
 # can be pulled from here), into $CACHE/images/:
-#   kaniko-<v>.tar, kaniko-<v>-debug.tar  docker-archives tagged with the
-#                                         operator's default references
+#   kaniko-<v>.tar, kaniko-<v>-debug.tar  docker-archives, pushed to the registry
+#                                         under their own name by push-executor.sh
 #   pause-3.10.tar                        the kubelet's sandbox image
 #   oci/busybox (OCI layout, tag latest)  base image, pushed to the registry by start.sh
 # An image is rebuilt only when missing or older than its inputs.
@@ -45,9 +45,9 @@ busybox_into() {
 build_kaniko() {
   local out="$IMAGES/kaniko-$KANIKO_VERSION.tar" dbg="$IMAGES/kaniko-$KANIKO_VERSION-debug.tar"
   if up_to_date "$out" "$KANIKO_BIN/executor" "${BASH_SOURCE[0]}" && up_to_date "$dbg" "$KANIKO_BIN/executor" "${BASH_SOURCE[0]}"; then
-    log "image $KANIKO_IMAGE (+ -debug): cached"; return
+    log "image kaniko-$KANIKO_VERSION (+ -debug): cached"; return
   fi
-  log "assembling $KANIKO_IMAGE and $KANIKO_DEBUG_IMAGE (executor from $(cat "$KANIKO_BIN/SOURCE"))"
+  log "assembling the executor image and its -debug (executor from $(cat "$KANIKO_BIN/SOURCE"))"
   local r="$WORK/kaniko-rootfs" layout="$WORK/kaniko-oci"
   rm -rf "$r" "$r-debug" "$layout"
   mkdir -p "$r/kaniko/ssl/certs" "$r/kaniko/.docker" "$r/etc" "$r/workspace"
@@ -71,8 +71,9 @@ build_kaniko() {
     --config.volume /busybox "${common[@]}"
 
   rm -f "$out" "$dbg"
-  skopeo copy -q "oci:$layout:exec" "docker-archive:$out.tmp:$KANIKO_IMAGE" && mv "$out.tmp" "$out"
-  skopeo copy -q "oci:$layout:debug" "docker-archive:$dbg.tmp:$KANIKO_DEBUG_IMAGE" && mv "$dbg.tmp" "$dbg"
+  local name; name="$(local_executor_image)"
+  skopeo copy -q "oci:$layout:exec" "docker-archive:$out.tmp:$name" && mv "$out.tmp" "$out"
+  skopeo copy -q "oci:$layout:debug" "docker-archive:$dbg.tmp:$name-debug" && mv "$dbg.tmp" "$dbg"
   rm -rf "$r" "$r-debug"
 }
 

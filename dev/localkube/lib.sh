@@ -6,12 +6,11 @@ LOCALKUBE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # --- versions: change here, the cache keys and image tags follow -------------
 K8S_VERSION="${K8S_VERSION:-v1.37.2}"
-# Tag the operator uses by default. The executor inside comes from the first
-# module in KANIKO_CANDIDATES that the Go module proxy serves (see build-kaniko.sh).
+# The version wanted (the operator's default tag). The executor built comes from the first
+# module in KANIKO_CANDIDATES that the Go module proxy serves (see build-kaniko.sh), and is
+# pushed to the local registry under its own name (push-executor.sh, local_executor_image).
 KANIKO_VERSION="${KANIKO_VERSION:-v1.28.3}"
 KANIKO_CANDIDATES="${KANIKO_CANDIDATES:-github.com/osscontainertools/kaniko@v1.28.3 github.com/chainguard-dev/kaniko@v1.25.6 github.com/GoogleContainerTools/kaniko@v1.24.0}"
-KANIKO_IMAGE="ghcr.io/osscontainertools/kaniko:${KANIKO_VERSION}"
-KANIKO_DEBUG_IMAGE="ghcr.io/osscontainertools/kaniko:${KANIKO_VERSION}-debug"
 PAUSE_IMAGE="registry.k8s.io/pause:3.10"
 # The pusher of isolate_push_credentials builds; tagged as the operator's default.
 CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
@@ -47,10 +46,21 @@ CTRD_SOCK="$CTRD/containerd.sock"
 RUNC_ROOT="$CTRD/runc"              # private runc root, never /run/containerd/runc
 KUBELET_DIR="$STATE/kubelet"
 CRED_JSON="$SECRETS/registry-credentials.json"
+DOCKER_CONFIG_JSON="$STATE/docker-config.json"
 ENV_FILE="$STATE/env.sh"
 KUBECONFIG_ADMIN="$PKI/admin.kubeconfig"
 
 export PATH="/usr/local/sbin:/usr/sbin:/sbin:$PATH"
+
+# The executor's name in the local registry, for what build-kaniko.sh built (SOURCE: <module>@<version>):
+# $REGISTRY/localkube/kaniko-executor:chainguard-dev-v1.25.6, say.
+local_executor_image() {
+  local src module owner
+  src="$(cat "$KANIKO_BIN/SOURCE")"
+  module="${src%@*}"
+  owner="${module#github.com/}"
+  echo "$REGISTRY/localkube/kaniko-executor:${owner%%/*}-${src##*@}"
+}
 
 log() { printf '%s [localkube] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

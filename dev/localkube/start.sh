@@ -37,7 +37,6 @@ REG_USER="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["use
 REG_PASS="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["password"])' "$CRED_JSON")"
 # A docker config.json for clients (skopeo here; tests can turn it into a
 # kubernetes.io/dockerconfigjson Secret as is).
-DOCKER_CONFIG_JSON="$STATE/docker-config.json"
 ( umask 077
   python3 - "$CRED_JSON" "$REGISTRY" "$DOCKER_CONFIG_JSON" <<'PY'
 import base64, json, sys
@@ -157,10 +156,11 @@ TOML
 )
 start_daemon containerd containerd --config "$CTRD/config.toml"
 wait_for "containerd socket" 30 ctr --address "$CTRD_SOCK" version
-for t in "pause-${PAUSE_IMAGE##*:}.tar" "kaniko-$KANIKO_VERSION.tar" "kaniko-$KANIKO_VERSION-debug.tar" "crane-$CRANE_VERSION.tar"; do
+# The executor is pulled from the registry (push-executor.sh), not imported under the default's name.
+for t in "pause-${PAUSE_IMAGE##*:}.tar" "crane-$CRANE_VERSION.tar"; do
   ctr_k8s images import --no-unpack "$IMAGES/$t" >/dev/null
 done
-log "imported $PAUSE_IMAGE, $KANIKO_IMAGE, $KANIKO_DEBUG_IMAGE, $CRANE_IMAGE into containerd"
+log "imported $PAUSE_IMAGE, $CRANE_IMAGE into containerd"
 
 # --- etcd ------------------------------------------------------------------------
 start_daemon etcd etcd --name localkube --data-dir "$STATE/etcd" \
@@ -263,7 +263,6 @@ export LOCALKUBE_REGISTRY_CREDENTIALS=$CRED_JSON
 export LOCALKUBE_DOCKER_CONFIG=$DOCKER_CONFIG_JSON
 export LOCALKUBE_NAMESPACE=$NAMESPACE
 export LOCALKUBE_CA_CONFIGMAP=$CA_CONFIGMAP
-export LOCALKUBE_KANIKO_IMAGE=$KANIKO_IMAGE
-export LOCALKUBE_KANIKO_DEBUG_IMAGE=$KANIKO_DEBUG_IMAGE
 export LOCALKUBE_BASE_IMAGE=$REGISTRY/library/busybox:latest
 ENV
+"$LOCALKUBE_DIR/push-executor.sh"   # and its lines in the env file

@@ -6,6 +6,7 @@ hello and app from the demo manifest, and `fetch`, which ADDs a file the test se
 cluster bridge.
 """
 
+import os
 import shutil
 import threading
 import uuid
@@ -18,6 +19,7 @@ from airflow_runs import latest_run
 from registry_seed import Seeder
 
 from airflow_kaniko.kaniko.context_archive import pack_context
+from airflow_kaniko.oci.reference import split
 from airflow_kaniko.oci.registry_client import Credentials, Registry
 from tests.conftest import ROOT
 
@@ -224,6 +226,11 @@ def test_5_a_base_tag_moved_after_prepare_still_builds_on_the_planned_digest(wor
     assert build["base_pins"] == [{"line": 2, "written": "${BASE}", "pinned": f"{base}@{planned}"}]
     assert f"Base images pinned by digest in the packed Dockerfile: {base}@{planned}" in result.text()
     assert sorted(pods) == ["hello"]
+    # ... on the executor prepare resolved: the local cluster's, by the digest its registry serves.
+    executor = os.environ["LOCALKUBE_KANIKO_IMAGE"]
+    _, executor_repository, executor_tag, _ = split(executor)
+    (container,) = pods["hello"]["spec"]["containers"]
+    assert container["image"] == f"{executor}@{registry.digest(executor_repository, executor_tag)}"
     row = rows(report)["hello"]
     image = registry.manifest(f"{prefix}/hello", row["digest"])
     config = registry.config(f"{prefix}/hello", image)
