@@ -83,6 +83,18 @@ def main(wheel: Path, dag_file: Path) -> None:
     providers = json.loads(run("-m", "airflow", "providers", "list", "-o", "json"))
     ours = [p for p in providers if p.get("package_name") == DIST]
     check(len(ours) == 1 and ours[0].get("version") == version, f"airflow providers list shows {DIST} {version}", ours)
+    hooks = json.loads(run("-m", "airflow", "providers", "hooks", "-o", "json"))
+    ours = [h for h in hooks if h.get("package_name") == DIST]
+    expected = [
+        {
+            "connection_type": "oci_registry",
+            "class": "airflow_kaniko.hooks.registry.RegistryHook",
+            "conn_id_attribute_name": "registry_conn_id",
+            "package_name": DIST,
+            "hook_name": "OCI registry (Kaniko)",
+        }
+    ]
+    check(ours == expected, "airflow providers hooks shows the oci_registry connection type and its hook", ours)
 
     parse = (
         "import json, sys; from airflow.dag_processing.dagbag import DagBag; "
