@@ -12,7 +12,7 @@ LOCALKUBE := dev/localkube
 PYTEST_ARGS ?=
 
 .PHONY: help venv busybox test test-unit test-integration test-e2e test-deployment demo cluster-up cluster-down airflow-up airflow-down bench clean-venv
-.PHONY: venv-lowest test-unit-lowest test-integration-lowest dist wheel-smoke lint typecheck
+.PHONY: venv-lowest test-unit-lowest test-integration-lowest dist wheel-smoke lint typecheck docs
 
 help:
 	@echo "make demo       bring up the local cluster and Airflow if needed, run the example DAG on them"
@@ -25,6 +25,7 @@ help:
 	@echo "make test-integration-lowest   the integration tier on those oldest versions"
 	@echo "make lint       ruff check, ruff format --check and the import contracts (lint-imports)"
 	@echo "make typecheck  mypy on airflow_kaniko/ (settings in setup.cfg)"
+	@echo "make docs       the user documentation into docs/_build/html (Sphinx, warnings are errors)"
 	@echo "make dist       build the sdist and wheel into dist/ and twine-check them"
 	@echo "make wheel-smoke   install the wheel into a venv of its own and check it works as a provider"
 	@echo "make cluster-up / cluster-down   start or stop the local cluster"
@@ -38,7 +39,7 @@ $(VENV)/.installed:
 	@echo "==> creating $(VENV) (first run: a few minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade "pip>=25.1" "setuptools>=77"
-	$(VENV)/bin/pip install --quiet --constraint constraints.txt '.[openlineage]' --group test --group dev --group deploy
+	$(VENV)/bin/pip install --quiet --constraint constraints.txt '.[openlineage]' --group test --group dev --group deploy --group docs
 	touch $@
 
 # Re-pointed at this checkout on every run, since the venv is shared between clones.
@@ -46,7 +47,7 @@ venv: $(VENV)/.installed
 	@$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e . >$(VENV)/editable.log 2>&1 \
 	  || { cat $(VENV)/editable.log; exit 1; }
 
-test: lint typecheck test-unit test-hostile-registry test-unit-lowest test-integration test-integration-lowest wheel-smoke test-e2e test-deployment
+test: lint typecheck docs test-unit test-hostile-registry test-unit-lowest test-integration test-integration-lowest wheel-smoke test-e2e test-deployment
 
 # The multi-build script runs under busybox sh in the pod, so the unit tier runs it there too.
 busybox:
@@ -80,6 +81,12 @@ lint: venv
 
 typecheck: venv
 	$(PY) -m mypy
+
+# The user documentation (docs/, Sphinx with myst-parser and furo): warnings are errors, every reference resolves;
+# -E rereads every page, so a warning an earlier build cached is raised again.
+docs: venv
+	$(VENV)/bin/sphinx-build -E -n -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
 
 # --- compatibility: the unit tier on the oldest versions pyproject.toml allows ----------------
 LOWEST_KEY := $(shell cat pyproject.toml constraints-lowest.txt | sha256sum | cut -c1-12)

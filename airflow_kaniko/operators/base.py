@@ -47,8 +47,8 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KanikoPodOu
     (:meth:`container_argv`) and how to read the result (:meth:`read_result`). This class
     adds the credentials, the packed contexts and the CA bundles, and hardens the parent's defaults.
 
-    :param registry_conn_id: Airflow Connection (conn type ``docker``: host, login, password) whose
-        credentials go into a per-build Secret owned by the pod. (templated)
+    :param registry_conn_id: Airflow Connection (conn type ``oci_registry``, or ``docker``: host, port, login,
+        password) whose credentials go into a per-build Secret owned by the pod. (templated)
     :param registry_secret: an existing ``kubernetes.io/dockerconfigjson`` Secret to mount instead. (templated)
     :param git_conn_id: Airflow Connection with login and password for a private ``git://`` context. (templated)
     :param git_secret: an existing Secret with ``username`` and ``password`` keys, instead of ``git_conn_id``. (templated)

@@ -34,7 +34,7 @@ class KanikoImageIndexOperator(BaseOperator):
     :param platforms: the platforms the index must list, e.g. ``["linux/amd64", "linux/arm64"]``. (templated)
     :param builds: the platform builds' results, e.g. ``build.output`` of a build mapped over
         ``platform``. (templated)
-    :param registry_conn_id: ``docker`` Connection for the destinations' registry; its extra
+    :param registry_conn_id: ``oci_registry`` (or ``docker``) Connection for the destinations' registry; its extra
         ``ca_file`` is the CA bundle for a private CA. ``None``: anonymous. (templated)
     :param trigger_rule: default ``all_done``: the task runs when a platform failed, to say which,
         and pushes nothing.

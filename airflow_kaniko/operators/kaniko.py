@@ -80,7 +80,7 @@ class KanikoBuildOperator(KanikoPodOperatorBase):
         could read them: the executor builds with ``--no-push`` as an init container, then one crane
         container per destination, alone mounting the credentials, pushes the image. Not templated: a
         DAG's author decides it, not whoever triggers a run. Refuses ``cache``. Default False.
-    :param pull_conn_id: with ``isolate_push_credentials``: a read-only ``docker`` Connection the executor
+    :param pull_conn_id: with ``isolate_push_credentials``: a read-only ``oci_registry`` (or ``docker``) Connection the executor
         uses to pull base images. (templated)
     :param pull_secret: with ``isolate_push_credentials``: an existing ``kubernetes.io/dockerconfigjson``
         Secret, instead of ``pull_conn_id``. (templated)
