@@ -1,4 +1,7 @@
-"""Every test README.md points at exists: `tests/...` paths, `file.py::test_name` and bare `test_name` pointers.
+"""Every test the documentation points at exists: `tests/...` paths, `file.py::test_name` and bare `test_name` pointers.
+
+The documentation is README.md, CONTRIBUTING.md and the Sphinx pages docs/*.md; a claim moved between them
+keeps its pointer checked.
 
 A pointer may be a full path (`tests/unit/oci/test_reference.py`), a path with a test (`path::test_name`), a
 path relative to some tier (`kaniko/test_spec.py::test_name`, `test_hardening.py`), or a bare test name.
@@ -7,12 +10,12 @@ path relative to some tier (`kaniko/test_spec.py::test_name`, `test_hardening.py
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 TESTS = ROOT / "tests"
-README = (ROOT / "README.md").read_text()
-# Only what README writes as code, so prose that mentions a word starting with test_ does not count.
-CODE = re.findall(r"`([^`\n]+)`", README)
+DOCUMENTS = ["README.md", "CONTRIBUTING.md", *sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "docs").glob("*.md"))]
 FILE_POINTER = re.compile(r"^((?:[\w.-]+/)*(?:test_\w+|conftest|\w+)\.py)(?:::(\w+)(?:\[[^\]]*\])?)?$")
 PATH_POINTER = re.compile(r"^tests/[\w./-]*$")
 NAME_POINTER = re.compile(r"^(test_\w+)(?:\[[^\]]*\])?$")
@@ -51,16 +54,27 @@ def _stale(pointer: str) -> str | None:
     return None
 
 
-def test_every_test_readme_names_exists():
-    stale = sorted({f"`{pointer}`: {why}" for pointer in CODE if (why := _stale(pointer))})
-    assert not stale, "README.md points at tests that do not exist:\n" + "\n".join(stale)
+def _code(document: str) -> list[str]:
+    """Only what the document writes as code, so prose that mentions a word starting with test_ does not count."""
+    return re.findall(r"`([^`\n]+)`", (ROOT / document).read_text())
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_every_test_the_documentation_names_exists(document):
+    stale = sorted({f"`{pointer}`: {why}" for pointer in _code(document) if (why := _stale(pointer))})
+    assert not stale, f"{document} points at tests that do not exist:\n" + "\n".join(stale)
+
+
+def test_the_documents_checked_include_the_sphinx_pages():
+    assert {"README.md", "CONTRIBUTING.md", "docs/index.md", "docs/security.md", "docs/maintenance.md"} <= set(DOCUMENTS)
+    assert all((ROOT / document).is_file() for document in DOCUMENTS)
 
 
 def test_the_checker_resolves_and_refuses_each_kind_of_pointer():
-    assert _stale("tests/unit/test_readme_pointers.py::test_every_test_readme_names_exists") is None
-    assert _stale("test_readme_pointers.py::test_every_test_readme_names_exists") is None
+    assert _stale("tests/unit/test_readme_pointers.py::test_every_test_the_documentation_names_exists") is None
+    assert _stale("test_readme_pointers.py::test_every_test_the_documentation_names_exists") is None
     assert _stale("unit/test_readme_pointers.py") is None
-    assert _stale("test_every_test_readme_names_exists") is None
+    assert _stale("test_every_test_the_documentation_names_exists") is None
     assert _stale("tests/unit/") is None
     assert _stale("tests/unit/test_manifest.py") == "no file tests/unit/test_manifest.py"
     assert _stale("test_readme_pointers.py::test_gone") == "no test test_gone in tests/unit/test_readme_pointers.py"
