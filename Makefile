@@ -1,4 +1,4 @@
-# The README's two commands: `make demo` and `make test`. Everything they need is installed here.
+# The two commands of the README and CONTRIBUTING.md: `make demo` and `make test`. Everything they need is installed here.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 

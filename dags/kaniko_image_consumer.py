@@ -1,7 +1,7 @@
 """
 Runs when the maintenance DAG pushes a new demo/hello image: a DAG scheduled on the image's Asset.
 
-A pushed image's Asset is its repository, oci://<registry>/<repository> (README, "Assets"); each
+A pushed image's Asset is its repository, oci://<registry>/<repository> (docs/assets-lineage.md, "Assets"); each
 push is one event, whose extra names the image by digest, its tags, and why it was rebuilt. The
 registry differs per install, so it comes from KANIKO_IMAGE_REGISTRY (dev/deploy sets it).
 """

@@ -8,7 +8,7 @@ built on each other (at most LEVELS), one isolated Kaniko pod per image and plat
 multi-arch image's index is pushed by the level's merge task, from the worker. report says,
 per image, why it was rebuilt or skipped. Params: images, force, max_age, dry_run (the plan
 only), on_registry_error. Which connections push and pull, and where the pods run, are this file's
-(constants below), never a triggering user's: README, "Security".
+(constants below), never a triggering user's: docs/security.md, "Hostile input".
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ with DAG(
             retries=2,
             retry_delay=timedelta(seconds=20),
             retry_exponential_backoff=2.0,
-            outlets=[AssetAlias("kaniko-images")],  # an Asset event per pushed image: README, "Assets"
+            outlets=[AssetAlias("kaniko-images")],  # an Asset event per pushed image: docs/assets-lineage.md
         ).expand_kwargs(stage)  # an empty level is skipped
         merged = merge_level.override(task_id=f"merge_level_{level}")(stage["plan"], level, build.output)
         results += [build.output, merged]

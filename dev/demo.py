@@ -1,7 +1,7 @@
 """`make demo`: bring up the local cluster and Airflow deployment if needed, trigger the example DAG
 through the REST API as a user would, wait for it, print what was pushed and where to see the run.
 
-With KUBECONFIG set (and no dev/localkube env), it uses your cluster instead; see the README,
+With KUBECONFIG set (and no dev/localkube env), it uses your cluster instead; see CONTRIBUTING.md,
 "Running the demo on your own cluster", for the DEMO_* variables it then reads.
 """
 
@@ -43,7 +43,7 @@ def own_cluster() -> Path:
     """Your cluster and registry, from the DEMO_* variables, written as the env file dev/deploy/up reads."""
     missing = [v for v in ("DEMO_REGISTRY", "DEMO_REGISTRY_CREDENTIALS") if not os.environ.get(v)]
     if missing:
-        sys.exit(f"KUBECONFIG is set, so the demo uses your cluster; it also needs {', '.join(missing)} (see README)")
+        sys.exit(f"KUBECONFIG is set, so the demo uses your cluster; it also needs {', '.join(missing)} (see CONTRIBUTING.md)")
     cluster = Cluster(
         kubeconfig=os.environ["KUBECONFIG"],
         namespace=os.environ.get("DEMO_NAMESPACE", "kaniko-builds"),

@@ -1,7 +1,7 @@
 """Load an image manifest (YAML) into one ``KanikoBuildOperator`` kwargs dict per image.
 
 Every error names the file, the entry and the field, with the line where YAML
-gives one. The format is documented in the README, "The image manifest".
+gives one. The format is documented in docs/manifest.md.
 """
 
 from __future__ import annotations

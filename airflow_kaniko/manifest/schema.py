@@ -1,4 +1,4 @@
-"""JSON Schema of the image manifest (see README, "The image manifest")."""
+"""JSON Schema of the image manifest (see docs/manifest.md)."""
 
 from __future__ import annotations
 

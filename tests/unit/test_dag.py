@@ -55,7 +55,7 @@ def test_structure_and_schedule(dagbag):
     merges = [f"merge_level_{level}" for level in range(4)]
     for task_id in ("plan_level_1", "plan_level_2", "plan_level_3", *merges, "report"):
         assert dag.get_task(task_id).trigger_rule == "all_done"  # a failed or empty level does not stop the rest
-    # No connection and no namespace among them: those are the DAG author's (README, "Security").
+    # No connection and no namespace among them: those are the DAG author's (docs/security.md, "Hostile input").
     assert set(dag.params.keys()) == {"manifest", "images", "dry_run", "force", "max_age", "on_registry_error"}
 
 

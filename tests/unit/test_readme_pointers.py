@@ -19,6 +19,8 @@ DOCUMENTS = ["README.md", "CONTRIBUTING.md", *sorted(path.relative_to(ROOT).as_p
 FILE_POINTER = re.compile(r"^((?:[\w.-]+/)*(?:test_\w+|conftest|\w+)\.py)(?:::(\w+)(?:\[[^\]]*\])?)?$")
 PATH_POINTER = re.compile(r"^tests/[\w./-]*$")
 NAME_POINTER = re.compile(r"^(test_\w+)(?:\[[^\]]*\])?$")
+# A file of the source tree the documentation sends a reader to (a module, the example DAGs, the worker Role).
+SOURCE_POINTER = re.compile(r"^(?:airflow_kaniko|dags|dev)/[\w./-]*$|^deploy/[\w.-]+\.yaml$")
 
 
 def _definitions(path: Path) -> set[str]:
@@ -46,7 +48,7 @@ def _stale(pointer: str) -> str | None:
         if name and not any(name in FILES[f] for f in files):
             return f"no test {name} in {', '.join(files)}"
         return None
-    if PATH_POINTER.match(pointer):
+    if PATH_POINTER.match(pointer) or SOURCE_POINTER.match(pointer):
         return None if (ROOT / pointer).exists() else f"no path {pointer}"
     name_match = NAME_POINTER.match(pointer)
     if name_match and not any(name_match.group(1) in names for names in FILES.values()):
@@ -80,4 +82,9 @@ def test_the_checker_resolves_and_refuses_each_kind_of_pointer():
     assert _stale("test_readme_pointers.py::test_gone") == "no test test_gone in tests/unit/test_readme_pointers.py"
     assert _stale("test_gone") == "no test test_gone anywhere under tests/"
     assert _stale("tests/nowhere/") == "no path tests/nowhere/"
+    assert _stale("airflow_kaniko/oci/registry_client.py") is None
+    assert _stale("deploy/worker-rbac.yaml") is None
+    assert _stale("airflow_kaniko/registry.py") == "no path airflow_kaniko/registry.py"
+    assert _stale("dags/images/") is None
+    assert _stale("dev/nowhere.sh") == "no path dev/nowhere.sh"
     assert _stale("--push-retry=3") is None  # not a pointer
