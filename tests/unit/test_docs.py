@@ -13,4 +13,3 @@ def test_the_configuration_table_names_every_option_of_the_section_and_no_other(
     defaults = {option: default for option, default in table}
     for option, spec in config.SECTION[config.NAME]["options"].items():
         assert defaults[option] == (f"`{spec['default']}`" if spec["default"] else "empty"), option
-
