@@ -24,7 +24,9 @@ def test_a_successful_run_of_the_example_dag_logs_no_error_in_any_task(api):
     assert final["note"].startswith(f"**{EXAMPLE}**: ")
     loud, read = {}, 0
     for ti in tis:
-        for try_number in range(1, ti["try_number"] + 1):  # 0: an empty level's build, which never ran
+        if ti["start_date"] is None:  # an empty level's build: skipped by the scheduler, it never ran
+            continue
+        for try_number in range(1, ti["try_number"] + 1):
             lines = api.task_log(EXAMPLE, run_id, ti["task_id"], try_number, ti["map_index"])
             assert lines, (ti["task_id"], ti["map_index"], try_number)
             read += 1
