@@ -70,25 +70,30 @@ with DAG(
             max_parallel_in_force=MAX_PARALLEL,
         )
 
+    # The build and merge tasks' results are read by task id (maintenance.finished_results), not passed as
+    # arguments: a skipped merge has no XCom, and an argument that finds none logs an error in a good run.
     @task(trigger_rule=TriggerRule.ALL_DONE)
-    def next_level(plan: dict, level: int, results: list, ti=None) -> list[dict]:
+    def next_level(plan: dict, level: int, finished: list[str], ti=None) -> list[dict]:
         """The builds of one level, decided once the parents' new digests are known."""
         from airflow_kaniko.tasks import maintenance
 
+        results = maintenance.finished_results(ti, finished)
         return maintenance.plan_level_task(plan, level, results, registry_conn_id=REGISTRY_CONN_ID, ti=ti)
 
     @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[AssetAlias("kaniko-images")])
-    def merge_level(plan: dict, level: int, builds: list) -> list[dict]:
+    def merge_level(plan: dict, level: int, build: str, ti=None) -> list[dict]:
         """Push the image index of each multi-arch image of one level, once all its platforms are built."""
         from airflow_kaniko.tasks import maintenance
 
+        builds = maintenance.finished_results(ti, [build])
         return maintenance.merge_level_task(plan, level, builds, registry_conn_id=REGISTRY_CONN_ID)
 
     stage = prepare()
-    results = []
+    finished = []  # the build and merge tasks so far
     for level in range(LEVELS):
         if level:
-            stage = next_level.override(task_id=f"plan_level_{level}")(stage["plan"], level, list(results))
+            stage = next_level.override(task_id=f"plan_level_{level}")(stage["plan"], level, [t.task_id for t in finished])
+            finished >> stage.operator
         build = KanikoBuildOperator.partial(
             task_id=f"build_level_{level}",
             namespace=NAMESPACE,
@@ -100,21 +105,23 @@ with DAG(
             retry_exponential_backoff=2.0,
             outlets=[AssetAlias("kaniko-images")],  # an Asset event per pushed image: docs/assets-lineage.md
         ).expand_kwargs(stage)  # an empty level is skipped
-        merged = merge_level.override(task_id=f"merge_level_{level}")(stage["plan"], level, build.output)
-        results += [build.output, merged]
+        merged = merge_level.override(task_id=f"merge_level_{level}")(stage["plan"], level, build.task_id)
+        build >> merged.operator
+        finished += [build, merged.operator]
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
-    def report(plan: dict, results: list) -> dict:
+    def report(plan: dict, finished: list[str]) -> dict:
         """Log why each image was rebuilt or skipped; fail the run if any build failed, after reporting all."""
         from airflow.sdk import get_current_context
         from airflow.sdk.exceptions import AirflowFailException
         from airflow_kaniko.hooks.airflow_api import set_dag_run_note
         from airflow_kaniko.maintenance.planner import finish
         from airflow_kaniko.maintenance.report import summarize_plan
+        from airflow_kaniko.tasks.maintenance import finished_results
 
-        summary = summarize_plan(finish(plan, [r for level in results for r in (level or [])]))
-        print(summary.table())
         context = get_current_context()
+        summary = summarize_plan(finish(plan, finished_results(context["ti"], finished)))
+        print(summary.table())
         # Recorded before failing, so the successful images are still listed: as XCom, and as the run's note.
         context["ti"].xcom_push(key="return_value", value=summary.to_dict())
         set_dag_run_note(context["dag"].dag_id, context["run_id"], summary.markdown(context["dag"].dag_id))
@@ -122,4 +129,4 @@ with DAG(
             raise AirflowFailException(f"{len(summary.failed)} build(s) failed: {', '.join(summary.failed)}")
         return summary.to_dict()
 
-    report(stage["plan"], results)
+    finished >> report(stage["plan"], [t.task_id for t in finished]).operator

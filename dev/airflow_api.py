@@ -89,6 +89,12 @@ class AirflowAPI:
         path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/xcomEntries/{key}"
         return self.get(path, map_index=map_index, deserialize=True)["value"]
 
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1) -> list[dict]:
+        """One try's whole log as the UI reads it: structured lines, each with ``event`` (and ``level`` when it has one)."""
+        path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/logs/{try_number}"
+        params = {"map_index": map_index, "full_content": True}
+        return self.request("GET", path, params=params, headers={"Accept": "application/json"}).json()["content"]
+
     def runs(self, dag_id: str, **params) -> list[dict]:
         return self.get(f"/dags/{dag_id}/dagRuns", limit=100, order_by="-run_after", **params)["dag_runs"]
 

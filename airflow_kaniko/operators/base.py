@@ -76,6 +76,11 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KanikoPodOu
     :param termination_message_policy: default FallbackToLogsOnError, so a failure carries its log tail.
     :param startup_check_interval_seconds: default 1, so short builds are noticed promptly.
     :param poll_interval: default 1 (deferrable mode), for the same reason.
+    :param progress_interval: deferrable mode: seconds between progress reports from the triggerer while
+        the pod runs (default 30; None: none). The build log's new lines when this worker holds no
+        credential to redact from them (no ``registry_conn_id``, ``git_conn_id`` or ``pull_conn_id``) and
+        the executor is the watched container; else one status line: the pod's phase, the containers
+        running, the seconds elapsed. The whole log, redacted, follows when the pod ends.
     :param log_pod_spec_on_failure: default False: a failure shows Kaniko's error, not the whole pod.
     """
 
@@ -120,13 +125,17 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KanikoPodOu
         startup_check_interval_seconds: int = 1,
         poll_interval: float = 1,
         log_pod_spec_on_failure: bool = False,
+        progress_interval: int | None = 30,
         **kwargs: Any,
     ) -> None:
         if kwargs.get("logging_interval") is not None:
             # The triggerer would stream the build's output, where this operator cannot redact credentials.
             raise ValueError(
-                f"{type(self).__name__} does not support logging_interval; the build log is read when the pod finishes"
+                f"{type(self).__name__} does not support logging_interval; progress_interval sets how often a "
+                "deferred build reports progress (the build log only when there is nothing to redact from it)"
             )
+        if progress_interval is not None and (isinstance(progress_interval, bool) or progress_interval < 1):
+            raise KanikoSpecError("progress_interval", progress_interval, "must be a number of seconds, at least 1, or None")
         for owned in ("image", "cmds", "arguments", "do_xcom_push"):
             if owned in kwargs:
                 hint = {"image": "use executor_image", "do_xcom_push": "the result is always pushed as the return_value XCom"}
@@ -149,6 +158,7 @@ class KanikoPodOperatorBase(RedactedDeferredLogs, ImageLineageMixin, KanikoPodOu
             log_pod_spec_on_failure=log_pod_spec_on_failure,
             **kwargs,
         )
+        self.progress_interval = progress_interval
         self.registry_conn_id = registry_conn_id
         self.registry_secret = registry_secret
         self.git_conn_id = git_conn_id

@@ -60,6 +60,7 @@ class KanikoPodOutcome(KubernetesPodOperator):
     """The end of a Kaniko pod's run; :class:`~airflow_kaniko.operators.base.KanikoPodOperatorBase` builds on it."""
 
     # Set by KanikoPodOperatorBase.
+    progress_interval: int | None
     fingerprint: str | None
     build_reason: Any
     _result: Any
@@ -129,8 +130,23 @@ class KanikoPodOutcome(KubernetesPodOperator):
     ) -> NoReturn:
         # KPO's invoke_defer_method builds its own trigger; ours, from the same arguments, also brings back the result.
         if type(trigger) is KubernetesPodTrigger:
-            trigger = KanikoPodTrigger.from_trigger(trigger)
+            trigger = KanikoPodTrigger.from_trigger(trigger, **self.deferred_progress())
         super().defer(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=timeout)
+
+    def deferred_progress(self) -> dict[str, Any]:
+        """What the trigger shows while the pod runs, every ``progress_interval`` seconds.
+
+        The new lines of the build log (KPO's ``logging_interval``, the triggerer reading the watched
+        container) when that container is the executor and this worker holds no secret to redact from
+        them: the triggerer redacts nothing, but then neither would the worker. Otherwise a status line
+        (:func:`~airflow_kaniko.triggers.pod.status_line`); the log follows when the pod ends, redacted.
+        """
+        interval = self.progress_interval
+        if not interval:
+            return {"logging_interval": None, "status_interval": None}
+        if self.get_logs and self.base_container_name == self.BASE_CONTAINER_NAME and not self.redactor.secrets:
+            return {"logging_interval": interval, "status_interval": None}
+        return {"logging_interval": None, "status_interval": interval}
 
     def _finish(self, context: Context, pod: k8s.V1Pod | None) -> Any:
         """Every success path ends here: the result from the finished pod, as XCom, then the Asset events."""

@@ -90,16 +90,37 @@ def _destination_connections(builds: Iterable[Mapping[str, Any]], default_conn_i
     }
 
 
+def finished_results(ti: Any, task_ids: Iterable[str]) -> list[Mapping[str, Any]]:
+    """The results the build and merge tasks ``task_ids`` of this run pushed, task by task, map index by map index.
+
+    A build task pushes one result per map index, a merge task a list of them; a task that pushed nothing
+    (a skipped merge, an empty level, a failed build) adds none. Read with ``ti.xcom_pull(task_ids=[...])``
+    and no ``map_indexes``: one request a task for all its map indexes, answered with what there is, where
+    passing the tasks' outputs as arguments asks for each XCom by map index or offset, and the task SDK
+    logs ``XCom not found`` at error level for each one a successful run legitimately lacks. (Public
+    ``RuntimeTaskInstance.xcom_pull``; that it reads a slice and answers ``[None]`` for none was checked on
+    apache-airflow-task-sdk 1.2.0 and 1.3.2.)
+    """
+    found: list[Mapping[str, Any]] = []
+    for task_id in task_ids:
+        for value in ti.xcom_pull(task_ids=[task_id]) or []:
+            if isinstance(value, list):
+                found.extend(value)
+            elif value is not None:
+                found.append(value)
+    return found
+
+
 def plan_level_task(
-    plan: Plan, level: int, results: Iterable[Iterable[Mapping[str, Any] | None]], *, registry_conn_id: str, ti: Any
+    plan: Plan, level: int, results: Iterable[Mapping[str, Any] | None], *, registry_conn_id: str, ti: Any
 ) -> list[dict[str, Any]]:
     """Decide the images of ``level`` whose parents were just built; return its builds.
 
+    :param results: the previous levels' build and merge results (:func:`finished_results`).
     :param registry_conn_id: the DAG author's default connection; the others are those ``prepare_task`` recorded in the plan.
     """
-    flat = [r for level_results in results for r in (level_results or [])]
     with registries(registry_conn_id, plan.get("registry_connections")) as clients:
-        result = planner.plan_next_level(plan, level, flat, registries=clients)
+        result = planner.plan_next_level(plan, level, list(results), registries=clients)
     builds = result["builds"]
     print(
         f"Level {level}: {len(builds)} build(s)"

@@ -6,10 +6,17 @@ when the pod is gone by then (garbage-collected, its node preempted), the event 
 upstream's says only "success". So the trigger reads the finished pod while it still exists and adds the
 messages of the containers that exited 0, and nothing else of the pod: a failed container's message is
 its log tail (``FallbackToLogsOnError``), which may carry whatever a ``RUN`` step printed.
+
+While the pod runs, the trigger shows progress in the task log: KPO's own ``logging_interval`` streams
+the watched container's new log lines, which the operator asks for only when the worker holds no secret
+it would redact from them; otherwise ``status_interval`` logs one line now and then (the pod's phase,
+the containers running, the seconds since the deferral) and nothing the pod printed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, TypedDict, TypeGuard
 
@@ -102,26 +109,71 @@ def finished_pod(event: Mapping[str, Any]) -> k8s.V1Pod | None:
     )
 
 
+def status_line(namespace: str, name: str, pod: Any, elapsed: float) -> str:
+    """One line on a running pod: its phase, the containers running (init ones marked), the seconds elapsed.
+
+    ``pod`` is a V1Pod of either Kubernetes client, or None when it could not be read.
+    """
+    status = getattr(pod, "status", None)
+    phase = getattr(status, "phase", None) or "unknown phase"
+
+    def running(statuses: Any, suffix: str) -> list[str]:
+        return [f"{s.name}{suffix}" for s in statuses or [] if s.state is not None and s.state.running is not None]
+
+    names = running(getattr(status, "init_container_statuses", None), " (init)") + running(
+        getattr(status, "container_statuses", None), ""
+    )
+    doing = f", running {', '.join(names)}" if names else ""
+    return f"Pod {namespace}/{name}: {phase}{doing}, {int(elapsed)} s elapsed; the build log is shown when it ends"
+
+
 class KanikoPodTrigger(KubernetesPodTrigger):
-    """KubernetesPodTrigger whose success event also carries the pod's :class:`TerminationMessages`."""
+    """KubernetesPodTrigger whose success event also carries the pod's :class:`TerminationMessages`.
+
+    :param status_interval: seconds between :func:`status_line` lines while the pod runs; None: none.
+    """
+
+    def __init__(self, *args: Any, status_interval: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.status_interval = status_interval
 
     @classmethod
-    def from_trigger(cls, trigger: KubernetesPodTrigger) -> KanikoPodTrigger:
-        """The same trigger, built from the arguments ``trigger`` serializes."""
+    def from_trigger(cls, trigger: KubernetesPodTrigger, **overrides: Any) -> KanikoPodTrigger:
+        """The same trigger, built from the arguments ``trigger`` serializes, and ``overrides``."""
         _, kwargs = trigger.serialize()
-        return cls(**kwargs)
+        return cls(**{**kwargs, **overrides})
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         _, kwargs = super().serialize()
-        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
+        return f"{type(self).__module__}.{type(self).__qualname__}", {**kwargs, "status_interval": self.status_interval}
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        async for event in super().run():
-            if event.payload.get("status") == "success":
-                messages = await self._messages()
-                if messages is not None:
-                    event = TriggerEvent({**event.payload, MESSAGES_KEY: messages})
-            yield event
+        status = asyncio.create_task(self._log_status()) if self.status_interval else None
+        try:
+            async for event in super().run():
+                if event.payload.get("status") == "success":
+                    messages = await self._messages()
+                    if messages is not None:
+                        event = TriggerEvent({**event.payload, MESSAGES_KEY: messages})
+                yield event
+        finally:
+            if status is not None:
+                status.cancel()
+
+    async def _log_status(self) -> None:
+        """Every ``status_interval`` seconds, :func:`status_line`, until :meth:`run` ends."""
+        assert self.status_interval
+        while True:
+            await asyncio.sleep(self.status_interval)
+            try:
+                pod = await read_trigger_pod(self)
+            except Exception as err:  # progress only: the watch itself is upstream's loop
+                self.log.info("Pod %s/%s: could not read its status: %s", self.pod_namespace, self.pod_name, type(err).__name__)
+                continue
+            start = self.trigger_start_time
+            start = start if start.tzinfo else start.replace(tzinfo=datetime.UTC)  # KPO's is UTC
+            elapsed = (datetime.datetime.now(datetime.UTC) - start).total_seconds()
+            self.log.info("%s", status_line(self.pod_namespace, self.pod_name, pod, elapsed))
 
     async def _messages(self) -> TerminationMessages | None:
         try:

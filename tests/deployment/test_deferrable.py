@@ -1,6 +1,7 @@
 """Deferrable builds under the real triggerer, including a triggerer SIGKILLed and started again."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -46,6 +47,15 @@ def test_deferred_build_frees_the_worker_and_completes(api, core, cluster):
     assert len(pods.seen) == 1
     assert_pushed(api, cluster, dag_id, run_id)
     wait_for(lambda: leftovers(core, cluster.namespace) == [], 60, "no Secret or ConfigMap of ours left")
+    # Progress while deferred, in the task's log as the UI shows it: the triggerer's status lines (the worker
+    # holds the registry password, so no build output from there), then the build log, read by the worker.
+    events = [line["event"] for line in api.task_log(dag_id, run_id, "build", 1)]
+    (pod_name,) = pods.seen
+    status = [i for i, e in enumerate(events) if re.fullmatch(rf"Pod {cluster.namespace}/{pod_name}: .*, \d+ s elapsed; .*", e)]
+    assert status, events
+    assert any("Running, running kaniko" in events[i] for i in status)
+    kaniko = [i for i, e in enumerate(events) if "Pushed " in e or "Pushing image" in e]
+    assert kaniko and max(status) < min(kaniko), events
 
 
 def test_triggerer_killed_and_restarted_while_a_build_waits(api, core, cluster):

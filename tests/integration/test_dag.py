@@ -1,5 +1,7 @@
 """The example DAG under a migrated metadata DB: `airflow dags list` and real dag.test() runs."""
 
+import logging
+import re
 from datetime import UTC, datetime
 
 from airflow.dag_processing.dagbag import DagBag
@@ -112,3 +114,36 @@ def test_example_dag_refuses_a_manifest_param_outside_its_folder(airflow_db, reg
     assert run.state == "failed" and states[("prepare", -1)] == "failed"
     builds = {state for (task_id, _), state in states.items() if task_id.startswith("build_level")}
     assert builds == {"upstream_failed"}  # no build ran
+
+
+ERROR_LEVEL = re.compile(r"\[(error|critical)\s*\]")  # structlog's console lines, when not routed to logging
+
+
+def test_a_successful_run_logs_no_error_and_a_note_it_cannot_write_is_a_warning(airflow_db, monkeypatch, capfd, caplog):
+    """The whole dry run, with skipped merge tasks and builds of three, two and one map indexes: no line at level
+    error in any task's log (the task SDK logs `XCom not found` at error for every XCom a task asks for and
+    lacks). The run note's API server refuses connections: report warns, and its output stands."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_KANIKO_REGISTRY", '{"conn_type": "docker", "host": "127.0.0.1:9", "login": "u", "password": "p"}'
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AIRFLOW_API", '{"conn_type": "http", "host": "127.0.0.1", "port": 9, "login": "a", "password": "pw-note"}'
+    )
+    caplog.set_level(logging.INFO)
+    # A DAG of its own: under Airflow 3.2, an earlier dag.test()'s run_conf stays in a shared DAG's params.
+    dag = DagBag(str(ROOT / "dags")).dags[DAG_ID]
+    run = dag.test(run_conf={"dry_run": True, "on_registry_error": "build", "images": []})
+    printed = "".join(capfd.readouterr()).splitlines()
+    assert run.state == "success"
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    assert {k: s for k, s in states.items() if k[0].startswith("merge")} == {
+        (f"merge_level_{n}", -1): "skipped" for n in range(4)
+    }
+    assert [(r.name, r.getMessage()) for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert [line for line in printed if ERROR_LEVEL.search(line)] == []
+    logged = [r.getMessage() for r in caplog.records] + printed
+    (warning,) = [line for line in logged if "The DAG run's note is not set" in line]
+    assert "conn_id='airflow_api': the login as 'a' (POST http://127.0.0.1:9/auth/token) failed: ConnectError" in warning
+    assert "pw-note" not in "\n".join(logged)
+    (report,) = [ti for ti in run.get_task_instances() if ti.task_id == "report"]
+    assert [row["status"] for row in report.xcom_pull(task_ids="report")["images"]] == ["planned"] * 4

@@ -68,6 +68,7 @@ with dag("deploy_deferrable"):
         destinations=[f"{REG}/deploy/deferrable:1"],
         build_args={**BASE, "SLEEP": "8"},
         deferrable=True,
+        progress_interval=2,  # a status line every 2 s while it builds (the worker holds the registry password)
         **TARGET,
         **CA,
     )

@@ -107,9 +107,54 @@ def test_the_deferral_waits_with_kanikos_trigger_built_from_kpos_arguments(regis
     assert type(trigger) is KanikoPodTrigger
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_kaniko.triggers.pod.KanikoPodTrigger"
-    assert kwargs == KubernetesPodTrigger(**kwargs).serialize()[1]
+    parents = {k: v for k, v in kwargs.items() if k != "status_interval"}
+    assert parents == KubernetesPodTrigger(**parents).serialize()[1]
     assert (kwargs["pod_name"], kwargs["base_container_name"]) == (op.pod.metadata.name, "kaniko")
     assert info.value.method_name == "trigger_reentry"
+
+
+def deferred_with(op, *, credentials_read=True):
+    """The trigger ``op`` defers with, after reading its connections as get_or_create_pod does first."""
+    if credentials_read:
+        op._load_credentials()
+    op.pod = direct.rendered(op)
+    with pytest.raises(TaskDeferred) as info:
+        op.invoke_defer_method()
+    kwargs = info.value.trigger.serialize()[1]
+    return kwargs["logging_interval"], kwargs["status_interval"]
+
+
+def test_a_worker_holding_credentials_defers_with_a_status_line_not_the_build_log(registry_conn):
+    """The triggerer cannot redact the connection's password from what a RUN step prints: it streams nothing."""
+    op = direct.with_fake_cluster(direct.operator(deferrable=True), FakeCoreV1())
+    assert deferred_with(op) == (None, 30)
+    assert op.redactor.secrets  # what it holds
+
+
+def test_a_worker_holding_nothing_to_redact_defers_with_kpos_log_streaming(registry_conn):
+    """An existing Secret is mounted, never read: the worker could redact nothing from the log either."""
+    op = direct.operator(deferrable=True, registry_conn_id=None, registry_secret="team-pusher", progress_interval=10)
+    assert deferred_with(direct.with_fake_cluster(op, FakeCoreV1())) == (10, None)
+    assert op.redactor.secrets == frozenset()
+
+
+def test_isolated_push_defers_with_a_status_line_the_build_runs_in_an_init_container(registry_conn):
+    """KPO streams the watched container, here the last pusher: the build's own log is the executor's, an init container."""
+    op = isolated_push.isolated(deferrable=True, registry_conn_id=None, registry_secret="team-pusher")
+    assert deferred_with(direct.with_fake_cluster(op, FakeCoreV1())) == (None, 30)
+
+
+def test_get_logs_off_or_progress_off_streams_nothing(registry_conn):
+    op = direct.operator(deferrable=True, registry_conn_id=None, registry_secret="team-pusher", get_logs=False)
+    assert deferred_with(direct.with_fake_cluster(op, FakeCoreV1())) == (None, 30)
+    op = direct.operator(deferrable=True, progress_interval=None)
+    assert deferred_with(direct.with_fake_cluster(op, FakeCoreV1())) == (None, None)
+
+
+@pytest.mark.parametrize("value", [0, -5, True])
+def test_progress_interval_must_be_seconds(value):
+    with pytest.raises(ValueError, match=f"progress_interval={value!r}: must be a number of seconds, at least 1, or None"):
+        direct.operator(progress_interval=value)
 
 
 def test_a_trigger_that_is_not_kpos_own_is_deferred_with_as_it_is(registry_conn):

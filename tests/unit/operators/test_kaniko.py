@@ -552,8 +552,8 @@ def test_on_kill_deletes_the_pod_and_its_objects(registry_conn):
     assert ("delete_pod", request.metadata.name) in fake.calls
 
 
-def test_logging_interval_is_refused():
-    with pytest.raises(ValueError, match="does not support logging_interval"):
+def test_logging_interval_is_refused_pointing_at_progress_interval():
+    with pytest.raises(ValueError, match="does not support logging_interval; progress_interval sets how often"):
         operator(logging_interval=30)
 
 

@@ -10,7 +10,7 @@ import airflow_kaniko
 from airflow.providers.cncf.kubernetes.triggers.pod import KubernetesPodTrigger
 from airflow.triggers.base import TriggerEvent
 from airflow_kaniko.compat import kpo
-from airflow_kaniko.triggers.pod import MESSAGES_KEY, KanikoPodTrigger
+from airflow_kaniko.triggers.pod import MESSAGES_KEY, KanikoPodTrigger, status_line
 
 DIGEST = "sha256:" + "a" * 64
 LEAKED = "hunter2-printed-by-a-RUN-step"
@@ -118,21 +118,86 @@ def test_messages_over_kubernetes_caps_are_not_carried(upstream, main):
     assert events(trigger()) == [TriggerEvent(SUCCESS)]
 
 
-def test_serializes_to_its_own_class_with_the_parents_arguments():
-    ours = trigger(poll_interval=1, trigger_kwargs={"_execution_deadline": 5})
+def test_serializes_to_its_own_class_with_the_parents_arguments_and_its_status_interval():
+    ours = trigger(poll_interval=1, trigger_kwargs={"_execution_deadline": 5}, status_interval=30)
     classpath, kwargs = ours.serialize()
     assert classpath == "airflow_kaniko.triggers.pod.KanikoPodTrigger"
-    assert kwargs == KubernetesPodTrigger(**kwargs).serialize()[1]
-    assert (kwargs["poll_interval"], kwargs["trigger_kwargs"]) == (1, {"_execution_deadline": 5})
+    parents = {k: v for k, v in kwargs.items() if k != "status_interval"}
+    assert parents == KubernetesPodTrigger(**parents).serialize()[1]
+    assert (kwargs["poll_interval"], kwargs["trigger_kwargs"], kwargs["status_interval"]) == (1, {"_execution_deadline": 5}, 30)
+    assert KanikoPodTrigger(**kwargs).serialize()[1] == kwargs  # what the triggerer rebuilds it from
 
 
-def test_from_trigger_keeps_every_argument_of_kpos_trigger():
+def test_from_trigger_keeps_every_argument_of_kpos_trigger_but_the_overrides():
     kpos = KubernetesPodTrigger(
         pod_name="p", pod_namespace="n", trigger_start_time=START, base_container_name="kaniko", on_finish_action="keep_pod"
     )
     ours = KanikoPodTrigger.from_trigger(kpos)
     assert type(ours) is KanikoPodTrigger
-    assert ours.serialize()[1] == kpos.serialize()[1]
+    assert ours.serialize()[1] == {**kpos.serialize()[1], "status_interval": None}
+    streaming = KanikoPodTrigger.from_trigger(kpos, logging_interval=30, status_interval=None)
+    assert streaming.serialize()[1] == {**kpos.serialize()[1], "logging_interval": 30, "status_interval": None}
+
+
+def test_the_status_line_names_phase_running_containers_and_elapsed_seconds_and_nothing_the_pod_printed():
+    building = pod([running("kaniko"), terminated("push-1", 0, LEAKED)], [])
+    building.status.phase = "Pending"  # a pod stays Pending while its init containers run
+    assert status_line("kaniko-builds", "kaniko-hello-x", building, 42.9) == (
+        "Pod kaniko-builds/kaniko-hello-x: Pending, running kaniko (init), 42 s elapsed; the build log is shown when it ends"
+    )
+    direct = k8s.V1Pod(status=k8s.V1PodStatus(phase="Running", container_statuses=[running("kaniko")]))
+    assert status_line("n", "p", direct, 0) == (
+        "Pod n/p: Running, running kaniko, 0 s elapsed; the build log is shown when it ends"
+    )
+    assert status_line("n", "p", None, 5) == "Pod n/p: unknown phase, 5 s elapsed; the build log is shown when it ends"
+
+
+@pytest.fixture
+def waiting_upstream(monkeypatch):
+    """KPO's run() yielding its event once our status loop has read the pod ``reads_before_event`` times."""
+
+    def setup(payload, answers, reads_before_event):
+        reads = []
+        enough = asyncio.Event()
+
+        async def run(self):
+            await enough.wait()
+            yield TriggerEvent(payload)
+
+        async def read(trig):
+            answer = answers[min(len(reads), len(answers) - 1)]
+            reads.append(trig.pod_name)
+            if len(reads) >= reads_before_event:
+                enough.set()
+            if isinstance(answer, BaseException):
+                raise answer
+            return answer
+
+        monkeypatch.setattr(KubernetesPodTrigger, "run", run)
+        monkeypatch.setattr("airflow_kaniko.triggers.pod.read_trigger_pod", read)
+        return reads
+
+    return setup
+
+
+def test_a_status_interval_logs_one_status_line_per_read_until_the_event(waiting_upstream, capsys):
+    running_pod = k8s.V1Pod(status=k8s.V1PodStatus(phase="Running", container_statuses=[running("kaniko")]))
+    payload = {**SUCCESS, "status": "failed", "message": "pod failed"}  # reads no pod for messages
+    reads = waiting_upstream(payload, [running_pod, RuntimeError(LEAKED), running_pod], reads_before_event=3)
+    assert events(trigger(status_interval=0.001)) == [TriggerEvent(payload)]
+    assert len(reads) == 3
+    lines = [line for line in capsys.readouterr().out.splitlines() if "kaniko-builds/kaniko-hello-x" in line]
+    assert len(lines) == 3
+    assert "Pod kaniko-builds/kaniko-hello-x: Running, running kaniko, " in lines[0]
+    assert "Pod kaniko-builds/kaniko-hello-x: could not read its status: RuntimeError" in lines[1]
+    assert "Pod kaniko-builds/kaniko-hello-x: Running, running kaniko, " in lines[2]
+    assert LEAKED not in "\n".join(lines)
+
+
+def test_without_a_status_interval_the_trigger_reads_no_pod_while_it_waits(upstream):
+    reads = upstream({**SUCCESS, "status": "failed", "message": "pod failed"})
+    events(trigger())
+    assert reads == []
 
 
 def test_compat_reads_the_pod_with_the_triggers_own_hook():
