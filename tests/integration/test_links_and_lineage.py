@@ -64,7 +64,7 @@ def test_link_from_a_real_task_instance(finished_run):
     links, _ = finished_run
     index = FINISHED["index"]
     assert index and index != DIGEST  # the index the run pushed, not a platform image
-    assert {task: link for task, link in links.items() if task != "deploy"} == {
+    assert {task: link for task, link in links.items() if task not in ("deploy", "scan")} == {
         "ghcr": "https://ghcr.io/acme/app",
         "harbor": f"https://harbor.example.com/harbor/projects/7/repositories/app/artifacts-tab/artifacts/{DIGEST}",
         "local": "",  # no UI and no template: no link rather than a dead one
@@ -115,10 +115,18 @@ def test_the_index_operator_reports_the_index_digest(finished_run):
     assert _datasets(index, "outputs") == [("oci://10.244.77.1:5000", "demo/hello", FINISHED["index"], ["1", "latest"])]
 
 
-def test_an_oci_asset_inlet_is_the_dataset_the_build_reports(finished_run):
-    """The registered converter, through the provider's listener: the consumer's input is the build's output node."""
+def test_an_oci_asset_is_the_dataset_the_build_reports(finished_run):
+    """The registered factory and converter, through the provider's listener: hook lineage of a task that read
+    the image (``scan``), and the oci:// inlet of one without lineage methods (``deploy``), where the provider
+    converts inlets (2.13.0 does not: it converts only hook lineage's Assets)."""
+    from airflow.providers.openlineage.extractors.manager import ExtractorManager
+    from airflow.sdk import Asset
+
     _, events = finished_run
-    (inlet,) = _complete(events, "deploy")["inputs"]
     (pushed,) = _complete(events, "ghcr")["outputs"]
-    assert (inlet["namespace"], inlet["name"]) == (pushed["namespace"], pushed["name"]) == ("oci://ghcr.io", "acme/app")
-    assert "version" not in inlet.get("facets", {})  # the Asset is the repository, not one image of it
+    (read,) = _complete(events, "scan")["inputs"]
+    assert (read["namespace"], read["name"]) == (pushed["namespace"], pushed["name"]) == ("oci://ghcr.io", "acme/app")
+    assert "version" not in read.get("facets", {})  # the Asset is the repository, not one image of it
+    inlets = [(d["namespace"], d["name"]) for d in _complete(events, "deploy")["inputs"]]
+    converts_inlets = ExtractorManager.convert_to_ol_dataset(Asset(uri="oci://ghcr.io/acme/app")) is not None
+    assert inlets == ([("oci://ghcr.io", "acme/app")] if converts_inlets else [])

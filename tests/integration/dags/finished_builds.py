@@ -96,7 +96,20 @@ with DAG("finished_builds", schedule=None, start_date=datetime(2026, 1, 1)) as d
     def deploy():
         """A consumer of the image: no lineage methods, so the OpenLineage provider converts its oci:// inlet."""
 
+    @task
+    def scan():
+        """Reports what it read through hook lineage: the oci factory makes the Asset, the converter its dataset."""
+        from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
+        from airflow_kaniko.hooks import RegistryHook
+
+        collector = get_hook_lineage_collector()
+        collector.add_input_asset(RegistryHook("ghcr"), scheme="oci", asset_kwargs={"reference": "ghcr.io/acme/app:1.0"})
+
     deploy()
+    # Last: in dag.test()'s one process, Airflow 3.2.0 keeps hook lineage across tasks, and a task that
+    # reports no lineage of its own after this one would report this one's.
+    others = list(dag.tasks)
+    others >> scan()
 
 
 if __name__ == "__main__":
