@@ -37,8 +37,17 @@ def get_provider_info() -> dict:
         "triggers": [{"integration-name": "Kaniko", "python-modules": ["airflow_kaniko.triggers.pod"]}],
         "extra-links": ["airflow_kaniko.links.KanikoImageLink"],
         # Pushed images are Assets oci://<registry>/<repository> (airflow_kaniko.assets); the handler
-        # normalizes such URIs wherever Airflow builds an Asset, and refuses a tag, a digest or credentials.
-        "asset-uris": [{"schemes": ["oci"], "handler": "airflow_kaniko.assets.convention.sanitize_uri"}],
+        # normalizes such URIs wherever Airflow builds an Asset, and refuses a tag, a digest or credentials;
+        # the factory makes one from an image reference (hook lineage); the converter gives OpenLineage the
+        # dataset the operators report for that repository (airflow_kaniko.openlineage).
+        "asset-uris": [
+            {
+                "schemes": ["oci"],
+                "handler": "airflow_kaniko.assets.convention.sanitize_uri",
+                "factory": "airflow_kaniko.assets.events.create_asset",
+                "to_openlineage_converter": "airflow_kaniko.openlineage.lineage.convert_asset_to_openlineage",
+            }
+        ],
     }
 
 

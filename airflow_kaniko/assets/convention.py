@@ -2,9 +2,10 @@
 
 An image's Asset is its **repository**, ``oci://<registry>/<repository>``, without tag or digest:
 each push is an event of that stream, and the event's extra says which image it was. The registry
-is spelled as in ``image_datasets`` (OpenLineage namespace ``oci://<registry>``): lowercase host,
-Docker Hub as ``docker.io``, its one-word names under ``library/``. The same ``oci://`` form names
-repositories in Helm and ORAS.
+is spelled lowercase, port kept, Docker Hub as ``docker.io``, its one-word names under ``library/``.
+The OpenLineage dataset of the same repository (``openlineage/naming.py``) is this URI split in two:
+namespace ``oci://<registry>``, name ``<repository>``, each image a version of it. The same ``oci://``
+form names repositories in Helm and ORAS.
 """
 
 from __future__ import annotations

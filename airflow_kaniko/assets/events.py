@@ -37,6 +37,12 @@ def image_asset(reference: str) -> Asset:
     return Asset(uri=image_uri(reference))
 
 
+def create_asset(*, reference: str, extra: dict[str, Any] | None = None) -> Asset:
+    """The ``factory`` of the ``oci`` scheme (``asset-uris`` in ``get_provider_info``): ``image_asset``
+    with an extra, as hook lineage calls it (``create_asset(scheme="oci", asset_kwargs={"reference": …})``)."""
+    return Asset(uri=image_uri(reference), extra=extra or {})
+
+
 def emit_image_events(
     context: Mapping[str, Any],
     outlets: Iterable[object],

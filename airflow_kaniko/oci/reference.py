@@ -80,7 +80,7 @@ def parse_reference(value: str) -> ImageReference:
     name = match["name"]
     registry = registry_of(name)
     repository = name[len(registry) + 1 :] if name.startswith(registry + "/") else name
-    if registry in DOCKER_HUB_ALIASES:
+    if registry.lower() in DOCKER_HUB_ALIASES:  # a host name is case-insensitive
         registry = DOCKER_HUB
         repository = repository if "/" in repository else f"library/{repository}"
     return ImageReference(registry, repository, match["tag"], match["digest"])

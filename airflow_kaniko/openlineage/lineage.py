@@ -1,4 +1,4 @@
-"""OpenLineage for image builds: base images in, pushed images out, named as in kaniko/image_datasets.py.
+"""OpenLineage for image builds: base images in, pushed images out, named as in openlineage/naming.py.
 
 The OpenLineage provider calls these methods when it is installed; openlineage is imported only then.
 """
@@ -9,11 +9,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from airflow.providers.common.compat.openlineage.facet import Dataset
     from airflow.providers.openlineage.extractors import OperatorLineage
+    from airflow.sdk import Asset
+    from airflow_kaniko.openlineage.naming import ImageDataset
 
 
 class ImageLineageMixin:
-    """The provider's operator lineage methods, for an operator with ``base_images`` and a build ``_result``."""
+    """The provider's operator lineage methods, for an operator with ``base_images`` and a ``_result``
+    (its XCom value: a build's, a multi-build's or an image index's)."""
 
     base_images: Sequence[str]
 
@@ -38,19 +42,41 @@ class ImageLineageMixin:
 
 
 def image_lineage(base_images: Sequence[str], result: Any) -> OperatorLineage:
-    """Inputs: the base images; outputs: the images in the build result, each once, tags as symlinks."""
-    from airflow.providers.common.compat.openlineage.facet import Dataset, Identifier, SymlinksDatasetFacet
+    """Inputs: the base images; outputs: the images in the result but a platform build's staging push.
+
+    Each a repository's dataset, its digest as the version, its tags in the ``tags`` facet.
+    """
     from airflow.providers.openlineage.extractors import OperatorLineage
-    from airflow_kaniko.openlineage.naming import image_datasets, pushed_images
+    from airflow_kaniko.openlineage.naming import final_images, image_datasets
 
-    def datasets(references: Sequence[str]) -> list[Dataset]:
-        out = []
-        for image in image_datasets(references):
-            facets: dict[str, Any] = {}
-            if image.aliases:
-                tags = [Identifier(namespace=image.namespace, name=alias, type="TAG") for alias in image.aliases]
-                facets["symlinks"] = SymlinksDatasetFacet(identifiers=tags)
-            out.append(Dataset(namespace=image.namespace, name=image.name, facets=facets))
-        return out
+    inputs = [openlineage_dataset(image) for image in image_datasets(base_images)]
+    outputs = [openlineage_dataset(image) for image in image_datasets(final_images(result))]
+    return OperatorLineage(inputs=inputs, outputs=outputs)
 
-    return OperatorLineage(inputs=datasets(base_images), outputs=datasets(pushed_images(result)))
+
+def openlineage_dataset(image: ImageDataset) -> Dataset:
+    """The OpenLineage Dataset of ``image``: ``version`` facet = digest, ``tags`` facet = its tags."""
+    from openlineage.client.facet_v2 import dataset_version_dataset, tags_dataset
+
+    from airflow.providers.common.compat.openlineage.facet import Dataset
+
+    facets: dict[str, Any] = {}
+    if image.version:
+        facets["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=image.version)
+    if image.tags:
+        tags = [tags_dataset.TagsDatasetFacetFields(key="tag", value=tag, source="oci") for tag in image.tags]
+        facets["tags"] = tags_dataset.TagsDatasetFacet(tags=tags)
+    return Dataset(namespace=image.namespace, name=image.name, facets=facets)
+
+
+def convert_asset_to_openlineage(asset: Asset, lineage_context: Any) -> Dataset:
+    """The ``to_openlineage_converter`` of the ``oci`` scheme (``asset-uris`` in ``get_provider_info``).
+
+    The OpenLineage provider calls it for an ``oci://<registry>/<repository>`` Asset in a task's
+    inlets or outlets, with the URI Airflow normalized; the dataset is the one the build operators
+    report for that repository (``openlineage/naming.py``), without a version: an Asset is the
+    repository, not one image of it.
+    """
+    from airflow_kaniko.openlineage.naming import uri_dataset
+
+    return openlineage_dataset(uri_dataset(asset.uri))

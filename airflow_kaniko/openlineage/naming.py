@@ -1,43 +1,70 @@
-"""Images as lineage datasets: our naming, since no public convention for container images exists.
+"""Images as OpenLineage datasets, named exactly as their Airflow Assets (``assets/convention.py``).
 
-namespace ``oci://<registry>`` (Docker Hub is ``oci://docker.io``), name ``<repository>@<digest>``;
-an image known only by tag is ``<repository>:<tag>``. The tags an image was pushed or pulled under
-are kept as aliases (``<repository>:<tag>``), since a tag is a mutable second name of the same image.
+A dataset is a **repository**: namespace ``oci://<registry>`` (lowercase host, port kept, Docker Hub
+as ``docker.io``), name ``<repository>`` (Docker Hub's one-word names under ``library/``), so
+``<namespace>/<name>`` is the Asset URI ``oci://<registry>/<repository>``. Each image pushed to or
+pulled from it is one **version** of that dataset: its digest, in OpenLineage's ``version`` facet
+(``DatasetVersionDatasetFacet.datasetVersion``); an image known only by tag has no version. The tags
+a reference names go in the ``tags`` facet (``key="tag"``). Two builds of one repository are then one
+dataset with two versions, the same node as the Asset an Airflow schedule waits on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from airflow_kaniko.errors import KanikoSpecError
-from airflow_kaniko.oci.reference import parse_reference
+from airflow_kaniko.oci.reference import is_registry, is_repository, parse_reference
+
+SCHEME = "oci"
 
 
 @dataclass(frozen=True)
 class ImageDataset:
+    """One dataset of a lineage event: a repository, at one image (``version``, the digest) if known."""
+
     namespace: str
     name: str
-    aliases: tuple[str, ...] = ()
+    version: str | None = None
+    tags: tuple[str, ...] = ()
+
+    @property
+    def uri(self) -> str:
+        """The repository's Asset URI, ``oci://<registry>/<repository>``."""
+        return f"{self.namespace}/{self.name}"
 
 
 def image_datasets(references: Iterable[str]) -> list[ImageDataset]:
-    """One dataset per distinct image (registry, repository, digest), in first-seen order, tags as aliases."""
-    order: list[tuple[str, str]] = []
-    aliases: dict[tuple[str, str], list[str]] = {}
+    """One dataset per distinct (registry, repository, digest), in first-seen order, with the tags named.
+
+    A reference without tag or digest pulls ``latest``, so that is its tag.
+    """
+    order: list[tuple[str, str, str | None]] = []
+    tags: dict[tuple[str, str, str | None], list[str]] = {}
     for reference in references:
         ref = parse_reference(reference)
-        if ref.digest:
-            key = (f"oci://{ref.registry}", f"{ref.repository}@{ref.digest}")
-        else:
-            key = (f"oci://{ref.registry}", f"{ref.repository}:{ref.tag or 'latest'}")
-        if key not in aliases:
+        key = (f"{SCHEME}://{ref.registry.lower()}", ref.repository, ref.digest)
+        if key not in tags:
             order.append(key)
-            aliases[key] = []
-        alias = f"{ref.repository}:{ref.tag}" if ref.tag and ref.digest else None
-        if alias and alias not in aliases[key]:
-            aliases[key].append(alias)
-    return [ImageDataset(ns, name, tuple(aliases[(ns, name)])) for ns, name in order]
+            tags[key] = []
+        tag = ref.tag or (None if ref.digest else "latest")
+        if tag and tag not in tags[key]:
+            tags[key].append(tag)
+    return [ImageDataset(ns, name, version, tuple(tags[(ns, name, version)])) for ns, name, version in order]
+
+
+def uri_dataset(uri: str) -> ImageDataset:
+    """The dataset of an ``oci://<registry>/<repository>`` Asset URI (as Airflow normalized it), no version.
+
+    Raises ``ValueError`` for any other URI, naming it.
+    """
+    parts = urlsplit(uri)
+    repository = parts.path.lstrip("/")
+    if parts.scheme != SCHEME or not is_registry(parts.netloc) or not is_repository(repository) or parts.query:
+        raise ValueError(f"{uri!r} is not an image repository's Asset URI such as 'oci://registry.example.com/team/app'")
+    return ImageDataset(f"{SCHEME}://{parts.netloc.lower()}", repository)
 
 
 def pushed_images(result: object) -> list[str]:
@@ -48,6 +75,13 @@ def pushed_images(result: object) -> list[str]:
         if isinstance(build, dict) and not build.get("failed") and build.get("status", "succeeded") == "succeeded":
             images += [i for i in build.get("images") or [] if isinstance(i, str) and "@" in i]
     return images
+
+
+def final_images(result: object) -> list[str]:
+    """``pushed_images`` but a platform build's (a result with a ``"platform"`` key): those are staging
+    pushes of a multi-arch image, whose index step reports the image, as for Asset events."""
+    builds = result if isinstance(result, list) else [result]
+    return [image for build in builds if not (isinstance(build, dict) and "platform" in build) for image in pushed_images(build)]
 
 
 def check_base_images(value: object, field: str = "base_images") -> list[str]:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import XCOM_RETURN_KEY, AirflowException, AirflowFailException
 from airflow.sdk import BaseOperator, TriggerRule
+from airflow_kaniko.links.image import KanikoImageLink
+from airflow_kaniko.openlineage.lineage import ImageLineageMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -15,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["KanikoImageIndexOperator"]
 
 
-class KanikoImageIndexOperator(BaseOperator):
+class KanikoImageIndexOperator(ImageLineageMixin, BaseOperator):
     """
     Push one OCI image index of a multi-arch image's platform builds under its final tags.
 
@@ -30,18 +32,25 @@ class KanikoImageIndexOperator(BaseOperator):
     ["<destination>@<index digest>", …], "platforms": {"linux/amd64": "sha256:…", …},
     "destinations": [...]}``.
 
+    Its "Image" link and its OpenLineage output are the index (the image users pull): the
+    repository's dataset at version = the index digest, with ``base_images`` as the inputs. The
+    platform builds report their base images but not their staging pushes.
+
     :param destinations: the image's final references, the same as the platform builds'. (templated)
     :param platforms: the platforms the index must list, e.g. ``["linux/amd64", "linux/arm64"]``. (templated)
     :param builds: the platform builds' results, e.g. ``build.output`` of a build mapped over
         ``platform``. (templated)
     :param registry_conn_id: ``oci_registry`` (or ``docker``) Connection for the destinations' registry; its extra
         ``ca_file`` is the CA bundle for a private CA. ``None``: anonymous. (templated)
+    :param base_images: the images the platform builds start from (their ``base_images``), reported to
+        OpenLineage as the task's inputs. (templated)
     :param trigger_rule: default ``all_done``: the task runs when a platform failed, to say which,
         and pushes nothing.
     """
 
-    template_fields: Sequence[str] = ("destinations", "platforms", "builds", "registry_conn_id")
+    template_fields: Sequence[str] = ("destinations", "platforms", "builds", "registry_conn_id", "base_images")
     ui_color = "#f5c542"
+    operator_extra_links = (KanikoImageLink(),)
 
     def __init__(
         self,
@@ -50,6 +59,7 @@ class KanikoImageIndexOperator(BaseOperator):
         platforms: Sequence[str],
         builds: Any,
         registry_conn_id: str | None = None,
+        base_images: Sequence[str] | None = None,
         trigger_rule: str = TriggerRule.ALL_DONE,
         **kwargs: Any,
     ) -> None:
@@ -58,6 +68,8 @@ class KanikoImageIndexOperator(BaseOperator):
         self.platforms = platforms
         self.builds = builds
         self.registry_conn_id = registry_conn_id
+        self.base_images = base_images or []
+        self._result: dict[str, Any] | None = None  # for the OpenLineage listener (openlineage/lineage.py)
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_kaniko.hooks.registry import registries
@@ -66,6 +78,7 @@ class KanikoImageIndexOperator(BaseOperator):
 
         destinations = [self.destinations] if isinstance(self.destinations, str) else list(self.destinations or [])
         _check_destinations(self.destinations, destinations)
+        self.lineage_base_images()  # a bad value fails here, before any registry call
         with registries(self.registry_conn_id) as clients:
             try:
                 result = merge(clients, destinations, self.platforms, parse_results(self.builds or []), log=self.log.info)
@@ -78,7 +91,8 @@ class KanikoImageIndexOperator(BaseOperator):
                 raise AirflowFailException(str(err)) from None
         if isinstance(result, IndexResult):  # render_only pushed nothing: no event
             self._emit_image_event(context, result)
-        return result.to_xcom()
+        self._result = result.to_xcom()
+        return self._result
 
     def _emit_image_event(self, context: Context, result: IndexResult) -> None:
         """The Asset event of the merged image, through the task's outlets; the platform builds emit none."""

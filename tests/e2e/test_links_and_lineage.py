@@ -37,21 +37,42 @@ def test_image_link_and_lineage_of_a_real_build(runner, cluster, tmp_path):
         runner.extra_env, runner.dags_folder = saved
     run = latest_run("e2e_lineage")
     assert run["state"] == "success", result.text()[-3000:]
-    templated, plain = run["xcom"][("templated", -1)], run["xcom"][("plain", -1)]
+    templated, again, plain = (run["xcom"][(task, -1)] for task in ("templated", "again", "plain"))
     digest = templated["digest"]
     assert manifest_digest(cluster.registry, f"{cluster.registry}/e2e/lineage:2", auth, cluster.registry_ca) == digest
+    assert again["digest"] != digest  # another label: another image of the same repository
 
     links = _links(run["run_id"])
-    assert links == {"templated": f"https://registry-ui.example.com/e2e/lineage/tags/1/{digest}", "plain": ""}
+    assert links == {
+        "templated": f"https://registry-ui.example.com/e2e/lineage/tags/1/{digest}",
+        "again": "",  # its connection has no UI template
+        "plain": "",
+    }
 
     completes = {e["job"]["name"]: e for e in map(json.loads, events.read_text().splitlines()) if e["eventType"] == "COMPLETE"}
-    event = completes["e2e_lineage.templated"]
     namespace = f"oci://{cluster.registry}"
-    assert [(d["namespace"], d["name"]) for d in event["inputs"]] == [(namespace, f"library/busybox@{base_digest}")]
-    assert [(d["namespace"], d["name"]) for d in event["outputs"]] == [(namespace, f"e2e/lineage@{digest}")]
-    assert [i["name"] for i in event["outputs"][0]["facets"]["symlinks"]["identifiers"]] == ["e2e/lineage:1", "e2e/lineage:2"]
-    assert [d["name"] for d in completes["e2e_lineage.plain"]["outputs"]] == [f"e2e/lineage-plain@{plain['digest']}"]
+
+    def datasets(task, kind):
+        return [(d["namespace"], d["name"], _facets(d)) for d in completes[f"e2e_lineage.{task}"][kind]]
+
+    base = (namespace, "library/busybox", {"version": base_digest, "tags": ["latest"]})
+    assert datasets("templated", "inputs") == datasets("again", "inputs") == [base]
+    # One dataset, the repository's Asset URI split as oci://<registry> + <repository>; each build a version of it.
+    assert datasets("templated", "outputs") == [(namespace, "e2e/lineage", {"version": digest, "tags": ["1", "2"]})]
+    assert datasets("again", "outputs") == [(namespace, "e2e/lineage", {"version": again["digest"], "tags": ["3"]})]
+    assert datasets("plain", "outputs") == [(namespace, "e2e/lineage-plain", {"version": plain["digest"], "tags": ["1"]})]
     assert auth[1] not in events.read_text()
+
+
+def _facets(dataset):
+    """The version (the digest) and the tags of an event's dataset, as the OpenLineage facets carry them."""
+    facets = dataset["facets"]
+    assert set(facets) <= {"version", "tags"}, facets
+    assert all(t["key"] == "tag" and t["source"] == "oci" for t in facets.get("tags", {}).get("tags", []))
+    return {
+        "version": facets.get("version", {}).get("datasetVersion"),
+        "tags": [t["value"] for t in facets.get("tags", {}).get("tags", [])],
+    }
 
 
 def _links(run_id):

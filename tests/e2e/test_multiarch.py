@@ -23,12 +23,34 @@ def world(cluster):
 
 
 def run_dag(runner, dag_id, conf, tmp_path):
-    runner.dags_folder, original = SCENARIOS, runner.dags_folder
+    """The DAG run, with the OpenLineage provider writing its events to ``tmp_path / "openlineage.jsonl"``."""
+    transport = {"type": "file", "log_file_path": str(tmp_path / "openlineage.jsonl"), "append": True}
+    saved = (dict(runner.extra_env), runner.dags_folder)
+    runner.extra_env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(transport)
+    runner.dags_folder = SCENARIOS
     try:
         result = runner.dags_test(dag_id, conf, log=tmp_path / f"{dag_id}.log", progress=False)
     finally:
-        runner.dags_folder = original
+        runner.extra_env, runner.dags_folder = saved
     return result, latest_run(dag_id)
+
+
+def completes(tmp_path, dag_id):
+    """Each task's OpenLineage COMPLETE events: (inputs, outputs) as (namespace, name, version, tags)."""
+
+    def datasets(items):
+        out = []
+        for d in items:
+            tags = [t["value"] for t in d["facets"].get("tags", {}).get("tags", [])]
+            out.append((d["namespace"], d["name"], d["facets"].get("version", {}).get("datasetVersion"), tags))
+        return out
+
+    found: dict[str, list] = {}
+    for event in map(json.loads, (tmp_path / "openlineage.jsonl").read_text().splitlines()):
+        if event["eventType"] == "COMPLETE" and event["job"]["name"].startswith(f"{dag_id}."):
+            task = event["job"]["name"][len(dag_id) + 1 :]
+            found.setdefault(task, []).append((datasets(event["inputs"]), datasets(event["outputs"])))
+    return found
 
 
 def test_the_base_is_a_two_platform_index(world, cluster):
@@ -73,6 +95,13 @@ def test_copy_env_label_build_for_both_platforms_and_one_index(world, runner, cl
     assert [(e["task"], e["uri"], e["extra"]["digest"], e["extra"]["tags"]) for e in run["asset_events"]] == [
         ("index", f"oci://{cluster.registry}/{repo}", value["digest"], ["1", "latest"])
     ]
+    # OpenLineage: the index task's output is the repository at the index digest; the platform builds
+    # report their base but not their staging pushes. The base is known by tag only here: no version.
+    namespace = f"oci://{cluster.registry}"
+    base = [(namespace, f"{world['prefix']}/busybox", None, ["latest"])]
+    lineage = completes(tmp_path, "e2e_multiarch")
+    assert lineage["index"] == [(base, [(namespace, repo, value["digest"], ["1", "latest"])])]
+    assert lineage["build"] == [(base, []), (base, [])]
     # The amd64 variant runs (the runtime picks it from the index by the node's platform).
     assert run_image(core, cluster.namespace, f"{cluster.registry}/{repo}:latest").strip() == "multi-arch greeting"
 

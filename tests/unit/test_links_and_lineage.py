@@ -6,7 +6,14 @@ import sys
 import pytest
 
 from airflow_kaniko.errors import KanikoSpecError
-from airflow_kaniko.openlineage.naming import ImageDataset, check_base_images, image_datasets, pushed_images
+from airflow_kaniko.openlineage.naming import (
+    ImageDataset,
+    check_base_images,
+    final_images,
+    image_datasets,
+    pushed_images,
+    uri_dataset,
+)
 
 BASE = "docker.io/library/python:3.12-slim@sha256:" + "ba" * 32
 
@@ -15,7 +22,7 @@ def test_importing_the_operators_imports_no_openlineage():
     code = (
         "import sys, airflow; "
         "ol = lambda: {m for m in sys.modules if 'openlineage' in m and not m.startswith('airflow_kaniko')}; before = ol(); "
-        "import airflow_kaniko.operators.kaniko, airflow_kaniko.operators.multi_build; "
+        "import airflow_kaniko.operators.kaniko, airflow_kaniko.operators.multi_build, airflow_kaniko.operators.image_index; "
         "print(sorted(ol() - before), sorted(before))"
     )
     # The last line: some Airflow versions log to stdout while importing.
@@ -31,15 +38,66 @@ def test_importing_the_operators_imports_no_openlineage():
 
 
 def test_image_datasets_naming():
-    d = "sha256:" + "1" * 64
+    d, e = "sha256:" + "1" * 64, "sha256:" + "2" * 64
     assert image_datasets(
-        [f"reg.io/a:1@{d}", f"reg.io/a:latest@{d}", f"reg.io/a@{d}", "busybox:1.36", f"index.docker.io/busybox@{d}", "reg.io/b"]
+        [
+            f"reg.io/a:1@{d}",
+            f"reg.io/a:latest@{d}",
+            f"reg.io/a@{d}",
+            f"reg.io/a:2@{e}",  # another image of the same repository: the same dataset, another version
+            "busybox:1.36",
+            f"index.docker.io/busybox@{d}",
+            "reg.io/b",
+            f"Reg.IO:5000/a:1@{d}",
+        ]
     ) == [
-        ImageDataset("oci://reg.io", f"a@{d}", ("a:1", "a:latest")),
-        ImageDataset("oci://docker.io", "library/busybox:1.36"),  # known by tag only
-        ImageDataset("oci://docker.io", f"library/busybox@{d}"),
-        ImageDataset("oci://reg.io", "b:latest"),
+        ImageDataset("oci://reg.io", "a", d, ("1", "latest")),
+        ImageDataset("oci://reg.io", "a", e, ("2",)),
+        ImageDataset("oci://docker.io", "library/busybox", None, ("1.36",)),  # known by tag only: no version
+        ImageDataset("oci://docker.io", "library/busybox", d),
+        ImageDataset("oci://reg.io", "b", None, ("latest",)),
+        ImageDataset("oci://reg.io:5000", "a", d, ("1",)),
     ]
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "busybox:1.36",
+        "index.docker.io/busybox@sha256:" + "1" * 64,
+        "Index.Docker.IO/busybox:1",
+        "registry-1.docker.io/acme/app:1",
+        "Registry.Example.COM:5000/team/app:1@sha256:" + "1" * 64,
+        "10.244.77.1:5000/demo/hello",
+        "[::1]:5000/demo/hello:1",
+        "ghcr.io/acme/tools/cli:2",
+    ],
+)
+def test_a_dataset_is_its_repositorys_asset(reference):
+    """namespace/name is the Asset URI the build emits for the same push, and Airflow's own normalized URI."""
+    from airflow.sdk import Asset
+    from airflow_kaniko.assets.convention import image_uri
+
+    (dataset,) = image_datasets([reference])
+    assert f"{dataset.namespace}/{dataset.name}" == dataset.uri == image_uri(reference)
+    assert Asset(uri=dataset.uri).normalized_uri == dataset.uri
+    assert uri_dataset(Asset(uri=image_uri(reference)).normalized_uri) == ImageDataset(dataset.namespace, dataset.name)
+
+
+@pytest.mark.parametrize(
+    "uri", ["s3://bucket/key", "oci://reg.io", "oci://reg.io/Team/App", "oci://reg.io/a?x=1", "oci:///a", "oci://bad host/a"]
+)
+def test_uri_dataset_refuses_what_is_not_a_repository_uri(uri):
+    with pytest.raises(ValueError, match="is not an image repository's Asset URI such as 'oci://registry.example.com/team/app'"):
+        uri_dataset(uri)
+
+
+def test_final_images_leave_out_platform_staging_pushes():
+    d = "sha256:" + "3" * 64
+    staging = {"digest": d, "images": [f"r.io/a:1-linux-arm64@{d}"], "platform": "linux/arm64", "destinations": ["r.io/a:1"]}
+    index = {"digest": d, "images": [f"r.io/a:1@{d}"], "platforms": {"linux/arm64": d}, "destinations": ["r.io/a:1"]}
+    assert pushed_images(staging) == [f"r.io/a:1-linux-arm64@{d}"]  # the link still shows the staging push
+    assert final_images(staging) == [] and final_images([staging, index]) == final_images(index) == [f"r.io/a:1@{d}"]
 
 
 def test_pushed_images_of_every_result_shape():

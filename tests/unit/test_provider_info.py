@@ -2,6 +2,8 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 
+import pytest
+
 import airflow_kaniko
 
 
@@ -20,10 +22,11 @@ def test_provider_info():
     (link,) = info["extra-links"]
     module, _, name = link.rpartition(".")
     link_class = getattr(__import__(module, fromlist=[name]), name)
+    from airflow_kaniko.operators.image_index import KanikoImageIndexOperator
     from airflow_kaniko.operators.kaniko import KanikoBuildOperator
     from airflow_kaniko.operators.multi_build import KanikoMultiBuildOperator
 
-    for operator in (KanikoBuildOperator, KanikoMultiBuildOperator):
+    for operator in (KanikoBuildOperator, KanikoMultiBuildOperator, KanikoImageIndexOperator):
         assert [type(link) for link in operator.operator_extra_links] == [link_class] and link_class.name == "Image"
 
 
@@ -52,10 +55,46 @@ def test_the_pure_layers_import_neither_airflow_nor_kubernetes():
     assert out[1].strip() == "[]"
 
 
-def test_the_oci_asset_uri_handler_is_registered_with_airflow():
+def test_provider_info_passes_airflows_own_schema():
+    """Airflow's provider_info.schema.json, as the providers manager checks every provider's get_provider_info."""
+    import json
+    from importlib.resources import files
+
+    import jsonschema
+
+    schema = json.loads((files("airflow") / "provider_info.schema.json").read_text())
+    info = airflow_kaniko.get_provider_info()
+    jsonschema.validators.validator_for(schema)(schema).validate(info)
+    bad = {**info, "asset-uris": [{"schemes": "oci", "to_openlineage_converter": 1}]}
+    with pytest.raises(jsonschema.ValidationError):  # the check is real: a malformed entry fails it
+        jsonschema.validators.validator_for(schema)(schema).validate(bad)
+
+
+def test_the_oci_asset_uri_entry_is_registered_with_airflow():
     from airflow.sdk.definitions.asset import _get_uri_normalizer
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
     from airflow_kaniko.assets.convention import sanitize_uri
+    from airflow_kaniko.assets.events import create_asset
+    from airflow_kaniko.openlineage.lineage import convert_asset_to_openlineage
 
     (uris,) = airflow_kaniko.get_provider_info()["asset-uris"]
-    assert uris == {"schemes": ["oci"], "handler": "airflow_kaniko.assets.convention.sanitize_uri"}
+    assert uris == {
+        "schemes": ["oci"],
+        "handler": "airflow_kaniko.assets.convention.sanitize_uri",
+        "factory": "airflow_kaniko.assets.events.create_asset",
+        "to_openlineage_converter": "airflow_kaniko.openlineage.lineage.convert_asset_to_openlineage",
+    }
     assert _get_uri_normalizer("oci") is sanitize_uri  # what Airflow's Asset runs on every oci:// URI
+    runtime = ProvidersManagerTaskRuntime()  # what the task runner and the OpenLineage provider read
+    assert runtime.asset_factories["oci"] is create_asset
+    assert runtime.asset_to_openlineage_converters["oci"] is convert_asset_to_openlineage
+
+
+def test_hook_lineage_creates_the_repositorys_asset_through_the_factory():
+    from airflow.sdk import Asset
+    from airflow.sdk.lineage import get_hook_lineage_collector
+
+    asset = get_hook_lineage_collector().create_asset(
+        scheme="oci", asset_kwargs={"reference": "Index.Docker.IO/busybox:1@sha256:" + "1" * 64}, asset_extra={"k": "v"}
+    )
+    assert asset == Asset(uri="oci://docker.io/library/busybox", extra={"k": "v"})

@@ -1,4 +1,5 @@
-"""The Image link and OpenLineage on a real build: one connection with a UI template, one without."""
+"""The Image link and OpenLineage on real builds: one connection with a UI template, one without; a second
+image of the first repository (another label, so another digest): one dataset, two versions."""
 
 from __future__ import annotations
 
@@ -28,6 +29,13 @@ with DAG("e2e_lineage", schedule=None, start_date=pendulum.datetime(2026, 1, 1, 
         task_id="templated",
         destinations=[f"{REG}/e2e/lineage:1", f"{REG}/e2e/lineage:2"],
         registry_conn_id="kaniko_registry_ui",
+        **COMMON,
+    )
+    KanikoBuildOperator(
+        task_id="again",
+        destinations=[f"{REG}/e2e/lineage:3"],
+        image_labels={"e2e.lineage": "again"},
+        registry_conn_id="kaniko_registry",
         **COMMON,
     )
     KanikoBuildOperator(

@@ -40,6 +40,7 @@ for dag_id, context in (("e2e_multiarch", "multiarch"), ("e2e_multiarch_run", "m
             registry_conn_id="kaniko_registry",
             registry_ca={"registry": REG, "config_map": "registry-ca"},
             context_roots=[IMAGES],
+            base_images=["{{ params.base }}"],  # OpenLineage inputs (the index reports the same)
             map_index_template="{{ task.platform }}",
             outlets=[IMAGES_ALIAS],  # a platform's staging push emits nothing: the index step does
         ).expand(platform=PLATFORMS)
@@ -49,5 +50,6 @@ for dag_id, context in (("e2e_multiarch", "multiarch"), ("e2e_multiarch_run", "m
             platforms=PLATFORMS,
             builds=build.output,
             registry_conn_id="kaniko_registry",
+            base_images=["{{ params.base }}"],
             outlets=[IMAGES_ALIAS],
         )

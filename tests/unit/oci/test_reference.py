@@ -51,3 +51,11 @@ def test_tag_grammar_edges():
     assert reference.is_reference("app:_" + "a" * 127)
     assert not reference.is_reference("app:_" + "a" * 128)
     assert reference.is_reference("app:A.b-C_9")
+
+
+@pytest.mark.parametrize(
+    "ref", ["busybox", "index.docker.io/busybox", "Index.Docker.IO/busybox", "REGISTRY-1.docker.io/library/busybox"]
+)
+def test_docker_hub_under_any_of_its_names_and_any_case(ref):
+    parsed = reference.parse_reference(ref)
+    assert (parsed.registry, parsed.repository) == ("docker.io", "library/busybox")
