@@ -129,10 +129,21 @@ stop_pid() {
 
 # start_daemon NAME BINARY ARGS...: start detached (own session), log to $LOGS/NAME.log,
 # record "PID resolved-binary-path" in $RUN/NAME.pid.
+# close_inherited_fds: in a subshell about to exec a daemon, close every descriptor but 0-2, so a daemon
+# never holds what its starter had open (a `flock LOCK make test` lock would otherwise outlive the run).
+close_inherited_fds() {
+  local fd
+  for fd in /proc/$BASHPID/fd/*; do
+    fd="${fd##*/}"
+    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+  done
+  return 0
+}
+
 start_daemon() {
   local name="$1" bin; shift
   bin="$(readlink -f "$(command -v "$1")")"
-  setsid "$@" >"$LOGS/$name.log" 2>&1 < /dev/null &
+  ( close_inherited_fds; exec setsid "$@" >"$LOGS/$name.log" 2>&1 < /dev/null ) &
   echo "$! $bin" >"$(pidfile "$name")"
   log "started $name (pid $!, log $LOGS/$name.log)"
 }
