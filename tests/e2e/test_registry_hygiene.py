@@ -96,3 +96,16 @@ def test_forced_runs_leave_at_most_n_stamped_tags_no_staging_tag_and_every_named
 def tag_of(image):
     """The tag of ``host:port/repo:tag@sha256:…``."""
     return image.split("@")[0].rsplit(":", 1)[1]
+
+
+def test_delete_tag_on_the_local_registry_removes_that_tag_alone(world):
+    """Distribution 2.8 has no delete by tag and deletes every tag of a digest: the tombstone leaves the others."""
+    registry, repo = world["registry"], f"{world['prefix']}/single"
+    digest = registry.retag(repo, "latest", ["hygiene-a", "hygiene-b"])
+    assert registry.delete_tag(repo, "hygiene-a", expected=digest) == "deleted"
+    assert registry.digest(repo, "hygiene-a") is None
+    assert registry.digest(repo, "hygiene-b") == digest == registry.digest(repo, "latest")
+    assert registry.manifest(repo, digest) is not None
+    assert registry.delete_tag(repo, "hygiene-a") == "absent"
+    assert registry.delete_tag(repo, "hygiene-b", expected="sha256:" + "0" * 64) == "moved"
+    assert "hygiene-b" in registry.tags(repo)
