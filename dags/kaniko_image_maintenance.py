@@ -6,7 +6,8 @@ without starting a pod: an image whose fingerprint is already in the registry is
 retagged there. The rest is built parents first, one mapped stage per level of images
 built on each other (at most LEVELS), one isolated Kaniko pod per image and platform; a
 multi-arch image's index is pushed by the level's merge task, from the worker. report says,
-per image, why it was rebuilt or skipped. Params: images, force, max_age, dry_run (the plan
+per image, why it was rebuilt or skipped, after deleting the stale tags of the images rebuilt
+(the manifest's registry_cleanup). Params: images, force, max_age, dry_run (the plan
 only), on_registry_error. Which connections push and pull, and where the pods run, are this file's
 (constants below), never a triggering user's: docs/security.md, "Hostile input".
 """
@@ -117,10 +118,13 @@ with DAG(
         from airflow_kaniko.hooks.airflow_api import set_dag_run_note
         from airflow_kaniko.maintenance.planner import finish
         from airflow_kaniko.maintenance.report import summarize_plan
-        from airflow_kaniko.tasks.maintenance import finished_results
+        from airflow_kaniko.tasks import maintenance
 
         context = get_current_context()
-        summary = summarize_plan(finish(plan, finished_results(context["ti"], finished)))
+        plan = finish(plan, maintenance.finished_results(context["ti"], finished))
+        # Stale fp-<hex>-<time> and staging tags of the images rebuilt (the manifest's registry_cleanup); never fails the run.
+        maintenance.clean_registry_task(plan, registry_conn_id=REGISTRY_CONN_ID)
+        summary = summarize_plan(plan)
         print(summary.table())
         # Recorded before failing, so the successful images are still listed: as XCom, and as the run's note.
         context["ti"].xcom_push(key="return_value", value=summary.to_dict())

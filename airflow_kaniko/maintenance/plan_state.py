@@ -43,6 +43,13 @@ class BaseRecord(TypedDict):
     digest: NotRequired[str]  # resolved from the registry, for a base no image of the manifest produces
 
 
+class CleanupDict(TypedDict):
+    """What the registry cleanup did for one rebuilt image (``retention.clean_registry``)."""
+
+    deleted: list[str]  # ``repository:tag``
+    warnings: list[str]
+
+
 class ImageState(TypedDict):
     """One image of the plan: what is known about it, the decision, and (once built) the result."""
 
@@ -66,6 +73,7 @@ class ImageState(TypedDict):
     unverified: NotRequired[str]  # the registry error that left a base unresolved (on_registry_error=build)
     failure: NotRequired[FailureDict | None]  # a failed build's classified failure
     platform_digests: NotRequired[dict[str, str]]  # a multi-arch image: platform -> digest
+    cleanup: NotRequired[CleanupDict]  # its stale tags deleted after the run (rebuilt images only)
 
 
 class Plan(TypedDict):
@@ -77,6 +85,8 @@ class Plan(TypedDict):
     max_age: dict[str, float | None]  # image name -> seconds
     images: dict[str, ImageState]
     registry_connections: NotRequired[dict[str, str]]  # host -> Connection id, set by the task body
+    # The manifest's registry_cleanup (RegistryCleanup.to_dict()), None when off; absent: the defaults.
+    registry_cleanup: NotRequired[dict[str, int] | None]
 
 
 class Stage(TypedDict):

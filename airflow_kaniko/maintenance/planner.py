@@ -180,8 +180,10 @@ def push_level_indexes(
     for name in multi_arch_builds(plan, level):
         build = _build(plan["images"][name])
         destinations = build["destinations"]
+        # The fingerprint tag says "built": written last, so a registry failing part-way leaves it on the previous build.
+        last = [d for d in destinations if build.get("fingerprint") and split(d)[2] == fingerprint_tag(build["fingerprint"])]
         try:
-            merged.append(merge(registries, destinations, build["platforms"], typed, log=log).to_xcom())
+            merged.append(merge(registries, destinations, build["platforms"], typed, log=log, last=last).to_xcom())
         except MergeError as err:
             log(f"{name}: {err}")
             merged.append(FailedBuild(err.failure, tuple(destinations)).to_xcom())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from airflow_kaniko.maintenance.plan_state import BUILD, FAILED, PARENT_FAILED, Plan
+from airflow_kaniko.maintenance.plan_state import BUILD, FAILED, PARENT_FAILED, CleanupDict, Plan
 from airflow_kaniko.results import FailureDict
 
 # Airflow keeps at most this many characters of a DAG run's note.
@@ -23,6 +23,7 @@ class ReportRow:
     reason: str | None = None  # why it was rebuilt or skipped, e.g. "rebuilt (context changed)"
     detail: dict[str, Any] | None = None  # the reason as data, the fingerprint, the previous digest
     platforms: list[str] | None = None  # a multi-arch image's platforms; its digest is the index's
+    cleanup: CleanupDict | None = None  # a rebuilt image's stale tags deleted after the run, and any warnings
 
     @property
     def label(self) -> str:
@@ -42,9 +43,26 @@ class BuildReport:
     def failed(self) -> list[str]:
         return [r.name for r in self.rows if r.status == "failed"]
 
+    @property
+    def cleanup_warnings(self) -> list[str]:
+        """``<image>: <warning>`` for every registry-cleanup warning (never a failure of the run)."""
+        return [f"{r.name}: {w}" for r in self.rows if r.cleanup for w in r.cleanup["warnings"]]
+
+    def cleanup_text(self) -> str | None:
+        """``registry cleanup: 3 tag(s) deleted, 1 warning(s)``; ``None`` when no cleanup ran."""
+        records = [r.cleanup for r in self.rows if r.cleanup is not None]
+        if not records:
+            return None
+        deleted, warnings = sum(len(r["deleted"]) for r in records), sum(len(r["warnings"]) for r in records)
+        return f"registry cleanup: {deleted} tag(s) deleted" + (f", {warnings} warning(s)" if warnings else "")
+
     def to_dict(self) -> dict[str, Any]:
         rows = [
-            {k: v for k, v in asdict(r).items() if v is not None or k not in ("reason", "detail", "failure", "platforms")}
+            {
+                k: v
+                for k, v in asdict(r).items()
+                if v is not None or k not in ("reason", "detail", "failure", "platforms", "cleanup")
+            }
             for r in self.rows
         ]
         return {"images": rows, "failed": self.failed}
@@ -53,9 +71,11 @@ class BuildReport:
         header = ("IMAGE", "DIGEST", "REASON")
         lines = [(r.label, r.digest or "-", (r.status_text if r.failure else r.reason) or r.status) for r in self.rows]
         widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header) - 1)]
-        return "\n".join(
+        table = [
             "  ".join(col.ljust(w) for col, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1] for row in [header, *lines]
-        )
+        ]
+        cleanup = self.cleanup_text()
+        return "\n".join(table + ([cleanup] if cleanup else []) + [f"WARNING {w}" for w in self.cleanup_warnings])
 
     def markdown(self, title: str, limit: int = NOTE_MAX_CHARS) -> str:
         """The report as a Markdown table (image, status, short digest, reason), at most ``limit`` characters.
@@ -63,8 +83,9 @@ class BuildReport:
         Rows that do not fit are counted in a last line; the XCom keeps all of them.
         """
         counts = ", ".join(f"{sum(r.status == s for r in self.rows)} {s}" for s in dict.fromkeys(r.status for r in self.rows))
+        cleanup = self.cleanup_text()
         head = [
-            f"**{_cell(title)}**: {counts or 'no images'}",
+            f"**{_cell(title)}**: {counts or 'no images'}" + (f"; {cleanup}" if cleanup else ""),
             "",
             "| image | status | digest | reason |",
             "| --- | --- | --- | --- |",
@@ -131,6 +152,7 @@ def summarize_plan(plan: Plan) -> BuildReport:
                     reason=outcome.text(),
                     detail=detail,
                     platforms=(state.get("kwargs") or {}).get("platforms"),
+                    cleanup=state.get("cleanup"),
                 )
             )
     return BuildReport(rows)

@@ -45,6 +45,8 @@ class LoadedManifest:
     builds: list[dict[str, Any]]
     #: image name -> its ``max_age`` ("7d"), for the images that set one (or inherit it).
     max_age: dict[str, str] = field(default_factory=dict)
+    #: ``registry_cleanup`` as the plan carries it (``RegistryCleanup.to_dict()``); ``None``: off.
+    registry_cleanup: dict[str, int] | None = field(default_factory=lambda: _registry_cleanup(True))
 
     @property
     def names(self) -> list[str]:
@@ -89,7 +91,16 @@ def load_manifest(
         max_parallel=data.get("max_parallel", DEFAULT_MAX_PARALLEL),
         builds=builds,
         max_age={n: a for n, a in max_age.items() if n in names},
+        registry_cleanup=_registry_cleanup(data.get("registry_cleanup")),
     )
+
+
+def _registry_cleanup(value: object) -> dict[str, int] | None:
+    """The schema-checked ``registry_cleanup``, as the plan carries it."""
+    from airflow_kaniko.maintenance.retention import RegistryCleanup
+
+    setting = RegistryCleanup.from_manifest(value)
+    return setting.to_dict() if setting else None
 
 
 def _context_roots(path: Path, allowed_roots: Iterable[str | Path] | None) -> list[str | Path]:

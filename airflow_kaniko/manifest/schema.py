@@ -1,4 +1,10 @@
-"""JSON Schema of the image manifest (see docs/manifest.md)."""
+"""JSON Schema of the image manifest (see docs/manifest.md).
+
+``registry_cleanup`` (manifest-wide): what a maintenance run deletes of the tags it pushes for itself
+(``maintenance.retention``). Absent or ``true``: keep the newest 3 stamped ``fp-<hex>-<time>`` tags per
+image and delete a multi-arch image's staging tags once its index is pushed; ``{keep_stamped_tags: N}``:
+keep N (1 to 1000); ``false``: delete nothing. A tag the manifest names is never deleted.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +49,12 @@ MANIFEST_SCHEMA = {
         # Registry host -> Airflow Connection (conn type docker) whose credentials push there.
         "registry_connections": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
         "max_parallel": {"type": "integer", "minimum": 1, "maximum": 256},
+        # true/absent: the defaults; false: off; or the settings (properties apply to a mapping only).
+        "registry_cleanup": {
+            "type": ["boolean", "object"],
+            "additionalProperties": False,
+            "properties": {"keep_stamped_tags": {"type": "integer", "minimum": 1, "maximum": 1000}},
+        },
         "registry_mirrors": {"type": "array", "items": {"type": "string"}},
         "registry_ca": {
             "type": "object",

@@ -7,7 +7,8 @@ the final tags. No Airflow, no Kubernetes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from airflow_kaniko.errors import KanikoError
@@ -70,11 +71,24 @@ def platform_digests(
     return digests
 
 
-def push_index(registries: RegistryHosts, destinations: Sequence[str], digests: Mapping[str, str], log: Any = print) -> str:
+def push_index(
+    registries: RegistryHosts,
+    destinations: Sequence[str],
+    digests: Mapping[str, str],
+    log: Any = print,
+    *,
+    last: Collection[str] = (),
+    rounds: int = 3,
+    pause: float = 1.0,
+) -> str:
     """Push one OCI image index of the platforms' manifests under every destination tag; returns its digest.
 
     Each platform's manifest is read back from each destination repository (its staging push put it
-    there) and its config checked to be for that platform, before any tag is written.
+    there) and its config checked to be for that platform, before any tag is written. Each tag is one PUT
+    of the whole document, so no tag ever names part of an index; a PUT that fails (after the adapter's own
+    retries) is tried again, up to ``rounds`` times in all, ``pause`` seconds doubling in between. The
+    destinations in ``last`` (the fingerprint tag, which says "built") are written after every other: when
+    the registry fails part-way, they still name the previous build, so the next run builds again.
     """
     platforms = parse_platforms(list(digests))
     by_repository: dict[tuple[str, str], list[str]] = {}
@@ -101,14 +115,45 @@ def push_index(registries: RegistryHosts, destinations: Sequence[str], digests: 
             entries.append(PlatformManifest(platform, manifest.digest, len(manifest.body), manifest.media_type))
         body = index_document(entries)
         indexes[host, repository] = ServedManifest(body, INDEX_MEDIA_TYPE, _sha256(body))
-    # Every check passed: now the tags.
+    # Every check passed: now the tags, those in `last` after all the others.
+    commit = {reference.split(d)[:3] for d in last}
+    writes = [(host, repository, tag) for (host, repository), tags in by_repository.items() for tag in tags]
+    writes = [w for w in writes if w not in commit] + [w for w in writes if w in commit]
+    written: list[str] = []
+    for host, repository, tag in writes:
+        _put(registries, host, repository, tag, indexes[host, repository], written, rounds, pause)
+        written.append(f"{host}/{repository}:{tag}")
+    names = ", ".join(map(str, platforms))
     for (host, repository), tags in by_repository.items():
-        registry = registries.for_host(host)
-        for tag in tags:
-            registry.put_manifest(repository, tag, indexes[host, repository])
-        names = ", ".join(map(str, platforms))
         log(f"pushed image index {indexes[host, repository].digest} ({names}) to {host}/{repository}: {', '.join(tags)}")
     return next(iter(indexes.values())).digest
+
+
+def _put(
+    registries: RegistryHosts,
+    host: str,
+    repository: str,
+    tag: str,
+    index: ServedManifest,
+    written: Sequence[str],
+    rounds: int,
+    pause: float,
+) -> None:
+    """One tag's PUT, tried ``rounds`` times; the last failure says which tags were written before it."""
+    for attempt in range(1, max(1, rounds) + 1):
+        try:
+            registries.for_host(host).put_manifest(repository, tag, index)
+            return
+        except RegistryError as err:
+            if attempt >= rounds:
+                before = ", ".join(written) if written else "none"
+                raise RegistryError(
+                    err.registry,
+                    err.reference,
+                    f"{err.reason}; tried {attempt} times; tags written before it: {before}",
+                    err.status,
+                ) from None
+            time.sleep(pause * 2 ** (attempt - 1))
 
 
 def merge(
@@ -117,10 +162,14 @@ def merge(
     platforms: Sequence[str | Platform],
     results: Iterable[Result],
     log: Any = print,
+    *,
+    last: Collection[str] = (),
 ) -> IndexResult | RenderedIndex:
     """The merge step: check every platform built, push the index; the result the index operator returns.
 
     When every platform build only rendered its pod (``render_only``), a :class:`RenderedIndex`, and nothing is pushed.
+
+    :param last: destinations written after every other (see :func:`push_index`).
     """
     results = list(results)
     wanted = [str(p) for p in parse_platforms(platforms)]
@@ -130,7 +179,7 @@ def merge(
         return RenderedIndex(tuple(wanted), tuple(destinations))
     digests = platform_digests(destinations, platforms, results)
     try:
-        digest = push_index(registries, destinations, digests, log)
+        digest = push_index(registries, destinations, digests, log, last=last)
     except RegistryError as err:
         raise MergeError(f"image {destinations[0]}: index not pushed: {err}", BuildFailure("push", True, str(err))) from None
     return IndexResult(digest, tuple(f"{d}@{digest}" for d in destinations), digests, tuple(destinations))

@@ -1,4 +1,4 @@
-"""The one adapter between this package and OCI registries (digests, manifests, tags, retag).
+"""The one adapter between this package and OCI registries (digests, manifests, tags, retag, tag deletion).
 
 It sits on ``python-dxf``, which does the distribution API's auth: a 401 with
 ``WWW-Authenticate: Bearer`` is answered with a token from the realm, ``Basic`` with
@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar, overload
 from urllib.parse import urljoin
 
 from airflow_kaniko.compat import dxf as compat
-from airflow_kaniko.oci.registry_protocol import Credentials, RegistryError, ServedManifest, resolve_reference
+from airflow_kaniko.oci.registry_protocol import Credentials, RegistryError, ServedManifest, TagDeletion, resolve_reference
 from airflow_kaniko.oci.registry_transport import Limits, Refused, Transport
 
 T = TypeVar("T")
@@ -32,6 +33,37 @@ _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+#: The annotations of a tombstone (see :meth:`Registry.delete_tag`): the tag it stands in for, and a nonce.
+TOMBSTONE_ANNOTATION = "dev.airflow-kaniko.tombstone"
+TOMBSTONE_NONCE_ANNOTATION = "dev.airflow-kaniko.tombstone.nonce"
+_TOMBSTONE_CONFIG = b"{}"
+_TOMBSTONE_CONFIG_DIGEST = "sha256:" + hashlib.sha256(_TOMBSTONE_CONFIG).hexdigest()
+# What a registry answers a DELETE it does not do: 400 DIGEST_INVALID (distribution 2.x, for a tag),
+# 404 MANIFEST_UNKNOWN (registries that look a tag up as a digest), 405 UNSUPPORTED.
+_REFUSED = frozenset({400, 404, 405})
+
+
+def tombstone(tag: str, nonce: str | None = None) -> ServedManifest:
+    """A tiny OCI image manifest of its own digest, to stand in for ``tag`` just before it is deleted by digest.
+
+    No layers, the two-byte ``{}`` config, and annotations naming the tag and a random nonce: its digest is
+    this one tombstone's, so deleting it by digest deletes no other tag.
+    """
+    document = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": _TOMBSTONE_CONFIG_DIGEST,
+            "size": len(_TOMBSTONE_CONFIG),
+        },
+        "layers": [],
+        "annotations": {TOMBSTONE_ANNOTATION: tag, TOMBSTONE_NONCE_ANNOTATION: nonce or secrets.token_hex(16)},
+    }
+    body = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    return ServedManifest(body, OCI_MANIFEST, "sha256:" + hashlib.sha256(body).hexdigest())
 
 
 class Registry:
@@ -76,6 +108,10 @@ class Registry:
         self._limits = limits or Limits()
         self._transport: Transport | None = None
         self._clients: dict[str, Any] = {}
+        # What delete_tag learnt of this registry: whether DELETE by tag is worth a try, whether it deletes at all.
+        self._delete_by_tag = True
+        self._deletes_refused: str | None = None
+        self._tombstone_configs: set[str] = set()
 
     def __enter__(self) -> Registry:
         return self
@@ -183,6 +219,105 @@ class Registry:
         for tag in tags:
             self.put_manifest(repository, tag, manifest)
         return manifest.digest
+
+    def delete_tag(self, repository: str, tag: str, *, expected: str | None = None) -> TagDeletion:
+        """Remove the tag ``repository:tag`` and nothing else: the image keeps its other tags, an index its platforms.
+
+        ``DELETE /v2/<repo>/manifests/<digest>`` removes a manifest and every tag on it (and python-dxf's
+        ``del_alias`` deletes by digest), so it is never sent for the image itself. First ``DELETE …/<tag>``
+        (OCI distribution 1.1: the tag alone); a registry that refuses it (400, 404, 405: distribution 2.x
+        has no delete by tag) gets regclient's technique: a :func:`tombstone` of its own digest is pushed
+        under the tag, then deleted by that digest, which only this tag points at. Before the tombstone goes
+        up, the tag is read again: one that moved meanwhile is left. If the tombstone cannot be deleted, the
+        tag is put back on the image it named and :class:`RegistryError` says why. After the first refusal
+        by tag, this client goes straight to the tombstone; after a registry refuses deletes by digest
+        (distribution without ``storage.delete.enabled``), every later call fails at once.
+
+        :param expected: the digest the tag must point at (``moved`` otherwise); ``None``: whatever it
+            points at when first read.
+        :returns: ``deleted``, ``absent`` (no such tag) or ``moved``.
+        """
+        where = _reference(repository, tag)
+        if not _TAG.fullmatch(tag):
+            raise RegistryError(self.host, where, "is not a tag (only tags are deleted, never a digest)")
+        if expected is not None:
+            self._check_digest(where, expected, "expected digest")
+        if self._deletes_refused:
+            raise RegistryError(self.host, where, f"not deleted: {self._deletes_refused}")
+        current = self.digest(repository, tag)
+        if current is None:
+            return "absent"
+        if expected is not None and current != expected:
+            return "moved"
+        if self._delete_by_tag:
+            if self._delete(repository, tag) is None:
+                if self.digest(repository, current) is None:
+                    self._delete_by_tag = False
+                    raise RegistryError(
+                        self.host, where, f"the registry deleted the image {current} itself on DELETE by tag, with its other tags"
+                    )
+                if self.digest(repository, tag) is None:
+                    return "deleted"
+            self._delete_by_tag = False  # refused, or accepted and not done: tombstones from now on
+        return self._delete_by_tombstone(repository, tag, current)
+
+    def _delete_by_tombstone(self, repository: str, tag: str, current: str) -> TagDeletion:
+        where = _reference(repository, tag)
+        if repository not in self._tombstone_configs:
+            # python-dxf's push_blob: HEAD the blob, upload it only when it is missing.
+            self._call(
+                repository,
+                _TOMBSTONE_CONFIG_DIGEST,
+                lambda c: (c.push_blob(data=iter((_TOMBSTONE_CONFIG,)), digest=_TOMBSTONE_CONFIG_DIGEST), True),
+                missing_ok=False,
+                cap=self._limits.discard,
+            )
+            self._tombstone_configs.add(repository)
+        stone = tombstone(tag)
+        now = self.digest(repository, tag)  # the last look before the tag is overwritten
+        if now is None:
+            return "absent"
+        if now != current:
+            return "moved"
+        self.put_manifest(repository, tag, stone)
+        try:
+            refused = self._delete(repository, stone.digest)
+            if refused is not None and refused != 404:  # 404: gone already (a retried DELETE whose answer was lost)
+                self._deletes_refused = (
+                    f"the registry refuses DELETE by digest (HTTP {refused}); on distribution, set storage.delete.enabled: true"
+                )
+                raise RegistryError(self.host, where, self._deletes_refused, refused)
+        except RegistryError as err:
+            raise self._restore(repository, tag, current, err) from None
+        return "deleted"
+
+    def _restore(self, repository: str, tag: str, current: str, err: RegistryError) -> RegistryError:
+        """Put ``tag`` back on ``current`` after its tombstone could not be deleted; the error to raise."""
+        where = _reference(repository, tag)
+        try:
+            original = self.manifest(repository, current)
+            if original is None:
+                raise RegistryError(self.host, _reference(repository, current), "is gone")
+            self.put_manifest(repository, tag, original)
+        except RegistryError as again:
+            return RegistryError(self.host, where, f"not deleted: {err.reason}; left on a tombstone: {again.reason}", err.status)
+        return RegistryError(self.host, where, f"not deleted: {err.reason}; the tag names {current} again", err.status)
+
+    def _delete(self, repository: str, reference: str) -> int | None:
+        """``DELETE /v2/<repository>/manifests/<reference>``: ``None`` when done, the status when refused."""
+        try:
+            self._call(
+                repository,
+                reference,
+                lambda c: (compat.dxf_request(c, "delete", f"manifests/{reference}"), True),
+                missing_ok=False,
+                cap=self._limits.discard,
+            )
+        except RegistryError as err:
+            if err.status in _REFUSED:
+                return err.status
+            raise
+        return None
 
     # -- plumbing ----------------------------------------------------------------------------
 

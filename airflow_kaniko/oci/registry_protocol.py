@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from airflow_kaniko.errors import KanikoError
 from airflow_kaniko.oci.reference import split
@@ -50,6 +50,11 @@ class ServedManifest:
         return json.loads(self.body)
 
 
+#: What :meth:`RegistryHost.delete_tag` did: ``deleted`` the tag; found it ``absent``; left it because it had
+#: ``moved`` to another digest than the one expected.
+TagDeletion = Literal["deleted", "absent", "moved"]
+
+
 class RegistryHost(Protocol):
     """One registry host; every call raises :class:`RegistryError` when the registry cannot answer."""
 
@@ -70,6 +75,13 @@ class RegistryHost(Protocol):
 
     def retag(self, repository: str, source: str, tags: list[str]) -> str:
         """Give ``repository:source`` the extra ``tags``, registry side; returns its digest."""
+
+    def delete_tag(self, repository: str, tag: str, *, expected: str | None = None) -> TagDeletion:
+        """Remove the tag ``repository:tag`` and nothing else: the image it names keeps its other tags.
+
+        :param expected: the digest the tag must point at; one it no longer points at is left (``moved``).
+            ``None``: whatever it points at when first read, checked again just before the delete.
+        """
 
 
 class RegistryHosts(Protocol):

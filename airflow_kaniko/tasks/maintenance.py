@@ -76,6 +76,7 @@ def prepare_task(
             max_depth=max_depth,
         )
     result["plan"]["registry_connections"] = connections
+    result["plan"]["registry_cleanup"] = manifest.registry_cleanup
     print(plan_table(result["plan"]))
     ti.xcom_push(key="plan", value=result["plan"])
     return result["builds"]
@@ -151,6 +152,30 @@ def merge_level_task(
         pushed = sum(isinstance(r, IndexResult) for r in parse_results(merged))
         print(f"Level {level}: {pushed} of {len(merged)} multi-arch image(s) merged")
     return merged
+
+
+def clean_registry_task(plan: Plan, *, registry_conn_id: str) -> None:
+    """After ``finish``: delete the stale tags of the images this run rebuilt (``maintenance.retention``).
+
+    Never raises: what fails is a warning in the log and on the image's report row, never the run's failure.
+    """
+    from airflow_kaniko.maintenance.plan_state import REBUILT
+    from airflow_kaniko.maintenance.retention import clean_registry
+
+    redactor = Redactor()
+    try:
+        with registries(registry_conn_id, plan.get("registry_connections")) as clients:
+            redactor.add(*clients.passwords())
+            records = clean_registry(plan, clients, log=lambda message: print(redactor.redact(message)))
+    except Exception as err:  # noqa: BLE001 - a cleanup that cannot start (a connection, a client) is not the run's failure
+        message = redactor.redact(f"registry cleanup skipped: {type(err).__name__}: {err}")
+        print(f"WARNING {message}")
+        for state in plan["images"].values():
+            if state["status"] == REBUILT:
+                state.setdefault("cleanup", {"deleted": [], "warnings": []})["warnings"].append(message)
+        return
+    for record in records.values():
+        record["warnings"] = [redactor.redact(w) for w in record["warnings"]]
 
 
 def _emit_image_events(plan: Plan, merged: Iterable[Mapping[str, Any]], redact: Callable[[str], str]) -> None:

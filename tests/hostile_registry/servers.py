@@ -127,14 +127,28 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _handle(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.body = self._read_body()
         self.server.received.append(Received(self.command, self.path, self.headers.get("Authorization")))
         try:
             self.server.answer(self)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
             self.close_connection = True  # the client gave up, as it should
 
-    do_GET = do_HEAD = do_PUT = do_POST = _handle
+    def _read_body(self, limit: int = 1 << 20) -> bytes:
+        """The request body, by Content-Length or chunked (python-dxf streams a blob upload); at most ``limit`` bytes."""
+        if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+            return self.rfile.read(min(limit, int(self.headers.get("Content-Length") or 0)))
+        chunks: list[bytes] = []
+        for _ in range(1024):
+            size = int(self.rfile.readline(64).split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                self.rfile.readline(64)
+                break
+            chunks.append(self.rfile.read(min(size, limit)))
+            self.rfile.readline(64)
+        return b"".join(chunks)[:limit]
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _handle
 
 
 class Server(ThreadingHTTPServer):

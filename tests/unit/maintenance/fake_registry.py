@@ -6,7 +6,14 @@ import hashlib
 import json
 from typing import Any
 
-from airflow_kaniko.oci.registry_protocol import RegistryError, RegistryHost, RegistryHosts, ServedManifest, resolve_reference
+from airflow_kaniko.oci.registry_protocol import (
+    RegistryError,
+    RegistryHost,
+    RegistryHosts,
+    ServedManifest,
+    TagDeletion,
+    resolve_reference,
+)
 
 IMAGE = "application/vnd.oci.image.manifest.v1+json"
 INDEX = "application/vnd.oci.image.index.v1+json"
@@ -27,6 +34,7 @@ class FakeRegistry(RegistryHost):
         self.by_digest: dict[str, ServedManifest] = {}
         self.configs: dict[str, dict[str, Any]] = {}
         self.failing: set[str] = set()  # repositories whose every request fails
+        self.undeletable: set[str] = set()  # tags whose delete_tag fails, as a registry without deletes does
 
     # -- what a test sets up ------------------------------------------------------------------
 
@@ -87,6 +95,19 @@ class FakeRegistry(RegistryHost):
         assert manifest is not None, f"retag of {repository}:{source}, which does not exist"
         self._store(repository, tags, manifest)
         return manifest.digest
+
+    def delete_tag(self, repository: str, tag: str, *, expected: str | None = None) -> TagDeletion:
+        """The tag alone goes (what the adapter's tombstone achieves): its image keeps its other tags."""
+        self.calls.append(("delete_tag", self.host, repository, tag, expected))
+        current = self._lookup(repository, tag)
+        if tag in self.undeletable:
+            raise RegistryError(self.host, f"{repository}:{tag}", "not deleted: the registry refuses DELETE (HTTP 405)", 405)
+        if current is None:
+            return "absent"
+        if expected is not None and current.digest != expected:
+            return "moved"
+        del self.tagged[repository][tag]
+        return "deleted"
 
 
 class FakeRegistries(RegistryHosts):

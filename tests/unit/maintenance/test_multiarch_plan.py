@@ -7,7 +7,8 @@ import pytest
 from airflow_kaniko.maintenance.planner import absorb, finish, level_builds, plan_next_level, push_level_indexes
 from airflow_kaniko.maintenance.reasons import Reason
 from airflow_kaniko.maintenance.report import summarize_plan
-from tests.unit.operators.test_platforms import MemoryRegistry
+from airflow_kaniko.oci.registry_protocol import RegistryError
+from tests.unit.operators.test_platforms import REG, MemoryRegistry
 
 R = "10.244.77.1:5000/demo"
 PLATFORMS = ["linux/amd64", "linux/arm64"]
@@ -202,3 +203,65 @@ def test_the_merge_task_emits_the_index_event_with_the_reason_redacted(monkeypat
     ((uri, extra),) = added
     assert uri == f"oci://{R}/multi" and extra["digest"] == merged["digest"]
     assert extra["reason"] == {"kind": "unverified", "detail": "registry refused ***"}
+
+
+class FlakyRegistry(MemoryRegistry):
+    """Its PUT of a tag fails as many times as ``failures[tag]`` says (then succeeds)."""
+
+    def __init__(self, failures):
+        super().__init__()
+        self.failures = dict(failures)
+        self.for_host = lambda host: self
+
+    def put_manifest(self, repository, tag, manifest):
+        if self.failures.get(tag, 0) > 0:
+            self.failures[tag] -= 1
+            self.puts.append((repository, tag, "failed"))
+            raise RegistryError(REG, f"{repository}:{tag}", "HTTP 503 after 3 attempt(s)", 503)
+        super().put_manifest(repository, tag, manifest)
+
+
+FP = "f" * 64
+INDEXED = [f"{R}/multi:1", f"{R}/multi:fp-{FP}", f"{R}/multi:fp-{FP}-20261201120000", f"{R}/multi:latest"]
+
+
+def test_an_index_push_that_fails_part_way_is_tried_again_and_the_fingerprint_tag_goes_last():
+    from airflow_kaniko.oci.index_push import push_index
+
+    registry = FlakyRegistry({"latest": 2})
+    amd, arm = registry.add_image("demo/multi", "linux", "amd64"), registry.add_image("demo/multi", "linux", "arm64")
+    digest = push_index(
+        registry, INDEXED, {"linux/amd64": amd, "linux/arm64": arm}, log=lambda _: None, last=[INDEXED[1]], pause=0
+    )
+    assert [(tag, d == digest) for _, tag, d in registry.puts] == [
+        ("1", True),
+        (f"fp-{FP}-20261201120000", True),
+        ("latest", False),
+        ("latest", False),
+        ("latest", True),
+        (f"fp-{FP}", True),
+    ]
+
+
+def test_an_index_push_that_keeps_failing_leaves_the_fingerprint_tag_on_the_previous_build(monkeypatch):
+    from airflow_kaniko.oci import index_push
+
+    pauses = []
+    monkeypatch.setattr(index_push.time, "sleep", pauses.append)
+    registry = FlakyRegistry({"latest": 3})
+    amd, arm = registry.add_image("demo/multi", "linux", "amd64"), registry.add_image("demo/multi", "linux", "arm64")
+    p = plan()
+    p["images"]["multi"]["build"] |= {"destinations": INDEXED, "fingerprint": FP}
+    builds = [
+        {"digest": d, "images": [], "platform": platform, "destinations": INDEXED}
+        for platform, d in (("linux/amd64", amd), ("linux/arm64", arm))
+    ]
+    (failed,) = push_level_indexes(p, 0, builds, registries=registry, log=lambda _: None)
+    assert [tag for _, tag, _ in registry.puts] == ["1", f"fp-{FP}-20261201120000", "latest", "latest", "latest"]
+    assert ("demo/multi", f"fp-{FP}") not in registry.manifests  # the next run does not find it built
+    assert failed["failure"]["kind"] == "push" and failed["failure"]["retryable"] is True
+    assert pauses == [1.0, 2.0]
+    assert failed["failure"]["detail"] == (
+        f"registry {REG}: demo/multi:latest: HTTP 503 after 3 attempt(s); tried 3 times; "
+        f"tags written before it: {R}/multi:1, {R}/multi:fp-{FP}-20261201120000"
+    )

@@ -81,7 +81,7 @@ def test_parse_time_max_parallel(tmp_path):
         (
             "images: []\nfoo: 1\n",
             r"images.yaml:2: unknown key 'foo'; allowed keys: defaults, images, max_parallel, registry, registry_ca, "
-            r"registry_connections, registry_mirrors, version",
+            r"registry_cleanup, registry_connections, registry_mirrors, version",
         ),
         ("version: 2\nimages: []\n", r"images.yaml:1: version: 1 was expected"),
         ("images:\n  - name: a\n    context: app\n", r"images.yaml:2: images\[0\] \(a\): 'repository' is a required property"),
@@ -145,11 +145,39 @@ def test_parse_time_max_parallel(tmp_path):
         ),
         ("max_parallel: 0\nimages: []\n", r"images.yaml:1: max_parallel: 0 is less than the minimum of 1"),
         ("registry_ca: {key: ca.crt}\nimages: []\n", r"registry_ca: .* is not valid under any of the given schemas"),
+        (
+            "registry_cleanup: {keep_stamped_tags: 0}\nimages: []\n",
+            r"images.yaml:1: registry_cleanup field 'keep_stamped_tags': 0 is less than the minimum of 1",
+        ),
+        (
+            "registry_cleanup: {keep_stamped_tags: 3, keep: 1}\nimages: []\n",
+            r"images.yaml:1: registry_cleanup: unknown key 'keep'; allowed keys: keep_stamped_tags",
+        ),
+        ("registry_cleanup: 3\nimages: []\n", r"registry_cleanup: 3 is not of type 'boolean', 'object'"),
+        (
+            "registry_cleanup: {keep_stamped_tags: '3'}\nimages: []\n",
+            r"registry_cleanup field 'keep_stamped_tags': '3' is not of type 'integer'",
+        ),
     ],
 )
 def test_malformed_manifests(tmp_path, text, expected):
     with pytest.raises(ManifestError, match=expected):
         load(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("", {"keep_stamped_tags": 3}),  # absent: on, the default N
+        ("registry_cleanup: true\n", {"keep_stamped_tags": 3}),
+        ("registry_cleanup: {}\n", {"keep_stamped_tags": 3}),
+        ("registry_cleanup: {keep_stamped_tags: 7}\n", {"keep_stamped_tags": 7}),
+        ("registry_cleanup: false\n", None),  # the opt-out
+    ],
+)
+def test_registry_cleanup_setting(tmp_path, setting, expected):
+    manifest = load(tmp_path, setting + "images:\n  - {name: a, context: app, repository: r/a}\n")
+    assert manifest.registry_cleanup == expected
 
 
 def test_missing_file(tmp_path):
