@@ -68,6 +68,7 @@ for deferrable in (False, True):
             deferrable=deferrable,
             isolate_push_credentials=True,
             pull_conn_id="kaniko_registry",
+            context_roots=[HELLO],
         )
     with DAG(f"bench_kpo_{mode}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
         KubernetesPodOperator(
