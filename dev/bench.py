@@ -7,6 +7,15 @@
 2. Task time: KanikoBuildOperator, default and isolate_push_credentials, against a plain KubernetesPodOperator,
    same build, sync and deferrable: each DAG of dev/bench_dags/ REPEAT times with `airflow dags test` on the
    local cluster; the median task duration (task start to end, as Airflow records it).
+3. Pod shape: the operator's pod for 1 and 3 tags, default and isolated, created as the operator creates it
+   (gated, then given its Secret and ConfigMap), without Airflow: created to Succeeded.
+4. The layer cache: a Dockerfile with a slow early step (hashing BENCH_CACHE_BYTES of `yes` output) and a
+   last step that differs, built cold (--cache on an empty cache repo on the local registry) and then cached
+   (the same cache repo, the build's own credentials), REPEAT pairs; each pair is checked: the cached log
+   reuses the slow step's layer, the images differ in their last layer only, each has its own stamp file.
+
+Knobs: BENCH_REPEAT (3), BENCH_PARSE_REPEAT (9), BENCH_CACHE_BYTES (300000000); `make bench-smoke` runs
+everything once on small values.
 """
 
 from __future__ import annotations
