@@ -41,14 +41,14 @@ class PodCounter:
         from kubernetes import client, config
 
         config.load_kube_config(cluster.kubeconfig)
-        self._core, self._namespace = client.CoreV1Api(), cluster.namespace
+        self.core, self._namespace = client.CoreV1Api(), cluster.namespace
         self.pods: dict[str, dict] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(0.3):
-            response = self._core.list_namespaced_pod(
+            response = self.core.list_namespaced_pod(
                 self._namespace, label_selector="airflow-kaniko/image", _preload_content=False
             )
             for pod in json.loads(response.data)["items"]:
@@ -193,6 +193,14 @@ def many_images(cluster: Cluster, root: Path, prefix: str) -> None:
     )
 
 
+def ended_state(core, namespace: str, name: str) -> dict | None:
+    """The Kaniko container's terminated state of a kept build pod, which is then deleted."""
+    pod = core.read_namespaced_pod(name, namespace, _preload_content=False)
+    core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+    statuses = json.loads(pod.data)["status"].get("containerStatuses") or []
+    return next((s["state"]["terminated"] for s in statuses if s["name"] == "base" and "terminated" in s["state"]), None)
+
+
 def reproducible_cost(cluster: Cluster, home: Path) -> None:
     runner = AirflowRunner(home=home, cluster=cluster, dags_folder=ROOT / "dev/bench_dags")
     seconds: dict[str, list[float]] = {"on": [], "off": []}
@@ -202,15 +210,9 @@ def reproducible_cost(cluster: Cluster, home: Path) -> None:
                 result = runner.dags_test(f"bench_reproducible_{name}", log=home / f"reproducible-{name}-{i}.log", progress=False)
             if result.returncode:
                 raise SystemExit(f"bench_reproducible_{name} failed, see {result.log}")
-            # The last view of each pod before the operator deleted it; one seen only while running has no run time.
-            ended = [
-                status["state"]["terminated"]
-                for pod in pods.pods.values()
-                for status in pod["status"].get("containerStatuses") or []
-                if status["name"] == "base" and "terminated" in status["state"]
-            ]
-            if not ended:
-                raise SystemExit(f"bench_reproducible_{name}: no ended Kaniko pod seen, see {result.log}")
+            ended = [ended_state(pods.core, cluster.namespace, pod) for pod in pods.pods]  # kept by the DAG: read, then deleted
+            if not ended or None in ended:
+                raise SystemExit(f"bench_reproducible_{name}: no ended Kaniko pod ({ended}), see {result.log}")
             for state in ended:
                 started, finished = (datetime.fromisoformat(state[k].replace("Z", "+00:00")) for k in ("startedAt", "finishedAt"))
                 seconds[name].append((finished - started).total_seconds())

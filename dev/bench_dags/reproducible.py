@@ -27,4 +27,5 @@ for name, extra_args in (("on", ["--reproducible"]), ("off", [])):
             extra_args=extra_args,
             image_name=f"reproducible-{name}",
             context_roots=[APP],  # a local context must be under its context_roots (default: the DAG's folder)
+            on_finish_action="keep_pod",  # dev/bench_maintenance.py reads the ended pod's run time, then deletes it
         )
