@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 LOCALKUBE := dev/localkube
 PYTEST_ARGS ?=
 
-.PHONY: help venv busybox test test-unit test-integration test-e2e test-deployment demo cluster-up cluster-down airflow-up airflow-down bench clean-venv
+.PHONY: help venv busybox test test-unit test-integration test-e2e test-deployment demo cluster-up cluster-down airflow-up airflow-down bench bench-smoke clean-venv
 .PHONY: venv-lowest test-unit-lowest test-integration-lowest dist wheel-smoke lint typecheck docs
 
 help:
@@ -30,6 +30,8 @@ help:
 	@echo "make wheel-smoke   install the wheel into a venv of its own and check it works as a provider"
 	@echo "make cluster-up / cluster-down   start or stop the local cluster"
 	@echo "make airflow-up / airflow-down   start or stop the local Airflow deployment (and the cluster, on up)"
+	@echo "make bench      KanikoBuildOperator against a plain KubernetesPodOperator, the layer cache, change-aware maintenance (numbers)"
+	@echo "make bench-smoke   the bench once, tiny: fails unless every step ran and printed its figures (no timing asserted)"
 
 # The tools come from pyproject's [dependency-groups] (`--group` needs pip >= 25.1), the OpenLineage
 # provider from the package's own `openlineage` extra, which the lineage tests exercise.
@@ -47,7 +49,7 @@ venv: $(VENV)/.installed
 	@$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e . >$(VENV)/editable.log 2>&1 \
 	  || { cat $(VENV)/editable.log; exit 1; }
 
-test: lint typecheck docs test-unit test-hostile-registry test-unit-lowest test-integration test-integration-lowest wheel-smoke test-e2e test-deployment
+test: lint typecheck docs test-unit test-hostile-registry test-unit-lowest test-integration test-integration-lowest wheel-smoke test-e2e test-deployment bench-smoke
 
 # The multi-build script runs under busybox sh in the pod, so the unit tier runs it there too.
 busybox:
@@ -145,6 +147,26 @@ demo: venv
 
 bench: venv
 	env_file=$$($(LOCALKUBE)/up) && source "$$env_file" && $(PY) dev/bench.py && $(PY) dev/bench_maintenance.py
+
+# The last step of `make test`, so a broken bench fails CI: `make bench` once, on its smallest knobs, then every
+# figure line it must print (an extended regex each). Timings are printed, never asserted.
+BENCH_SMOKE_IMAGES := 10
+BENCH_FIGURES := 'example - KPO +[-+]' 'consumer - KPO +[-+]' \
+  'bench_kpo_sync +task' 'bench_kaniko_sync +task' 'bench_kaniko_isolated_sync +task' \
+  'bench_kpo_deferrable +task' 'bench_kaniko_deferrable +task' 'bench_kaniko_isolated_deferrable +task' \
+  'default, 1 tag +[0-9]' 'isolated, 1 tag +[0-9]' 'default, 3 tags +[0-9]' 'isolated, 3 tags +[0-9]' \
+  'cache: cold [0-9.]+ s, cached [0-9.]+ s, ratio [0-9.]+' \
+  'full run +[0-9]+ Kaniko' 'unchanged rerun +0 Kaniko' 'all new +[0-9]' 'all unchanged +[0-9.]+ s .*all $(BENCH_SMOKE_IMAGES) unchanged' \
+  'trusted +[0-9]' 'the label check \(issue 18\): [-+][0-9.]+ ms per image' \
+  '--reproducible off +[0-9]' '--reproducible on +[0-9]'
+
+bench-smoke:
+	@log=$$(mktemp /tmp/airflow-kaniko-bench-smoke-XXXXXX.log) && set -o pipefail \
+	  && BENCH_REPEAT=1 BENCH_PARSE_REPEAT=1 BENCH_IMAGES=$(BENCH_SMOKE_IMAGES) BENCH_CACHE_BYTES=10000000 \
+	     $(MAKE) --no-print-directory bench 2>&1 | tee "$$log" \
+	  && for figure in $(BENCH_FIGURES); do \
+	       grep -Eq -- "$$figure" "$$log" || { echo "bench-smoke: no line matching '$$figure' (output: $$log)"; exit 1; }; \
+	     done && echo "bench-smoke: every bench step ran and printed its figures (output: $$log)"
 
 clean-venv:
 	rm -rf $(VENV)

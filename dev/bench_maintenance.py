@@ -5,7 +5,10 @@
    unchanged rerun: Kaniko pods the API server admitted, wall time, and their ratio.
 2. prepare's planning for a generated 200-image manifest, in-process against the local registry:
    every image new (fingerprint lookups plus the last-build lookups), then every image unchanged
-   (fingerprint lookup plus a registry-side retag of two tags).
+   (fingerprint lookup, label check, a registry-side retag of two tags), verified against trusted
+   (planner._carries patched to True), interleaved over BENCH_REPEAT: the label check's cost per image.
+   The registry is seeded with one image per planned fingerprint tag: busybox's layers, mounted, under
+   a new config blob that carries that fingerprint's label. Every seeded image must plan unchanged.
 3. The app image built with and without --reproducible (Kaniko pod run time, median of BENCH_REPEAT).
 """
 
@@ -22,6 +25,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from airflow_runs import ROOT, AirflowRunner, Cluster  # noqa: E402
@@ -37,14 +41,14 @@ class PodCounter:
         from kubernetes import client, config
 
         config.load_kube_config(cluster.kubeconfig)
-        self._core, self._namespace = client.CoreV1Api(), cluster.namespace
+        self.core, self._namespace = client.CoreV1Api(), cluster.namespace
         self.pods: dict[str, dict] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(0.3):
-            response = self._core.list_namespaced_pod(
+            response = self.core.list_namespaced_pod(
                 self._namespace, label_selector="airflow-kaniko/image", _preload_content=False
             )
             for pod in json.loads(response.data)["items"]:
@@ -59,22 +63,25 @@ class PodCounter:
         self._thread.join()
 
 
-def copy_demo(cluster: Cluster, root: Path, prefix: str) -> Path:
+def copy_demo(cluster: Cluster, root: Path, prefix: str) -> tuple[Path, Path]:
+    """A copy of the DAG folder, its demo manifest under ``prefix``: the DAG reads a manifest param only inside its own folder."""
     import yaml
 
-    shutil.copytree(ROOT / "dags" / "images", root / "images")
-    path = root / "images" / "images.yaml"
+    dags = root / "dags"
+    shutil.copytree(ROOT / "dags", dags, ignore=shutil.ignore_patterns("__pycache__"))
+    path = dags / "images" / "images.yaml"
     manifest = yaml.safe_load(path.read_text())
     for image in manifest["images"]:
         image["repository"] = image["repository"].replace("demo/", f"{prefix}/")
         if "BASE" in image.get("build_args", {}):
             image["build_args"]["BASE"] = image["build_args"]["BASE"].replace("/demo/", f"/{prefix}/")
     path.write_text(yaml.safe_dump(manifest, sort_keys=False))
-    return path
+    return dags, path
 
 
 def dag_runs(cluster: Cluster, runner: AirflowRunner, root: Path, prefix: str) -> None:
-    manifest = copy_demo(cluster, root, prefix)
+    dags, manifest = copy_demo(cluster, root, prefix)
+    runner.dags_folder = dags
     timings = {}
     for name in ("full run", "unchanged rerun"):
         with PodCounter(cluster) as pods:
@@ -87,6 +94,8 @@ def dag_runs(cluster: Cluster, runner: AirflowRunner, root: Path, prefix: str) -
         if result.returncode:
             raise SystemExit(f"{name} failed, see {result.log}")
         timings[name] = (len(pods.pods), result.seconds)
+    if timings["full run"][0] == 0 or timings["unchanged rerun"][0] != 0:
+        raise SystemExit(f"expected Kaniko pods on the full run and none on the unchanged rerun, got {timings}; see {root}")
     full = timings["full run"][1]
     print("example DAG on the demo manifest (airflow dags test, wall time):")
     for name, (pods, seconds) in timings.items():
@@ -96,10 +105,10 @@ def dag_runs(cluster: Cluster, runner: AirflowRunner, root: Path, prefix: str) -
 def many_images(cluster: Cluster, root: Path, prefix: str) -> None:
     from registry_seed import Seeder
 
-    from airflow_kaniko.maintenance.fingerprint import fingerprint_tag
+    from airflow_kaniko.maintenance import planner
+    from airflow_kaniko.maintenance.fingerprint import FINGERPRINT_LABEL, fingerprint_tag
     from airflow_kaniko.maintenance.planner import prepare_plan
     from airflow_kaniko.oci.registry_client import Credentials, Registries
-    from airflow_kaniko.utils.pod_spec import DEFAULT_EXECUTOR_IMAGE
 
     builds = []
     for n in range(MANY):
@@ -127,28 +136,68 @@ def many_images(cluster: Cluster, root: Path, prefix: str) -> None:
             result = prepare_plan(
                 builds,
                 registries=registries,
-                executor_image=DEFAULT_EXECUTOR_IMAGE,
+                executor_image=os.environ["LOCALKUBE_KANIKO_IMAGE"],  # resolved by digest, like a base
                 now=datetime.now(UTC),
                 log=lambda _: None,
             )
             return time.monotonic() - started, result["plan"]
 
     new_seconds, plan_new = plan()
-    # Stand-ins for 200 finished builds: busybox copied under each image's fingerprint tag.
+    # Stand-ins for the finished builds: busybox under each image's fingerprint tag, its config given
+    # that fingerprint's label (a new config blob per image), as the planner verifies before it retags.
     seeder = Seeder(cluster.registry, credentials[cluster.registry], ca_files.get(cluster.registry))
     for name, state in plan_new["images"].items():
-        seeder.copy("library/busybox", "latest", f"{prefix}/{name}", [fingerprint_tag(state["fingerprint"])])
-    unchanged_seconds, plan_unchanged = plan()
-    unchanged = sum(s["status"] == "unchanged" for s in plan_unchanged["images"].values())
+        seeder.copy_labelled(
+            "library/busybox",
+            "latest",
+            f"{prefix}/{name}",
+            [fingerprint_tag(state["fingerprint"])],
+            {FINGERPRINT_LABEL: state["fingerprint"]},
+        )
+
+    def unchanged_plan(variant: str) -> float:
+        if variant == "trusted":  # the fingerprint tag taken at its word: no label read
+            with mock.patch.object(planner, "_carries", return_value=True):
+                seconds, result = plan()
+        else:
+            seconds, result = plan()
+        statuses = {name: s["status"] for name, s in result["images"].items()}
+        if sorted(statuses.values()) != ["unchanged"] * MANY:
+            changed = {name: status for name, status in statuses.items() if status != "unchanged"}
+            raise SystemExit(f"{variant} planning of {MANY} seeded images: not every image unchanged: {changed}")
+        return seconds
+
+    unchanged: dict[str, list[float]] = {"verified": [], "trusted": []}
+    for _ in range(REPEAT):  # interleaved, so a busy moment on the shared machine hits both alike
+        for variant, runs in unchanged.items():
+            runs.append(unchanged_plan(variant))
+    verified, trusted = (statistics.median(unchanged[v]) for v in ("verified", "trusted"))
     print(f"prepare's planning for {MANY} images against the local registry (in-process, after the manifest is loaded):")
     print(
         f"  all new        {new_seconds:6.2f} s  ({new_seconds / MANY * 1000:.1f} ms per image: pack the context, "
         f"parse the Dockerfile, fingerprint lookup, last-build lookup)"
     )
     print(
-        f"  all unchanged  {unchanged_seconds:6.2f} s  ({unchanged_seconds / MANY * 1000:.1f} ms per image: "
-        f"fingerprint lookup, retag of 2 tags; {unchanged} unchanged)"
+        f"  all unchanged  {verified:6.2f} s  ({verified / MANY * 1000:.1f} ms per image: fingerprint lookup, "
+        f"label check, retag of 2 tags; median of {REPEAT}, all {MANY} unchanged)"
     )
+    print(
+        f"  trusted        {trusted:6.2f} s  ({trusted / MANY * 1000:.1f} ms per image: the same without the label "
+        f"check; median of {REPEAT})"
+    )
+    runs = "; ".join(f"{v} {', '.join(f'{t:.2f}' for t in unchanged[v])} s" for v in unchanged)
+    print(
+        f"  the label check (issue 18): {(verified - trusted) / MANY * 1000:+.1f} ms per image"
+        f"  (_carries: the config blob of the manifest the fingerprint lookup read; runs: {runs})"
+    )
+
+
+def ended_state(core, namespace: str, name: str) -> dict | None:
+    """The Kaniko container's terminated state of a kept build pod, which is then deleted."""
+    pod = core.read_namespaced_pod(name, namespace, _preload_content=False)
+    core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+    statuses = json.loads(pod.data)["status"].get("containerStatuses") or []
+    return next((s["state"]["terminated"] for s in statuses if s["name"] == "base" and "terminated" in s["state"]), None)
 
 
 def reproducible_cost(cluster: Cluster, home: Path) -> None:
@@ -160,8 +209,10 @@ def reproducible_cost(cluster: Cluster, home: Path) -> None:
                 result = runner.dags_test(f"bench_reproducible_{name}", log=home / f"reproducible-{name}-{i}.log", progress=False)
             if result.returncode:
                 raise SystemExit(f"bench_reproducible_{name} failed, see {result.log}")
-            for pod in pods.pods.values():
-                state = pod["status"]["containerStatuses"][0]["state"]["terminated"]
+            ended = [ended_state(pods.core, cluster.namespace, pod) for pod in pods.pods]  # kept by the DAG: read, then deleted
+            if not ended or None in ended:
+                raise SystemExit(f"bench_reproducible_{name}: no ended Kaniko pod ({ended}), see {result.log}")
+            for state in ended:
                 started, finished = (datetime.fromisoformat(state[k].replace("Z", "+00:00")) for k in ("startedAt", "finishedAt"))
                 seconds[name].append((finished - started).total_seconds())
     print(f"the app image, Kaniko container run time, median of {REPEAT} (1 s resolution):")

@@ -15,6 +15,8 @@ from airflow_kaniko.operators.kaniko import KanikoBuildOperator
 
 REG = os.environ.get("LOCALKUBE_REGISTRY", "registry.invalid:5000")
 NS = os.environ.get("LOCALKUBE_NAMESPACE", "kaniko-builds")
+# The local cluster's executor (dev/localkube/push-executor.sh); the Kaniko operators read it from [kaniko].
+EXECUTOR = os.environ.get("LOCALKUBE_KANIKO_IMAGE", "ghcr.io/osscontainertools/kaniko:v1.28.3")
 HELLO = Path(__file__).resolve().parents[2] / "dags" / "images" / "hello"
 ARGS = [
     "--context=tar:///workspace/context.tar.gz",
@@ -68,12 +70,13 @@ for deferrable in (False, True):
             deferrable=deferrable,
             isolate_push_credentials=True,
             pull_conn_id="kaniko_registry",
+            context_roots=[HELLO],
         )
     with DAG(f"bench_kpo_{mode}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
         KubernetesPodOperator(
             task_id="build",
             namespace=NS,
-            image="ghcr.io/osscontainertools/kaniko:v1.28.3",
+            image=EXECUTOR,
             arguments=ARGS,
             volumes=VOLUMES,
             volume_mounts=MOUNTS,

@@ -26,4 +26,6 @@ for name, extra_args in (("on", ["--reproducible"]), ("off", [])):
             registry_ca={"registry": REG, "config_map": "registry-ca"},
             extra_args=extra_args,
             image_name=f"reproducible-{name}",
+            context_roots=[APP],  # a local context must be under its context_roots (default: the DAG's folder)
+            on_finish_action="keep_pod",  # dev/bench_maintenance.py reads the ended pod's run time, then deletes it
         )
