@@ -130,7 +130,7 @@ def status_line(namespace: str, name: str, pod: Any, elapsed: float) -> str:
 class KanikoPodTrigger(KubernetesPodTrigger):
     """KubernetesPodTrigger whose success event also carries the pod's :class:`TerminationMessages`.
 
-    :param status_interval: seconds between :func:`status_line` lines while the pod runs; None: none.
+    :param status_interval: seconds between :func:`~airflow_kaniko.triggers.pod.status_line` lines while the pod runs; None: none.
     """
 
     def __init__(self, *args: Any, status_interval: float | None = None, **kwargs: Any) -> None:
@@ -161,7 +161,7 @@ class KanikoPodTrigger(KubernetesPodTrigger):
                 status.cancel()
 
     async def _log_status(self) -> None:
-        """Every ``status_interval`` seconds, :func:`status_line`, until :meth:`run` ends."""
+        """Every ``status_interval`` seconds, :func:`~airflow_kaniko.triggers.pod.status_line`, until :meth:`run` ends."""
         assert self.status_interval
         while True:
             await asyncio.sleep(self.status_interval)
