@@ -71,10 +71,21 @@ recorded_pid() {
 
 pid_alive() { recorded_pid "$1" >/dev/null; }
 
+# close_inherited_fds: in a subshell about to exec a daemon, close every descriptor but 0-2, so a daemon
+# never holds what its starter had open (a `flock LOCK make test` lock would otherwise outlive the run).
+close_inherited_fds() {
+  local fd
+  for fd in /proc/$BASHPID/fd/*; do
+    fd="${fd##*/}"
+    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+  done
+  return 0
+}
+
 # start_daemon NAME CMD...: in its own session, logging to $LOGS/NAME.log; records "PID starttime".
 start_daemon() {
   local name="$1"; shift
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  ( close_inherited_fds; exec setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null ) &
   local pid=$!
   local start=""
   for _ in $(seq 1 50); do start="$(starttime "$pid")" && [ -n "$start" ] && break; sleep 0.1; done

@@ -22,6 +22,10 @@ WAIT = 60  # seconds, for each page element: a cold UI bundle on a loaded machin
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
+    """KANIKO_UI_SCREENSHOTS, to keep them past pytest's cleanup of old temporary directories; else a temporary one."""
+    if kept := os.environ.get("KANIKO_UI_SCREENSHOTS"):
+        Path(kept).mkdir(parents=True, exist_ok=True)
+        return Path(kept)
     return tmp_path_factory.mktemp("ui-screenshots")
 
 
