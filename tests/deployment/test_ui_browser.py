@@ -76,6 +76,12 @@ class Page:
 
         return self.wait(ec.visibility_of_element_located((By.XPATH, xpath)), what, name)
 
+    def clickable(self, xpath: str, what: str, name: str):
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+
+        return self.wait(ec.element_to_be_clickable((By.XPATH, xpath)), what, name)
+
     def shot(self, name: str) -> Path:
         path = self.shots / f"{name}.png"
         self.driver.save_screenshot(str(path))
@@ -107,6 +113,8 @@ def test_the_build_tasks_page_links_the_image_to_the_pushed_digest(api, cluster,
 
     url = os.environ["AIRFLOW_DEPLOY_URL"]
     ui.driver.get(f"{url}/dags/{EXAMPLE}/runs/{quote(run_id, safe='')}/tasks/build_level_0/mapped/{build['map_index']}")
+    # The task's extra links are on its Details tab, under "Extra Links", one button each.
+    ui.clickable("//a[normalize-space(.)='Details']", "the task's Details tab", "build-task").click()
     link = ui.element("//a[normalize-space(.)='Image']", "the task's Image link", "build-task")
     ui.shot("build-task")
     assert link.get_attribute("href") == expected
@@ -118,16 +126,27 @@ def test_the_runs_page_shows_the_report_note(api, hello_rebuild, ui):
     note = api.run(EXAMPLE, run_id)["note"]
     report = api.xcom(EXAMPLE, run_id, "report")
     (row,) = report["images"]
-    assert note.splitlines()[0] == f"**{EXAMPLE}**: 1 {row['status']}"  # what the page should render
+    first, *_, hello_row = note.splitlines()
+    assert first == f"**{EXAMPLE}**: 1 {row['status']}" and hello_row.startswith(f"| hello | {row['status']} | ")
 
     url = os.environ["AIRFLOW_DEPLOY_URL"]
     ui.driver.get(f"{url}/dags/{EXAMPLE}/runs/{quote(run_id, safe='')}")
-    # The note's Markdown, rendered: the DAG in bold, then its table, one row per image.
-    bold = ui.element(f"//strong[normalize-space(.)='{EXAMPLE}']", "the note's first line", "run")
-    table = ui.element("//table[.//th[normalize-space(.)='digest']]", "the note's table", "run")
+    # The run's header shows the note's first line, its Markdown rendered (the DAG in bold), cut with "…".
+    bold = ui.element(f"//strong[normalize-space(.)='{EXAMPLE}']", "the note's first line in the run's header", "run")
     ui.shot("run")
-    assert f": 1 {row['status']}" in bold.find_element("xpath", "..").text
-    headers = [th.text.strip() for th in table.find_elements("xpath", ".//th")]
-    assert headers == ["image", "status", "digest", "reason"]
-    cells = [td.text.strip() for td in table.find_elements("xpath", ".//tbody/tr/td")]
-    assert cells[:3] == ["hello", row["status"], row["digest"][:19]]
+    assert bold.find_element("xpath", "..").text == f"{EXAMPLE}: 1 {row['status']} …"
+    # The whole note, as a person opens it: the note button next to it opens it in a dialog.
+    ui.clickable("//button[@aria-label='Edit note']", "the run's note button", "run").click()
+    dialog = ui.element("//*[@role='dialog']", "the note dialog", "run-note")
+
+    def whole_note_shown(_):
+        areas = dialog.find_elements("xpath", ".//textarea")
+        return areas[0].get_attribute("value") if areas else (dialog.text if row["digest"][:19] in dialog.text else None)
+
+    shown = ui.wait(whole_note_shown, "the whole note in its dialog", "run-note")
+    ui.shot("run-note")
+    if dialog.find_elements("xpath", ".//textarea"):
+        assert shown == note  # the Markdown source, to edit
+    else:
+        cells = [td.text.strip() for td in dialog.find_elements("xpath", ".//table//td")]
+        assert cells[:3] == ["hello", row["status"], row["digest"][:19]]
