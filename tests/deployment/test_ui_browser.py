@@ -135,18 +135,13 @@ def test_the_runs_page_shows_the_report_note(api, hello_rebuild, ui):
     bold = ui.element(f"//strong[normalize-space(.)='{EXAMPLE}']", "the note's first line in the run's header", "run")
     ui.shot("run")
     assert bold.find_element("xpath", "..").text == f"{EXAMPLE}: 1 {row['status']} …"
-    # The whole note, as a person opens it: the note button next to it opens it in a dialog.
+    # The whole note, as a person opens it: the note button opens the "Dag Run Note" dialog, Markdown rendered.
     ui.clickable("//button[@aria-label='Edit note']", "the run's note button", "run").click()
-    dialog = ui.element("//*[@role='dialog']", "the note dialog", "run-note")
-
-    def whole_note_shown(_):
-        areas = dialog.find_elements("xpath", ".//textarea")
-        return areas[0].get_attribute("value") if areas else (dialog.text if row["digest"][:19] in dialog.text else None)
-
-    shown = ui.wait(whole_note_shown, "the whole note in its dialog", "run-note")
+    dialog = "//*[@role='dialog'][.//h2[normalize-space(.)='Dag Run Note']]"
+    table = ui.element(f"{dialog}//table", "the note's table in its dialog", "run-note")
     ui.shot("run-note")
-    if dialog.find_elements("xpath", ".//textarea"):
-        assert shown == note  # the Markdown source, to edit
-    else:
-        cells = [td.text.strip() for td in dialog.find_elements("xpath", ".//table//td")]
-        assert cells[:3] == ["hello", row["status"], row["digest"][:19]]
+    bold = ui.element(f"{dialog}//strong[normalize-space(.)='{EXAMPLE}']", "the note's first line in its dialog", "run-note")
+    assert bold.find_element("xpath", "..").text == f"{EXAMPLE}: 1 {row['status']}"
+    assert [th.text.strip() for th in table.find_elements("xpath", ".//th")] == ["image", "status", "digest", "reason"]
+    rows = [[td.text.strip() for td in tr.find_elements("xpath", "./td")] for tr in table.find_elements("xpath", ".//tbody/tr")]
+    assert rows == [["hello", row["status"], row["digest"][:19], row["reason"]]]
