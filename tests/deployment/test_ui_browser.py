@@ -139,6 +139,11 @@ def test_the_runs_page_shows_the_report_note(api, hello_rebuild, ui):
     ui.clickable("//button[@aria-label='Edit note']", "the run's note button", "run").click()
     dialog = "//*[@role='dialog'][.//h2[normalize-space(.)='Dag Run Note']]"
     table = ui.element(f"{dialog}//table", "the note's table in its dialog", "run-note")
+    box = ui.element(dialog, "the note dialog", "run-note")
+    # The dialog fades in: the screenshot is taken once it is opaque, as a person sees it.
+    ui.wait(
+        lambda d: d.execute_script("return getComputedStyle(arguments[0]).opacity", box) == "1", "the dialog shown", "run-note"
+    )
     ui.shot("run-note")
     bold = ui.element(f"{dialog}//strong[normalize-space(.)='{EXAMPLE}']", "the note's first line in its dialog", "run-note")
     assert bold.find_element("xpath", "..").text == f"{EXAMPLE}: 1 {row['status']}"
