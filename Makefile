@@ -72,7 +72,9 @@ test-e2e: venv
 	env_file=$$($(LOCALKUBE)/up) && source "$$env_file" && KANIKO_E2E=required $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 # `dev/deploy/up` prints the path of its env file (the cluster's, plus AIRFLOW_HOME, API URL, passwords file).
+# The browser test drives Debian's headless chromium through chromium-driver (selenium from the test group).
 test-deployment: venv
+	$(LOCALKUBE)/packages.sh chromium chromium-driver
 	env_file=$$(VENV=$(VENV) dev/deploy/up) && source "$$env_file" && KANIKO_DEPLOYMENT=required $(PY) -m pytest tests/deployment $(PYTEST_ARGS)
 
 # --- lint and types: before the unit tier, and they fail `make test` ---------------------------

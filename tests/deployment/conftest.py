@@ -7,6 +7,7 @@ hand, `source "$(VENV=... dev/deploy/up)"` first. A running deployment is reused
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -21,6 +22,7 @@ from airflow_api import AirflowAPI  # noqa: E402
 
 REQUIRED = ("AIRFLOW_DEPLOY_URL", "AIRFLOW_DEPLOY_PASSWORDS", "AIRFLOW_DEPLOY_RUN", "KUBECONFIG", "LOCALKUBE_REGISTRY")
 EXAMPLE = "kaniko_image_maintenance"
+CONSUMER = "kaniko_image_consumer"
 TIER_DAGS = ("deploy_throttle", "deploy_killed_worker", "deploy_deferrable", "deploy_triggerer_restart", "deploy_leak")
 
 
@@ -56,6 +58,24 @@ def report_run(request, api, cluster):
     manifest = Path(os.environ["AIRFLOW_HOME"], "dags", "example", "deployment-tier", "manifest-with-broken.yaml")
     # force: hello may be unchanged since an earlier run of the tier; it must build here.
     return api.trigger(EXAMPLE, {"manifest": str(manifest), "force": True})["dag_run_id"]
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    run_id: str
+    consumed_before: frozenset[str]  # the consumer DAG's runs before it was triggered
+
+
+@pytest.fixture(scope="session")
+def hello_rebuild(api) -> Rebuild:
+    """A forced rebuild of hello by the example DAG, run to success: its Asset event (test_assets), its pages in
+    the UI (test_ui_browser). The consumer DAG is unpaused first, as a user would, so the event starts it."""
+    api.wait_for_dag(CONSUMER)
+    api.unpause(CONSUMER)  # dags_are_paused_at_creation
+    consumed_before = frozenset(r["dag_run_id"] for r in api.runs(CONSUMER))
+    run_id = api.trigger(EXAMPLE, {"images": ["hello"], "force": True})["dag_run_id"]
+    assert api.wait(EXAMPLE, run_id, timeout=600)["state"] == "success", api.task_instances(EXAMPLE, run_id)
+    return Rebuild(run_id, consumed_before)
 
 
 DAEMONS = ("postgres", "api-server", "scheduler", "dag-processor", "triggerer")

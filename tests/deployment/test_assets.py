@@ -9,23 +9,19 @@ import re
 
 from registry import manifest_digest
 
-from tests.deployment.conftest import EXAMPLE, wait_for
-
-CONSUMER = "kaniko_image_consumer"
+from tests.deployment.conftest import CONSUMER, EXAMPLE, wait_for
 
 
-def test_a_rebuild_triggers_the_consumer_and_an_unchanged_run_does_not(api, cluster):
-    api.wait_for_dag(CONSUMER)
-    api.unpause(CONSUMER)  # dags_are_paused_at_creation, as a user would unpause it in the UI
+def test_a_rebuild_triggers_the_consumer_and_an_unchanged_run_does_not(api, cluster, hello_rebuild):
     uri = f"oci://{cluster.registry}/demo/hello"
     (asset,) = [a for a in api.get("/assets", uri_pattern="demo/hello")["assets"] if a["uri"] == uri]
     assert CONSUMER in {ref["dag_id"] for ref in asset["scheduled_dags"]}  # the consumer parsed with this registry
-    consumed_before = {r["dag_run_id"] for r in api.runs(CONSUMER)}
+    consumed_before = hello_rebuild.consumed_before
 
-    # 1. A forced rebuild of hello: one event for its repository, carrying what the build did and why.
+    # 1. A forced rebuild of hello (the hello_rebuild fixture, which unpaused the consumer first): one event for
+    # its repository, carrying what the build did and why.
     params = {"images": ["hello"]}
-    rebuild = api.trigger(EXAMPLE, {**params, "force": True})["dag_run_id"]
-    assert api.wait(EXAMPLE, rebuild, timeout=600)["state"] == "success", api.task_instances(EXAMPLE, rebuild)
+    rebuild = hello_rebuild.run_id
     (build,) = [ti for ti in api.task_instances(EXAMPLE, rebuild) if ti["task_id"] == "build_level_0"]
     result = api.xcom(EXAMPLE, rebuild, "build_level_0", build["map_index"])
     plan = api.xcom(EXAMPLE, rebuild, "prepare", key="plan")

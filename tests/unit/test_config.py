@@ -151,3 +151,69 @@ def test_the_maintenance_planner_fingerprints_the_executor_the_builds_default_to
     assert info.value.args == (planned,)
     assert config.executor_image() == planned
     assert api_dict(rendered(build_operator()))["spec"]["containers"][0]["image"] == planned  # what the builds run
+
+
+# Every option at once, set to a platform's values, for the operators that read it (the multi-build runs the
+# debug executor and has no pushers).
+PLATFORM = {
+    "executor_image": PLATFORM_IMAGE,
+    "debug_executor_image": "registry.example.com/platform/kaniko:v1.28.3-debug",
+    "pusher_image": "registry.example.com/platform/crane:v0.22.1",
+    "registry_mirrors": "mirror.example.com",
+    "namespace": "image-builds",
+}
+
+
+def _settings(op):
+    """What the five options decide in a rendered pod."""
+    pod = api_dict(rendered(op))
+    (kaniko,) = [c for c in [*pod["spec"].get("initContainers", []), *pod["spec"]["containers"]] if c["name"] == "kaniko"]
+    return {
+        "executor": kaniko["image"],
+        "pushers": _pusher_images(op) if getattr(op, "isolate_push_credentials", False) else None,
+        "mirrors": [a.partition("=")[2] for a in kaniko["args"] if a.startswith("--registry-mirror")],
+        "namespace": pod["metadata"]["namespace"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("make", "arguments", "from_arguments", "from_options"),
+    [
+        (
+            build_operator,
+            {"executor_image": EXECUTOR, "pusher_image": PUSHER, "registry_mirrors": ["own.example.com"], "namespace": "team-a"},
+            {"executor": EXECUTOR, "pushers": {PUSHER}, "mirrors": ["own.example.com"], "namespace": "team-a"},
+            {
+                "executor": PLATFORM["executor_image"],
+                "pushers": {PLATFORM["pusher_image"]},
+                "mirrors": ["mirror.example.com"],
+                "namespace": "image-builds",
+            },
+        ),
+        (
+            multi_operator,
+            {"executor_image": DEBUG_EXECUTOR, "registry_mirrors": ["own.example.com"], "namespace": "team-a"},
+            # The mirrors once for each of its two builds.
+            {"executor": DEBUG_EXECUTOR, "pushers": None, "mirrors": ["own.example.com"] * 2, "namespace": "team-a"},
+            {
+                "executor": PLATFORM["debug_executor_image"],
+                "pushers": None,
+                "mirrors": ["mirror.example.com"] * 2,
+                "namespace": "image-builds",
+            },
+        ),
+    ],
+    ids=["KanikoBuildOperator", "KanikoMultiBuildOperator"],
+)
+def test_with_every_option_set_each_argument_still_wins(kaniko_conf, make, arguments, from_arguments, from_options):
+    """Each operator argument over its [kaniko] option (the pod is exactly the one rendered with no option set),
+    and each option applied where its argument is absent."""
+    if make is build_operator:
+        arguments = {**arguments, "isolate_push_credentials": True}
+    unconfigured = api_dict(rendered(make(random_name_suffix=False, **arguments)))
+    for option, value in PLATFORM.items():
+        kaniko_conf(option, value)
+    assert _settings(make(**arguments)) == from_arguments
+    assert api_dict(rendered(make(random_name_suffix=False, **arguments))) == unconfigured
+    absent = {"namespace": None, **({"isolate_push_credentials": True} if make is build_operator else {})}
+    assert _settings(make(**absent)) == from_options
