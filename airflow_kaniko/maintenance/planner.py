@@ -83,11 +83,7 @@ def prepare_plan(
     """
     if on_registry_error not in ("fail", "build"):
         raise PlanError(f"on_registry_error={on_registry_error!r}: must be 'fail' or 'build'")
-    executor, executor_error = _resolve_executor(executor_image, registries, on_registry_error, log)
-    images = {b["image_name"]: _analyse(b, executor, reproducible) for b in builds}
-    for state in images.values():
-        if executor_error:
-            state["unverified"] = f"image {state['name']}: {executor_error}"
+    images = {b["image_name"]: _analyse(b, executor_image, reproducible) for b in builds}
     parents = graph.find_parents(
         {n: [b["reference"] for b in s["bases"]] for n, s in images.items()},
         {n: s["kwargs"]["destinations"] for n, s in images.items()},
@@ -109,6 +105,12 @@ def prepare_plan(
         "images": images,
     }
     _resolve_external_bases(plan, registries, on_registry_error, log)
+    # After the bases: a registry that refuses both is named for the image's base first.
+    executor, executor_error = _resolve_executor(executor_image, registries, on_registry_error, log)
+    for state in images.values():
+        state["executor_image"] = executor
+        if executor_error:
+            state.setdefault("unverified", f"image {state['name']}: {executor_error}")
     for name in (n for level in levels for n in level):
         state = images[name]
         waiting_for = [p for p in state["parents"] if images[p]["status"] in WAITING]

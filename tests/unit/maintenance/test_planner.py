@@ -385,7 +385,8 @@ def test_an_executor_tag_is_resolved_fingerprinted_by_digest_and_every_build_run
     assert result["builds"][0]["executor_image"] == f"{tag}@{digest}"
     inputs = json.loads(state["build"]["image_labels"]["dev.airflow-kaniko.inputs"])
     assert inputs["settings"]["executor_image"] == f"{tag}@{digest}"
-    assert registries.calls == [("digest", REG, "kaniko/executor", "v1"), *looked_up(state["fingerprint"]), *LAST_BUILD]
+    base, *lookup = looked_up(state["fingerprint"])  # the bases first, then the executor
+    assert registries.calls == [base, ("digest", REG, "kaniko/executor", "v1"), *lookup, *LAST_BUILD]
 
     # The tag re-pushed: a changed input, named as such.
     push_build(registries, state)
