@@ -49,11 +49,11 @@ class BuildReport:
         return [f"{r.name}: {w}" for r in self.rows if r.cleanup for w in r.cleanup["warnings"]]
 
     def cleanup_text(self) -> str | None:
-        """``registry cleanup: 3 tag(s) deleted, 1 warning(s)``; ``None`` when no cleanup ran."""
+        """``registry cleanup: 3 tag(s) deleted, 1 warning(s)``; ``None`` when no cleanup ran or it had nothing to say."""
         records = [r.cleanup for r in self.rows if r.cleanup is not None]
-        if not records:
-            return None
         deleted, warnings = sum(len(r["deleted"]) for r in records), sum(len(r["warnings"]) for r in records)
+        if not deleted and not warnings:  # nothing to delete: no line in the table or the run's note
+            return None
         return f"registry cleanup: {deleted} tag(s) deleted" + (f", {warnings} warning(s)" if warnings else "")
 
     def to_dict(self) -> dict[str, Any]:
