@@ -193,11 +193,11 @@ def many_images(cluster: Cluster, root: Path, prefix: str) -> None:
 
 
 def ended_state(core, namespace: str, name: str) -> dict | None:
-    """The Kaniko container's terminated state of a kept build pod, which is then deleted."""
+    """The terminated state of a kept build pod's Kaniko container (`kaniko`, BASE_CONTAINER_NAME); then deletes the pod."""
     pod = core.read_namespaced_pod(name, namespace, _preload_content=False)
     core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
     statuses = json.loads(pod.data)["status"].get("containerStatuses") or []
-    return next((s["state"]["terminated"] for s in statuses if s["name"] == "base" and "terminated" in s["state"]), None)
+    return next((s["state"]["terminated"] for s in statuses if s["name"] == "kaniko" and "terminated" in s["state"]), None)
 
 
 def reproducible_cost(cluster: Cluster, home: Path) -> None:
