@@ -71,17 +71,6 @@ recorded_pid() {
 
 pid_alive() { recorded_pid "$1" >/dev/null; }
 
-# close_inherited_fds: in a subshell about to exec a daemon, close every descriptor but 0-2, so a daemon
-# never holds what its starter had open (a `flock LOCK make test` lock would otherwise outlive the run).
-close_inherited_fds() {
-  local fd
-  for fd in /proc/$BASHPID/fd/*; do
-    fd="${fd##*/}"
-    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
-  done
-  return 0
-}
-
 # start_daemon NAME CMD...: in its own session, logging to $LOGS/NAME.log; records "PID starttime".
 start_daemon() {
   local name="$1"; shift
@@ -123,5 +112,7 @@ as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups --reset-
 
 # shellcheck source=dev/poll.sh
 source "$CHECKOUT/dev/poll.sh"
+# shellcheck source=dev/daemon_fds.sh
+source "$CHECKOUT/dev/daemon_fds.sh"
 
 AIRFLOW_DAEMONS=(api-server scheduler dag-processor triggerer)

@@ -129,17 +129,6 @@ stop_pid() {
 
 # start_daemon NAME BINARY ARGS...: start detached (own session), log to $LOGS/NAME.log,
 # record "PID resolved-binary-path" in $RUN/NAME.pid.
-# close_inherited_fds: in a subshell about to exec a daemon, close every descriptor but 0-2, so a daemon
-# never holds what its starter had open (a `flock LOCK make test` lock would otherwise outlive the run).
-close_inherited_fds() {
-  local fd
-  for fd in /proc/$BASHPID/fd/*; do
-    fd="${fd##*/}"
-    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
-  done
-  return 0
-}
-
 start_daemon() {
   local name="$1" bin; shift
   bin="$(readlink -f "$(command -v "$1")")"
@@ -152,5 +141,7 @@ kubectl_admin() { kubectl --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 
 # shellcheck source=dev/poll.sh
 source "$LOCALKUBE_DIR/../poll.sh"
+# shellcheck source=dev/daemon_fds.sh
+source "$LOCALKUBE_DIR/../daemon_fds.sh"
 
 ctr_k8s() { ctr --address "$CTRD_SOCK" --namespace k8s.io "$@"; }
